@@ -1,0 +1,86 @@
+#include "probe/discovery.h"
+
+#include <algorithm>
+#include <tuple>
+#include <unordered_set>
+
+#include "probe/proc_stat.h"
+
+namespace ramflow::probe {
+
+std::string_view to_string(DiscoveredProcess::Role role) {
+  switch (role) {
+    case DiscoveredProcess::Role::kMain: return "main";
+    case DiscoveredProcess::Role::kChild: return "child";
+    case DiscoveredProcess::Role::kStandalone: return "standalone";
+  }
+  return "standalone";
+}
+
+namespace {
+
+std::string joined(const std::vector<std::string>& args) {
+  std::string s;
+  for (const auto& a : args) {
+    if (!s.empty()) s += ' ';
+    s += a;
+  }
+  return s;
+}
+
+void assign_roles(std::vector<DiscoveredProcess>& procs) {
+  std::unordered_set<pid_t> matched, parents;
+  for (const auto& p : procs) matched.insert(p.pid);
+  for (const auto& p : procs)
+    if (matched.count(p.ppid)) parents.insert(p.ppid);
+  for (auto& p : procs) {
+    if (matched.count(p.ppid)) p.role = DiscoveredProcess::Role::kChild;
+    else if (parents.count(p.pid)) p.role = DiscoveredProcess::Role::kMain;
+    else p.role = DiscoveredProcess::Role::kStandalone;
+  }
+}
+
+}  // namespace
+
+DiscoveryResult discover_processes(const std::string& proc_root, const std::regex& match,
+                                   std::size_t max_processes, pid_t self_pid) {
+  DiscoveryResult result;
+  auto pids = list_pids(proc_root);
+  if (!pids) {
+    result.errors.push_back(pids.error());
+    return result;
+  }
+  // A process that exits mid-scan shows up as kNotFound: skip it silently.
+  const auto keep_error = [&](const ReadError& e) {
+    if (e.kind != ErrorKind::kNotFound) result.errors.push_back(e);
+  };
+  for (const pid_t pid : pids.value()) {
+    if (pid == self_pid) continue;
+    auto stat = read_proc_stat(proc_root, pid);
+    if (!stat) {
+      keep_error(stat.error());
+      continue;
+    }
+    const ProcStat& s = stat.value();
+    if (s.is_kernel_thread() || s.state == 'Z' || s.state == 'X') continue;
+    auto cmdline = read_cmdline(proc_root, pid);
+    if (!cmdline) {
+      keep_error(cmdline.error());
+      if (cmdline.error().kind == ErrorKind::kNotFound) continue;
+    }
+    std::vector<std::string> args = cmdline ? std::move(cmdline).value() : std::vector<std::string>{};
+    if (!std::regex_search(s.comm, match) && !std::regex_search(joined(args), match)) continue;
+    result.processes.push_back({pid, s.ppid, s.start_time_ticks, s.comm, std::move(args), {}});
+  }
+  assign_roles(result.processes);
+  result.matched_total = result.processes.size();
+  const auto rank = [](const DiscoveredProcess& p) {
+    return std::tuple(p.role != DiscoveredProcess::Role::kMain, p.start_time_ticks, p.pid);
+  };
+  std::sort(result.processes.begin(), result.processes.end(),
+            [&](const auto& a, const auto& b) { return rank(a) < rank(b); });
+  if (result.processes.size() > max_processes) result.processes.resize(max_processes);
+  return result;
+}
+
+}  // namespace ramflow::probe

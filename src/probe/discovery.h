@@ -1,0 +1,43 @@
+// Process discovery: which processes in proc_root are Python workers, and how
+// they form prefork trees (a Celery main and its children).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <regex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "probe/result.h"
+
+namespace ramflow::probe {
+
+struct DiscoveredProcess {
+  pid_t pid = 0;
+  pid_t ppid = 0;
+  std::uint64_t start_time_ticks = 0;  // with pid, identifies the process across pid reuse
+  std::string comm;
+  std::vector<std::string> cmdline;
+  // child: its parent matched; main: not a child and has matched children; else standalone.
+  enum class Role { kMain, kChild, kStandalone } role = Role::kStandalone;
+};
+
+std::string_view to_string(DiscoveredProcess::Role role);  // "main", "child", "standalone"
+
+struct DiscoveryResult {
+  std::vector<DiscoveredProcess> processes;  // mains first, then by start time, then pid
+  std::size_t matched_total = 0;             // before the cap
+  std::vector<ReadError> errors;             // unreadable entries (exits are not errors)
+};
+
+// Scans proc_root once. `match` is searched (std::regex_search) in comm and in the
+// cmdline joined by spaces. Skips self_pid (see self_pid()), kernel threads and
+// zombies. Keeps at most max_processes, by the stable order above, so the kept
+// set does not churn between scans.
+DiscoveryResult discover_processes(const std::string& proc_root, const std::regex& match,
+                                   std::size_t max_processes, pid_t self_pid);
+
+}  // namespace ramflow::probe

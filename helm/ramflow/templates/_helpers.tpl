@@ -63,6 +63,12 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- toJson $caps }}
 {{- end }}
 
+{{/* The worker's UID: its own runAsUser, else the pod's; empty when the image decides. */}}
+{{- define "ramflow.workerUid" -}}
+{{- $uid := .Values.worker.securityContext.runAsUser | default .Values.podSecurityContext.runAsUser }}
+{{- if not (kindIs "invalid" $uid) }}{{ int $uid }}{{ end }}
+{{- end }}
+
 {{- define "ramflow.sidecarSecurityContext" -}}
 {{- $caps := include "ramflow.sidecarCapabilities" . | fromJsonArray -}}
 allowPrivilegeEscalation: false
@@ -76,6 +82,9 @@ capabilities:
 runAsUser: 0
 runAsGroup: 0
 runAsNonRoot: false
+{{- else if .Values.worker.securityContext.runAsUser }}
+{{- /* The worker overrides the pod's UID: follow it (the pod's UID is inherited otherwise). */}}
+runAsUser: {{ int .Values.worker.securityContext.runAsUser }}
 {{- end }}
 seccompProfile:
   type: RuntimeDefault
@@ -127,6 +136,14 @@ seccompProfile:
     - {{ .Values.sidecar.logLevel | quote }}
     - --ebpf
     - {{ ternary "on" "off" .Values.sidecar.ebpf.enabled | quote }}
+    {{- $uids := .Values.sidecar.allowedUids }}
+    {{- if and (include "ramflow.sidecarCapabilities" . | fromJsonArray) (include "ramflow.workerUid" .) }}
+    {{- $uids = append $uids (include "ramflow.workerUid" . | int) }}
+    {{- end }}
+    {{- with $uids }}
+    - --allowed-uids
+    - {{ . | uniq | join "," | quote }}
+    {{- end }}
     {{- with .Values.sidecar.processMatch }}
     - --process-match
     - {{ . | quote }}

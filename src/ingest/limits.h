@@ -1,0 +1,19 @@
+// Wire limits of protocol v1; docs/protocol.md lists the same values.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace ramflow::ingest {
+
+inline constexpr std::size_t kMaxMessageBytes = 65536;     // one SOCK_SEQPACKET packet
+inline constexpr std::size_t kMaxLabelBytes = 256;         // call labels, task names
+inline constexpr std::size_t kMaxStringBytes = 128;        // every other string
+inline constexpr std::size_t kMaxRecordsPerMessage = 512;  // call records in one "calls"
+inline constexpr std::size_t kMaxImports = 20;             // import breakdown entries
+inline constexpr std::uint64_t kMaxBytesValue = 1ULL << 48;  // 256 TiB: any size beyond is absurd
+inline constexpr std::uint64_t kMaxSeq = 1ULL << 53;         // exact in a JSON double
+inline constexpr double kMaxDurationSeconds = 1e7;           // ~115 days
+inline constexpr double kMaxWallTime = 1ULL << 33;           // Unix seconds, year ~2242
+
+}  // namespace ramflow::ingest

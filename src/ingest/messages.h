@@ -1,0 +1,89 @@
+// The messages an in-process agent sends, decoded and validated (see docs/protocol.md).
+// Plain values: no I/O, no ownership beyond their strings. Sizes are bytes, times seconds.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace ramflow::ingest {
+
+inline constexpr std::uint32_t kProtocolVersion = 1;
+
+// Introduces the process; re-sent on every (re)connect. `claimed_pid` is what the
+// payload says and is informational only: attribution uses SO_PEERCRED.
+struct Hello {
+  std::string agent_version;
+  std::string python_version;
+  std::string framework;  // "celery", "django", "none", ...
+  std::string pool;       // "prefork", "solo", "threads", "gevent", "eventlet", "none"
+  std::string worker;     // stable worker name, e.g. "celery@host/2"; may be empty
+  std::int64_t worker_index = -1;  // -1 when the process is not a pool child
+  std::int64_t claimed_pid = 0;
+};
+
+enum class PhaseKind : std::uint8_t { bootstrap, ready };
+
+struct ImportCost {
+  std::string module;  // top-level package name
+  std::int64_t bytes;  // RSS growth while importing it, nested top-level imports excluded
+};
+
+// A lifecycle marker with the process' memory at that moment.
+struct Phase {
+  PhaseKind kind = PhaseKind::bootstrap;
+  double wall_time = 0;  // Unix seconds
+  std::uint64_t rss = 0;
+  std::uint64_t vm_hwm = 0;
+  std::uint64_t rss_anon = 0;
+  std::uint64_t allocated_blocks = 0;  // sys.getallocatedblocks()
+  bool inherited = false;  // measured by the parent before fork (prefork child bootstrap)
+  std::vector<ImportCost> imports;  // ready only: the heaviest, at most kMaxImports
+};
+
+// Sent at once when a task begins (never batched) so an OOM kill finds its task.
+struct TaskStart {
+  std::string name;
+  std::string id;  // Celery task id; may be empty
+  double wall_time = 0;
+  std::uint64_t rss = 0;
+};
+
+enum class CallKind : std::uint8_t { task, function };
+
+// One finished tracked call. A record of kind task also ends the task `task_id`.
+struct CallRecord {
+  std::string label;
+  CallKind kind = CallKind::function;
+  std::string task_id;      // tasks only; may be empty
+  double wall_start = 0;    // Unix seconds
+  double duration_seconds = 0;
+  std::uint64_t rss_before = 0;
+  std::uint64_t rss_after = 0;
+  std::int64_t gross_bytes = 0;     // rss_after - rss_before, tracked children included
+  std::int64_t net_self_bytes = 0;  // gross minus the gross of tracked children (signed)
+  bool exception = false;
+  bool approximate = false;  // RSS shared with concurrently running tasks
+  std::optional<std::int64_t> allocated_blocks_delta;  // tasks only
+  std::optional<std::int64_t> rss_anon_delta;          // tasks only
+  std::optional<std::uint64_t> peak_rss;  // VmHWM at end after a clear_refs reset at start
+};
+
+struct Heartbeat {
+  double wall_time = 0;
+  std::uint64_t rss = 0;
+  std::uint64_t dropped_total = 0;  // records the agent dropped since it started
+  std::uint64_t sent_total = 0;     // events the agent put on any connection since it started
+};
+
+using Message = std::variant<Hello, Phase, TaskStart, CallRecord, Heartbeat>;
+
+// seq numbers events per connection, from 0; a batch of n records uses seq..seq+n-1.
+struct Envelope {
+  std::uint64_t seq = 0;
+  Message message;
+};
+
+}  // namespace ramflow::ingest

@@ -1,0 +1,239 @@
+#include "ingest/socket_server.h"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+
+#include "ingest/decoder.h"
+
+namespace ramflow::ingest {
+namespace {
+
+std::string errno_text() { return std::strerror(errno); }
+
+bool fill_address(const std::string& path, sockaddr_un& address) {
+  if (path.empty() || path.size() >= sizeof(address.sun_path)) return false;
+  address = {};
+  address.sun_family = AF_UNIX;
+  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+  return true;
+}
+
+// True when some process accepts connections on the socket file at `path`.
+bool someone_listens(const sockaddr_un& address) {
+  int fd = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  bool listening = ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) == 0;
+  ::close(fd);
+  return listening;
+}
+
+}  // namespace
+
+SocketServer::SocketServer(Options options, Sink& sink) : options_(std::move(options)), sink_(sink) {}
+
+SocketServer::~SocketServer() { stop(); }
+
+std::optional<std::string> SocketServer::prepare_path() {
+  sockaddr_un address;
+  if (!fill_address(options_.path, address)) {
+    return "socket path '" + options_.path + "' is empty or longer than " +
+           std::to_string(sizeof(address.sun_path) - 1) + " bytes — choose a shorter --socket path";
+  }
+  std::filesystem::path parent = std::filesystem::path(options_.path).parent_path();
+  if (!parent.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(parent, ec);
+    if (ec) {
+      return "cannot create socket directory " + parent.string() + ": " + ec.message() +
+             " — create it or choose another --socket path";
+    }
+  }
+  struct stat st {};
+  if (::lstat(options_.path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return std::nullopt;
+    return "cannot inspect " + options_.path + ": " + errno_text();
+  }
+  if (!S_ISSOCK(st.st_mode)) {
+    return "refusing to replace " + options_.path + ": it is not a socket — remove it or choose another --socket path";
+  }
+  if (someone_listens(address)) {
+    return "another process is listening on " + options_.path + " — stop it or choose another --socket path";
+  }
+  if (::unlink(options_.path.c_str()) != 0) {
+    return "cannot remove the stale socket " + options_.path + ": " + errno_text();
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> SocketServer::start() {
+  if (thread_.joinable()) return "the socket server is already running";
+  if (options_.max_message_bytes == 0 || options_.max_message_bytes > kMaxMessageBytes) {
+    return "max_message_bytes must be between 1 and " + std::to_string(kMaxMessageBytes);
+  }
+  if (auto error = prepare_path()) return error;
+
+  sockaddr_un address;
+  fill_address(options_.path, address);
+  listen_fd_ = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (listen_fd_ < 0) return "cannot create a Unix socket: " + errno_text();
+  auto fail = [this](std::string message) {
+    stop();
+    return std::optional<std::string>(std::move(message));
+  };
+  if (::bind(listen_fd_, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0) {
+    return fail("cannot bind " + options_.path + ": " + errno_text() + " — check the directory's permissions");
+  }
+  bound_ = true;
+  if (::chmod(options_.path.c_str(), options_.mode) != 0) {
+    return fail("cannot chmod " + options_.path + ": " + errno_text());
+  }
+  if (::listen(listen_fd_, 128) != 0) return fail("cannot listen on " + options_.path + ": " + errno_text());
+
+  epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (epoll_fd_ < 0 || wake_fd_ < 0) return fail("cannot create epoll/eventfd: " + errno_text());
+  for (int fd : {listen_fd_, wake_fd_}) {
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.fd = fd;
+    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event) != 0) return fail("epoll_ctl: " + errno_text());
+  }
+  buffer_.resize(options_.max_message_bytes + 1);
+  thread_ = std::thread([this] { run(); });
+  return std::nullopt;
+}
+
+void SocketServer::stop() {
+  if (thread_.joinable()) {
+    std::uint64_t one = 1;
+    [[maybe_unused]] auto written = ::write(wake_fd_, &one, sizeof(one));
+    thread_.join();
+  }
+  while (!connections_.empty()) close_connection(connections_.begin()->first);
+  for (int* fd : {&listen_fd_, &epoll_fd_, &wake_fd_}) {
+    if (*fd >= 0) ::close(*fd);
+    *fd = -1;
+  }
+  if (bound_) ::unlink(options_.path.c_str());
+  bound_ = false;
+}
+
+void SocketServer::run() {
+  std::vector<epoll_event> events(64);
+  for (;;) {
+    int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), -1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    for (int i = 0; i < n; ++i) {
+      int fd = events[i].data.fd;
+      if (fd == wake_fd_) return;
+      if (fd == listen_fd_) {
+        accept_all();
+      } else {
+        read_from(fd);
+      }
+    }
+  }
+}
+
+void SocketServer::accept_all() {
+  for (;;) {
+    int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;  // EAGAIN, or a transient error (EMFILE...): try at the next wake
+    ucred credentials{};
+    socklen_t length = sizeof(credentials);
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) {
+      ::close(fd);
+      continue;
+    }
+    const auto& allowed = options_.allowed_uids;
+    bool permitted = credentials.uid == ::geteuid() ||
+                     std::find(allowed.begin(), allowed.end(), credentials.uid) != allowed.end();
+    if (!permitted) {
+      ::close(fd);
+      sink_.on_refused(credentials.uid, credentials.pid);
+      continue;
+    }
+    if (connections_.size() >= options_.max_connections) {
+      ::close(fd);
+      sink_.on_over_capacity(credentials.uid, credentials.pid);
+      continue;
+    }
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.fd = fd;
+    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event) != 0) {
+      ::close(fd);
+      continue;
+    }
+    Peer peer{credentials.pid, credentials.uid, credentials.gid, next_connection_id_++};
+    connections_.emplace(fd, Connection{peer, 0});
+    connection_count_.store(connections_.size());
+    sink_.on_connect(peer);
+  }
+}
+
+void SocketServer::read_from(int fd) {
+  auto it = connections_.find(fd);
+  if (it == connections_.end()) return;
+  for (int i = 0; i < kReadsPerWake; ++i) {
+    // MSG_TRUNC makes recv return the packet's real length even when it did not fit.
+    ssize_t n = ::recv(fd, buffer_.data(), buffer_.size(), MSG_DONTWAIT | MSG_TRUNC);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+      close_connection(fd);
+      return;
+    }
+    if (n == 0) {  // end of stream (an empty packet is indistinguishable and ends it too)
+      close_connection(fd);
+      return;
+    }
+    if (static_cast<std::size_t>(n) > options_.max_message_bytes) {
+      sink_.on_rejected(it->second.peer, RejectReason::oversized);
+      continue;
+    }
+    deliver(it->second, std::string_view(buffer_.data(), static_cast<std::size_t>(n)));
+  }
+}
+
+void SocketServer::deliver(Connection& connection, std::string_view packet) {
+  DecodeResult result = decode(packet);
+  if (auto* reason = std::get_if<RejectReason>(&result)) {
+    sink_.on_rejected(connection.peer, *reason);
+    return;
+  }
+  auto& envelopes = std::get<std::vector<Envelope>>(result);
+  std::uint64_t first = envelopes.front().seq;
+  if (first < connection.next_seq) {
+    sink_.on_rejected(connection.peer, RejectReason::out_of_order);
+    return;
+  }
+  if (first > connection.next_seq) sink_.on_sequence_gap(connection.peer, first - connection.next_seq);
+  connection.next_seq = envelopes.back().seq + 1;
+  for (const Envelope& envelope : envelopes) sink_.on_message(connection.peer, envelope);
+}
+
+void SocketServer::close_connection(int fd) {
+  auto it = connections_.find(fd);
+  if (it == connections_.end()) return;
+  Peer peer = it->second.peer;
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  ::close(fd);
+  connections_.erase(it);
+  connection_count_.store(connections_.size());
+  sink_.on_disconnect(peer);
+}
+
+}  // namespace ramflow::ingest

@@ -1,0 +1,84 @@
+// Listens for agents on a Unix SOCK_SEQPACKET socket (one message per packet),
+// attributes each connection to the kernel's peer credentials, decodes and
+// validates every packet, tracks per-connection sequence numbers and hands the
+// results to a Sink from its own epoll thread.
+//
+//   SocketServer server({.path = default_socket_path()}, sink);
+//   if (auto error = server.start()) { log(*error); return 1; }
+//   ...
+//   server.stop();  // joins within a second; the destructor stops too
+//
+// Bounded: at most max_connections peers, one receive buffer of
+// max_message_bytes + 1 shared by all connections (a packet is read whole or
+// rejected as oversized), at most kReadsPerWake packets per connection per wake
+// so one flooding peer cannot starve the others.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "ingest/limits.h"
+#include "ingest/sink.h"
+
+namespace ramflow::ingest {
+
+class SocketServer {
+ public:
+  struct Options {
+    std::string path;
+    mode_t mode = 0660;
+    std::vector<uid_t> allowed_uids;  // ramflowd's own uid is always allowed
+    std::size_t max_connections = 256;
+    std::size_t max_message_bytes = kMaxMessageBytes;
+  };
+  static constexpr int kReadsPerWake = 64;
+
+  SocketServer(Options options, Sink& sink);
+  ~SocketServer();
+  SocketServer(const SocketServer&) = delete;
+  SocketServer& operator=(const SocketServer&) = delete;
+
+  // Creates the parent directory if missing, replaces a stale socket file (only
+  // a socket nobody listens on), binds, chmods and starts the thread.
+  // Returns an error message for the user, or nullopt on success.
+  std::optional<std::string> start();
+  void stop();
+
+  const std::string& path() const { return options_.path; }
+  std::size_t connection_count() const { return connection_count_.load(); }
+
+ private:
+  struct Connection {
+    Peer peer;
+    std::uint64_t next_seq = 0;
+  };
+
+  std::optional<std::string> prepare_path();
+  void run();
+  void accept_all();
+  void read_from(int fd);
+  void deliver(Connection& connection, std::string_view packet);
+  void close_connection(int fd);
+
+  Options options_;
+  Sink& sink_;
+  int listen_fd_ = -1;
+  bool bound_ = false;  // we created the socket file and remove it on stop
+  int epoll_fd_ = -1;
+  int wake_fd_ = -1;
+  std::thread thread_;
+  std::unordered_map<int, Connection> connections_;
+  std::atomic<std::size_t> connection_count_{0};
+  std::uint64_t next_connection_id_ = 1;
+  std::vector<char> buffer_;
+};
+
+}  // namespace ramflow::ingest

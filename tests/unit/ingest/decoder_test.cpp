@@ -1,0 +1,174 @@
+#include "ingest/decoder.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+
+#include "ingest/limits.h"
+
+namespace ramflow::ingest {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+const std::vector<Envelope>& envelopes(const DecodeResult& result) {
+  return std::get<std::vector<Envelope>>(result);
+}
+
+TEST(Decoder, EveryValidCorpusFileDecodes) {
+  int files = 0;
+  for (const auto& entry : fs::directory_iterator(fs::path(RAMFLOW_INGEST_CORPUS) / "valid")) {
+    DecodeResult result = decode(read_file(entry.path()));
+    ASSERT_TRUE(std::holds_alternative<std::vector<Envelope>>(result))
+        << entry.path() << ": " << to_string(std::get<RejectReason>(result));
+    ++files;
+  }
+  EXPECT_GE(files, 5);
+}
+
+// corpus/rejected/<reason>.<case>.json must be rejected with <reason>.
+TEST(Decoder, EveryRejectedCorpusFileGivesItsReason) {
+  int files = 0;
+  for (const auto& entry : fs::directory_iterator(fs::path(RAMFLOW_INGEST_CORPUS) / "rejected")) {
+    std::string expected = entry.path().filename().string();
+    expected = expected.substr(0, expected.find('.'));
+    DecodeResult result = decode(read_file(entry.path()));
+    ASSERT_TRUE(std::holds_alternative<RejectReason>(result)) << entry.path() << " was accepted";
+    EXPECT_EQ(to_string(std::get<RejectReason>(result)), expected) << entry.path();
+    ++files;
+  }
+  EXPECT_GE(files, 10);
+}
+
+TEST(Decoder, HelloCarriesEveryField) {
+  auto result = decode(read_file(fs::path(RAMFLOW_INGEST_CORPUS) / "valid/hello.json"));
+  const auto& hello = std::get<Hello>(envelopes(result).at(0).message);
+  EXPECT_EQ(hello.agent_version, "0.1.0");
+  EXPECT_EQ(hello.python_version, "3.11.2");
+  EXPECT_EQ(hello.framework, "celery");
+  EXPECT_EQ(hello.pool, "prefork");
+  EXPECT_EQ(hello.worker, "celery@web-1/2");
+  EXPECT_EQ(hello.worker_index, 2);
+  EXPECT_EQ(hello.claimed_pid, 4242);
+}
+
+TEST(Decoder, HelloWithoutIndexHasMinusOne) {
+  auto result = decode(read_file(fs::path(RAMFLOW_INGEST_CORPUS) / "valid/hello_plain.json"));
+  EXPECT_EQ(std::get<Hello>(envelopes(result).at(0).message).worker_index, -1);
+}
+
+TEST(Decoder, ReadyPhaseCarriesImportBreakdown) {
+  auto result = decode(read_file(fs::path(RAMFLOW_INGEST_CORPUS) / "valid/phase_ready.json"));
+  const auto& phase = std::get<Phase>(envelopes(result).at(0).message);
+  EXPECT_EQ(phase.kind, PhaseKind::ready);
+  EXPECT_EQ(phase.rss, 73400320u);
+  EXPECT_EQ(phase.vm_hwm, 75497472u);
+  ASSERT_EQ(phase.imports.size(), 3u);
+  EXPECT_EQ(phase.imports[0].module, "celery");
+  EXPECT_EQ(phase.imports[0].bytes, 31457280);
+  EXPECT_EQ(phase.imports[2].bytes, -4096);
+}
+
+TEST(Decoder, BatchYieldsOneEnvelopePerRecordWithConsecutiveSeq) {
+  auto result = decode(read_file(fs::path(RAMFLOW_INGEST_CORPUS) / "valid/calls.json"));
+  const auto& list = envelopes(result);
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].seq, 4u);
+  EXPECT_EQ(list[1].seq, 5u);
+  const auto& function = std::get<CallRecord>(list[0].message);
+  EXPECT_EQ(function.label, "app.load_rows");
+  EXPECT_EQ(function.kind, CallKind::function);
+  EXPECT_FALSE(function.allocated_blocks_delta.has_value());
+  EXPECT_FALSE(function.peak_rss.has_value());
+  const auto& task = std::get<CallRecord>(list[1].message);
+  EXPECT_EQ(task.kind, CallKind::task);
+  EXPECT_EQ(task.task_id, "5f1c1a0e-8d1b-4c57-9a43-4c0d1f4bb0a1");
+  EXPECT_DOUBLE_EQ(task.duration_seconds, 0.5);
+  EXPECT_EQ(task.gross_bytes, 33554432);
+  EXPECT_EQ(task.net_self_bytes, 24117248);
+  EXPECT_TRUE(task.approximate);
+  EXPECT_FALSE(task.exception);
+  EXPECT_EQ(task.allocated_blocks_delta, 402);
+  EXPECT_EQ(task.rss_anon_delta, 33030144);
+  EXPECT_EQ(task.peak_rss, 110100480u);
+}
+
+TEST(Decoder, NegativeNetSelfAndExceptionFlag) {
+  auto result = decode(read_file(fs::path(RAMFLOW_INGEST_CORPUS) / "valid/calls_exception.json"));
+  const auto& record = std::get<CallRecord>(envelopes(result).at(0).message);
+  EXPECT_EQ(record.net_self_bytes, -8192);
+  EXPECT_TRUE(record.exception);
+  EXPECT_FALSE(record.approximate);
+}
+
+TEST(Decoder, HeartbeatCounters) {
+  auto result = decode(read_file(fs::path(RAMFLOW_INGEST_CORPUS) / "valid/heartbeat.json"));
+  const auto& envelope = envelopes(result).at(0);
+  EXPECT_EQ(envelope.seq, 10u);
+  const auto& heartbeat = std::get<Heartbeat>(envelope.message);
+  EXPECT_EQ(heartbeat.dropped_total, 17u);
+  EXPECT_EQ(heartbeat.sent_total, 11u);
+}
+
+TEST(Decoder, EveryTruncationOfAValidPacketIsRejected) {
+  for (const auto& entry : fs::directory_iterator(fs::path(RAMFLOW_INGEST_CORPUS) / "valid")) {
+    std::string packet = read_file(entry.path());
+    for (std::size_t n = 0; n < packet.size(); ++n) {
+      DecodeResult result = decode(std::string_view(packet).substr(0, n));
+      EXPECT_TRUE(std::holds_alternative<RejectReason>(result)) << entry.path() << " cut at " << n;
+    }
+  }
+}
+
+TEST(Decoder, PacketOverTheLimitIsOversizedWithoutParsing) {
+  std::string packet(kMaxMessageBytes + 1, '{');
+  EXPECT_EQ(std::get<RejectReason>(decode(packet)), RejectReason::oversized);
+}
+
+// Random bytes and random mutations of valid packets: never a crash, always a verdict.
+TEST(Decoder, RandomInputNeverCrashes) {
+  std::mt19937 rng(20251125);
+  std::vector<std::string> seeds;
+  for (const auto& entry : fs::directory_iterator(fs::path(RAMFLOW_INGEST_CORPUS) / "valid")) {
+    seeds.push_back(read_file(entry.path()));
+  }
+  int accepted = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string packet;
+    if (i % 2 == 0) {
+      packet.resize(rng() % 200);
+      for (char& c : packet) c = static_cast<char>(rng());
+    } else {
+      packet = seeds[rng() % seeds.size()];
+      for (int m = 0; m < 3; ++m) packet[rng() % packet.size()] = static_cast<char>(rng() % 128);
+    }
+    DecodeResult result = decode(packet);
+    if (auto* list = std::get_if<std::vector<Envelope>>(&result)) {
+      ASSERT_FALSE(list->empty());
+      ++accepted;
+    }
+  }
+  EXPECT_LT(accepted, 20000);
+}
+
+TEST(Decoder, EveryReasonHasALabel) {
+  for (auto reason : {RejectReason::malformed, RejectReason::oversized, RejectReason::unknown_version,
+                      RejectReason::unknown_type, RejectReason::over_limit, RejectReason::absurd_value,
+                      RejectReason::out_of_order}) {
+    EXPECT_NE(to_string(reason), "unknown");
+  }
+}
+
+}  // namespace
+}  // namespace ramflow::ingest

@@ -1,0 +1,191 @@
+// Browser test of the dashboard in real headless Chromium (Debian's /usr/bin/chromium).
+// Serves src/export/ui/ and fixtures/report.json from a local HTTP server on 127.0.0.1
+// (live mode, with one refresh to a changed report), then opens the standalone HTML
+// report built by build-standalone.mjs (embedded mode, file://). Checks the numbers in
+// expected.json, keyboard tabs, table sorting, no console errors, no request leaving
+// 127.0.0.1; saves screenshots under tests/artifacts/ui/.
+// Usage: node run-ui-test.mjs   (prints "N passed, M failed"; exit 1 on any failure)
+import { createServer } from 'node:http';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { chromium } from 'playwright-core';
+import { buildStandalone } from './build-standalone.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const uiDir = join(here, '../../src/export/ui');
+const artifacts = join(here, '../artifacts/ui');
+const expected = JSON.parse(readFileSync(join(here, 'expected.json'), 'utf8'));
+const reportText = readFileSync(join(here, 'fixtures/report.json'), 'utf8');
+mkdirSync(artifacts, { recursive: true });
+
+let passed = 0;
+const failures = [];
+function check(name, ok, detail) {
+  if (ok) passed++;
+  else failures.push(`${name}${detail ? `: ${detail}` : ''}`);
+}
+
+// The live server: the first report until the test calls changeReport(), then a
+// changed one, so the test sees the page refresh itself.
+function liveReports() {
+  const first = JSON.parse(reportText);
+  first.refresh_seconds = 1;
+  const second = structuredClone(first);
+  second.system_context.ecosystem_share = { ratio: 0.72, threshold_ratio: 0.7, reality_check: true };
+  return [first, second];
+}
+
+function startServer() {
+  const [first, second] = liveReports();
+  let changed = false;
+  const files = { '/': ['index.html', 'text/html'], '/index.html': ['index.html', 'text/html'],
+    '/app.js': ['app.js', 'text/javascript'], '/style.css': ['style.css', 'text/css'] };
+  const server = createServer((req, res) => {
+    const path = new URL(req.url, 'http://127.0.0.1').pathname;
+    if (path === '/api/v1/report') {
+      const body = JSON.stringify(changed ? second : first);
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(body);
+    } else if (files[path]) {
+      res.writeHead(200, { 'Content-Type': `${files[path][1]}; charset=utf-8` });
+      res.end(readFileSync(join(uiDir, files[path][0])));
+    } else {
+      res.writeHead(404, { 'Content-Type': 'text/plain' });
+      res.end('not found');
+    }
+  });
+  server.changeReport = () => { changed = true; };
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+function watch(page, label) {
+  const seen = { errors: [], foreign: [] };
+  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warning') seen.errors.push(`${m.type()}: ${m.text()}`); });
+  page.on('pageerror', (e) => seen.errors.push(`pageerror: ${e.message}`));
+  page.on('request', (r) => {
+    const u = new URL(r.url());
+    const local = u.protocol === 'file:' || u.protocol === 'data:' || u.hostname === '127.0.0.1';
+    if (!local) seen.foreign.push(r.url());
+  });
+  return () => {
+    check(`${label}: no console errors`, seen.errors.length === 0, seen.errors.join(' | '));
+    check(`${label}: no request beyond 127.0.0.1`, seen.foreign.length === 0, seen.foreign.join(' '));
+  };
+}
+
+async function expectTexts(page, label, panel, rows) {
+  for (const [selector, text] of rows) {
+    const loc = page.locator(`#panel-${panel} ${selector}`).first();
+    const got = (await loc.count()) ? await loc.innerText() : null;
+    check(`${label}: ${panel} ${selector} shows "${text}"`, got !== null && got.includes(text),
+      got === null ? 'element missing' : `got "${got.slice(0, 160)}"`);
+  }
+}
+
+async function showTab(page, name) {
+  await page.click(`#tab-${name}`);
+  await page.waitForSelector(`#panel-${name}:not([hidden])`);
+}
+
+async function screenshots(page, label) {
+  for (const name of ['executive', 'flow', 'system']) {
+    await showTab(page, name);
+    await page.screenshot({ path: join(artifacts, `${label}-${name}.png`), fullPage: true });
+  }
+}
+
+async function checkAllTabs(page, label) {
+  await page.waitForSelector('#panel-executive [data-kpi=safety_margin]');
+  await showTab(page, 'executive');
+  await expectTexts(page, label, 'executive', expected.executive);
+  await showTab(page, 'flow');
+  await expectTexts(page, label, 'flow', expected.flow);
+  check(`${label}: one timeline per process`, (await page.locator('#panel-flow svg.chart').count()) === 3);
+  check(`${label}: task bands drawn`, (await page.locator("figure[data-pid='4101'] rect.task-band").count()) === 40);
+  await page.click('button.sort[data-sort=duration_seconds]');
+  await expectTexts(page, label, 'flow', expected.flow_sorted_by_duration);
+  check(`${label}: sorted column marked`, (await page.getAttribute('th:has(button[data-sort=duration_seconds])', 'aria-sort')) === 'descending');
+  await page.focus('button.sort[data-sort=net_self_bytes]');
+  await page.keyboard.press('Enter');
+  await expectTexts(page, label, 'flow', expected.flow.slice(1, 3));
+  await showTab(page, 'system');
+  await expectTexts(page, label, 'system', expected.system);
+}
+
+async function checkKeyboard(page, label) {
+  await page.focus('#tab-executive');
+  await page.keyboard.press('ArrowRight');
+  check(`${label}: ArrowRight selects Execution flow`, await page.isVisible('#panel-flow') && !(await page.isVisible('#panel-executive')));
+  await page.keyboard.press('End');
+  check(`${label}: End selects System context`, await page.isVisible('#panel-system'));
+  await page.keyboard.press('ArrowRight');
+  check(`${label}: ArrowRight wraps to Executive`, await page.isVisible('#panel-executive'));
+  check(`${label}: selected tab has focus`, await page.evaluate(() => document.activeElement.id) === 'tab-executive');
+}
+
+const profile = mkdtempSync(join(tmpdir(), 'ramflow-ui-'));
+const server = await startServer();
+const base = `http://127.0.0.1:${server.address().port}/`;
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync'],
+  viewport: { width: 1280, height: 800 },
+});
+try {
+  // Live mode: served assets + /api/v1/report, refreshing.
+  const live = await context.newPage();
+  const liveDone = watch(live, 'live');
+  await live.goto(base);
+  await checkAllTabs(live, 'live');
+  await checkKeyboard(live, 'live');
+  await showTab(live, 'system');
+  server.changeReport();
+  await live.waitForSelector('text=Reality check:', { timeout: 10000 }).catch(() => {});
+  await expectTexts(live, 'live refresh', 'system', expected.live_update);
+  check('live: status says live', (await live.innerText('#status')).startsWith('Live'));
+  await screenshots(live, 'live-1280x800');
+  await live.setViewportSize({ width: 390, height: 844 });
+  await screenshots(live, 'live-390x844');
+  liveDone();
+  await live.close();
+
+  // Embedded mode: the standalone HTML file, opened from disk.
+  const html = buildStandalone(...['index.html', 'style.css', 'app.js'].map((f) => readFileSync(join(uiDir, f), 'utf8')), reportText);
+  const file = join(artifacts, 'standalone-report.html');
+  writeFileSync(file, html);
+  check('standalone: no http(s) reference in the file', !/https?:/i.test(html));
+  const saved = await context.newPage();
+  const savedDone = watch(saved, 'standalone');
+  await saved.goto(pathToFileURL(file).href);
+  await checkAllTabs(saved, 'standalone');
+  check('standalone: status says saved report', (await saved.innerText('#status')).startsWith('Saved report'));
+  await screenshots(saved, 'standalone-1280x800');
+  savedDone();
+  await saved.close();
+
+  // A report from a newer ramflow is refused with a message, not a blank page.
+  const newer = JSON.parse(reportText);
+  newer.schema_version = 2;
+  const newerFile = join(artifacts, 'standalone-newer-schema.html');
+  writeFileSync(newerFile, buildStandalone(...['index.html', 'style.css', 'app.js'].map((f) => readFileSync(join(uiDir, f), 'utf8')), JSON.stringify(newer)));
+  const refused = await context.newPage();
+  await refused.goto(pathToFileURL(newerFile).href);
+  const msg = await refused.innerText('#status');
+  check('newer schema: clear message', msg.includes('newer ramflow (schema 2)'), msg);
+  await refused.close();
+} catch (e) {
+  failures.push(`test driver: ${e.stack || e}`);
+} finally {
+  await context.close();
+  server.close();
+  rmSync(profile, { recursive: true, force: true });
+}
+
+for (const f of failures) console.log(`FAIL ${f}`);
+console.log(`screenshots in ${artifacts}`);
+console.log(`${passed} passed, ${failures.length} failed`);
+process.exit(failures.length ? 1 : 0);

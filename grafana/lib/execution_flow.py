@@ -1,0 +1,124 @@
+"""Execution flow tab: memory timeline of each worker and what each task retains."""
+from __future__ import annotations
+
+from common import POD, PROCESS, annotation, dashboard, panel, per_worker, target, unit_override
+
+
+def _by_function(metric: str) -> str:
+    return f"sum by (function, kind) ({metric}{{{POD}}})"
+
+
+def build() -> dict:
+    net_self_columns = [
+        (_by_function("ramflow_function_net_self_bytes_total"), "Retained (net self)"),
+        (_by_function("ramflow_function_freed_bytes_total"), "Freed"),
+        (_by_function("ramflow_function_gross_bytes_total"), "Gross growth"),
+        (f"max by (function, kind) (ramflow_function_peak_bytes{{{POD}}})", "Largest call"),
+        (_by_function("ramflow_function_calls_total"), "Calls"),
+        (_by_function("ramflow_function_duration_seconds_total"), "Time in calls"),
+    ]
+    panels = [
+        panel(
+            "timeseries",
+            "Memory timeline per worker",
+            "RSS of each worker process. A staircase that never comes down is accumulation; "
+            "spike-and-drop is heavy but clean work. Task boundaries are annotations.",
+            "bytes",
+            [target(f"ramflow_process_rss_bytes{{{PROCESS}}}", "{{worker}} ({{role}} pid {{pid}})")],
+            width=24,
+            height=9,
+        ),
+        panel(
+            "table",
+            "Net self by task and function",
+            "What each task and tracked function kept on its own, excluding tracked calls "
+            "nested in it, summed since the sidecar started; sorted by culprit.",
+            "bytes",
+            [target(expr, table=True) for expr, _ in net_self_columns],
+            width=24,
+            height=9,
+            options={"sortBy": [{"displayName": "Retained (net self)", "desc": True}]},
+            overrides=[unit_override("Calls", "none"), unit_override("Time in calls", "s")],
+            transformations=[
+                {"id": "merge", "options": {}},
+                {
+                    "id": "organize",
+                    "options": {
+                        "excludeByName": {"Time": True},
+                        "renameByName": {
+                            f"Value #{ref}": name
+                            for ref, (_, name) in zip("ABCDEF", net_self_columns)
+                        },
+                    },
+                },
+            ],
+        ),
+        panel(
+            "timeseries",
+            "Retained per task call",
+            "Average net self of one call over the rate window: a task that keeps "
+            "memory every time it runs stands out here.",
+            "bytes",
+            [target(
+                f"sum by (function) (rate(ramflow_function_net_self_bytes_total{{{POD}, kind=\"task\"}}[$__rate_interval]))\n"
+                f"/\nsum by (function) (rate(ramflow_function_calls_total{{{POD}, kind=\"task\"}}[$__rate_interval]))",
+                "{{function}}",
+            )],
+        ),
+        panel(
+            "timeseries",
+            "Tasks finished per second",
+            "Rate of finished tasks by name.",
+            "ops",
+            [target(
+                f"sum by (function) (rate(ramflow_function_calls_total{{{POD}, kind=\"task\"}}[$__rate_interval]))",
+                "{{function}}",
+            )],
+        ),
+        panel(
+            "timeseries",
+            "Residual after the last task",
+            "RSS right after the last top-level task ended minus RSS at ready. Growth task "
+            "after task is what the leak test looks for.",
+            "bytes",
+            [target(per_worker("ramflow_residual_bytes"), "{{worker}} pid {{pid}}")],
+        ),
+        panel(
+            "timeseries",
+            "Leak rate per process",
+            "Theil-Sen slope of the residual series, in bytes per second at the observed "
+            "task rate.",
+            "binBps",
+            [target(per_worker("ramflow_leak_rate_bytes_per_second"), "{{worker}} pid {{pid}}")],
+        ),
+        panel(
+            "timeseries",
+            "Allocation speed per process",
+            "Positive RSS growth per second over a sliding window.",
+            "binBps",
+            [target(per_worker("ramflow_allocation_rate_bytes_per_second"), "{{worker}} pid {{pid}}")],
+        ),
+        panel(
+            "timeseries",
+            "Shared and private memory per process",
+            "PSS (shared pages split between the processes sharing them) and USS (pages "
+            "private to the process). Summing RSS over prefork children over-counts.",
+            "bytes",
+            [
+                target(f"ramflow_process_pss_bytes{{{PROCESS}}}", "{{worker}} PSS"),
+                target(f"ramflow_process_uss_bytes{{{PROCESS}}}", "{{worker}} USS"),
+            ],
+        ),
+    ]
+    task_boundaries = annotation(
+        "Task boundaries",
+        f"sum by (function) (increase(ramflow_function_calls_total{{{POD}, kind=\"task\"}}[$__interval])) > 0",
+        "{{function}}",
+        "task finished",
+    )
+    return dashboard(
+        "execution-flow",
+        "Memory timeline of each Python worker process and what each task retains.",
+        panels,
+        [task_boundaries],
+    )

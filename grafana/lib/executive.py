@@ -1,0 +1,171 @@
+"""Executive tab: the go/no-go view (integrity, KPI scorecard, layers, readout)."""
+from __future__ import annotations
+
+from common import POD, PROCESS, dashboard, panel, per_worker, target
+
+MARGIN_STEPS = [(None, "red"), (0.10, "orange"), (0.25, "green")]
+
+
+def build() -> dict:
+    panels = [
+        panel(
+            "stat",
+            "Integrity",
+            "Processes by verdict. SECURE: residual after tasks below the medium threshold and "
+            "leak level low; BLOATED: residual at or above the high threshold, or leak level "
+            "high; STABLE otherwise.",
+            "none",
+            [target(f"count by (status) (\n{per_worker('ramflow_integrity')}\n== 1\n)", "{{status}}")],
+            width=6,
+            height=5,
+        ),
+        panel(
+            "gauge",
+            "Safety margin",
+            "Share of the memory limit not used by the working set (usage minus inactive "
+            "file cache): what the kubelet sees. Lowest of the selected pods.",
+            "percentunit",
+            [target(f"min(ramflow_safety_margin_ratio{{{POD}}})", "safety margin")],
+            width=4,
+            height=5,
+            thresholds=MARGIN_STEPS,
+        ),
+        panel(
+            "gauge",
+            "Non-reclaimable margin",
+            "Share of the memory limit not held by memory the kernel cannot reclaim (anon, "
+            "shmem, unevictable): what the OOM killer sees. Lowest of the selected pods.",
+            "percentunit",
+            [target(f"min(ramflow_nonreclaimable_margin_ratio{{{POD}}})", "non-reclaimable margin")],
+            width=4,
+            height=5,
+            thresholds=MARGIN_STEPS,
+        ),
+        panel(
+            "stat",
+            "Time to OOM",
+            "Projected time until non-reclaimable memory reaches the limit at its present "
+            "growth rate (Theil-Sen slope). Empty when memory is not growing.",
+            "s",
+            [target(f"min(ramflow_time_to_oom_seconds{{{POD}}})", "time to OOM")],
+            width=5,
+            height=5,
+            thresholds=[(None, "red"), (3600, "orange"), (14400, "green")],
+            no_value="not growing",
+        ),
+        panel(
+            "gauge",
+            "Leak probability",
+            "Mann-Kendall probability that the residual after each task trends upwards, "
+            "highest of the selected worker processes.",
+            "percentunit",
+            [target(f"max(\n{per_worker('ramflow_leak_probability')}\n)", "leak probability")],
+            width=5,
+            height=5,
+            thresholds=[(None, "green"), (0.95, "orange"), (0.99, "red")],
+        ),
+        panel(
+            "stat",
+            "Process footprint",
+            "Peak resident memory (VmHWM, from the kernel) of each worker process.",
+            "bytes",
+            [target(
+                f"max by (worker, pid) (ramflow_process_peak_rss_bytes{{{PROCESS}}})",
+                "{{worker}} pid {{pid}}",
+            )],
+            width=8,
+            height=5,
+        ),
+        panel(
+            "stat",
+            "Allocation speed",
+            "Efficiency ratio: positive RSS growth per second, highest of the selected worker "
+            "processes. Above 100 MiB/s the report calls the code greedy.",
+            "binBps",
+            [target(
+                f"max(\n{per_worker('ramflow_allocation_rate_bytes_per_second')}\n)",
+                "allocation speed",
+            )],
+            width=5,
+            height=5,
+            thresholds=[(None, "green"), (104857600, "orange")],
+        ),
+        panel(
+            "stat",
+            "Leak level",
+            "Worker processes by leak level (low, medium, high) from the trend test over the "
+            "last 100 tasks.",
+            "none",
+            [target(f"count by (level) (\n{per_worker('ramflow_leak_level')}\n== 1\n)", "{{level}}")],
+            width=5,
+            height=5,
+        ),
+        panel(
+            "stat",
+            "Recommended request and Celery budget",
+            "Recommended memory request (p90 of per-bucket peaks x 1.15) and the "
+            "worker_max_memory_per_child budget that keeps the pod under the recommended limit.",
+            "bytes",
+            [
+                target(f"max(ramflow_recommended_memory_request_bytes{{{POD}}})", "request"),
+                target(
+                    f"min(ramflow_recommended_celery_max_memory_per_child_bytes{{{POD}}})",
+                    "max memory per child",
+                ),
+            ],
+            width=6,
+            height=5,
+        ),
+        panel(
+            "stat",
+            "Recommended container limit",
+            "Limit recommended from this pod's lifetime (peak + headroom + leak over the "
+            "restart horizon), the limit configured now, and the recommendation over all "
+            "replicas of the workload and 7 days (recording rules).",
+            "bytes",
+            [
+                target(f"max(ramflow_recommended_memory_limit_bytes{{{POD}}})", "recommended"),
+                target(f"max by (source) (ramflow_memory_limit_bytes{{{POD}}})", "configured ({{source}})"),
+                target(
+                    "max(\n"
+                    "namespace_workload:ramflow_recommended_memory_limit_bytes:max_7d\n"
+                    "and on (namespace, workload)\n"
+                    f"namespace_pod:ramflow_workload:info{{{POD}}}\n)",
+                    "fleet, 7 days",
+                ),
+            ],
+            width=12,
+            height=6,
+        ),
+        panel(
+            "bargauge",
+            "Memory layers",
+            "Bootstrap (bare interpreter), ecosystem bloat (imports and framework up to "
+            "ready) and business logic (peak since ready minus ready) of each worker group.",
+            "bytes",
+            [target(per_worker("ramflow_layer_bytes"), "{{worker}} {{layer}}", instant=True)],
+            width=12,
+            height=6,
+            options={"orientation": "horizontal", "displayMode": "gradient"},
+        ),
+        panel(
+            "timeseries",
+            "Margins over time",
+            "Working-set and non-reclaimable margins of each pod. The OOM-risk alert fires "
+            "when the non-reclaimable margin stays below 10 %.",
+            "percentunit",
+            [
+                target(f"ramflow_safety_margin_ratio{{{POD}}}", "{{pod}} safety"),
+                target(f"ramflow_nonreclaimable_margin_ratio{{{POD}}}", "{{pod}} non-reclaimable"),
+            ],
+            width=24,
+            height=8,
+            thresholds=MARGIN_STEPS,
+        ),
+    ]
+    return dashboard(
+        "executive",
+        "Go/no-go view of Python worker memory: integrity, safety margins, leak risk and the "
+        "recommended container limit.",
+        panels,
+    )

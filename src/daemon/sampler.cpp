@@ -1,0 +1,315 @@
+#include "daemon/sampler.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <set>
+
+#include <spdlog/spdlog.h>
+
+#include "probe/cgroup.h"
+#include "probe/discovery.h"
+#include "probe/meminfo.h"
+#include "probe/proc_stat.h"
+#include "probe/proc_status.h"
+#include "probe/psi.h"
+#include "probe/self_usage.h"
+#include "probe/smaps_rollup.h"
+
+namespace ramflow::daemon {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+double seconds_since(Clock::time_point t0) {
+  return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// Times a probe call into ProbeHealth under `source`.
+template <class F>
+auto timed(ProbeHealth& health, const std::string& source, F&& f) {
+  auto t0 = Clock::now();
+  auto result = f();
+  health.duration(source, seconds_since(t0));
+  return result;
+}
+
+bool same_inode(const std::string& a, const std::string& b) {
+  struct stat sa {}, sb {};
+  return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_ino == sb.st_ino &&
+         sa.st_dev == sb.st_dev;
+}
+
+constexpr double kCgroupKeepSeconds = 600;
+constexpr double kAgentRecentSeconds = 60;
+
+}  // namespace
+
+Sampler::Sampler(const config::Config& config, model::AgentRegistry& agents)
+    : config_(config),
+      agents_(agents),
+      match_(config.process_match),
+      version_(probe::detect_cgroup_version(config.cgroup_root)),
+      processes_(std::chrono::duration<double>(config.bucket).count()),
+      cgroups_(std::chrono::duration<double>(config.bucket).count()) {
+  self_pid_ = probe::self_pid(config_.proc_root).value_or(::getpid());
+  auto uptime = probe::read_uptime_seconds(config_.proc_root);
+  boot_time_ = uptime ? unix_now() - uptime.value() : 0;
+  if (version_ == probe::CgroupVersion::kNone) {
+    spdlog::info("no memory cgroup under {}: limits fall back to the host's MemTotal "
+                 "(set --cgroup-root if cgroups are mounted elsewhere)",
+                 config_.cgroup_root);
+  }
+}
+
+Sampler::~Sampler() { stop(); }
+
+void Sampler::start() {
+  if (thread_.joinable()) return;
+  stopping_ = false;
+  thread_ = std::thread([this] { loop(); });
+}
+
+void Sampler::stop() {
+  {
+    std::lock_guard lock(wake_mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Sampler::loop() {
+  auto next = Clock::now();
+  while (true) {
+    try {
+      cycle_once();
+    } catch (const std::exception& e) {
+      spdlog::error("sampling cycle failed: {} (the next cycle retries)", e.what());
+    }
+    next += config_.interval;
+    if (next < Clock::now()) next = Clock::now() + config_.interval;  // overran: do not burst
+    std::unique_lock lock(wake_mu_);
+    if (wake_.wait_until(lock, next, [this] { return stopping_; })) return;
+  }
+}
+
+SnapshotPtr Sampler::latest() const {
+  std::lock_guard lock(published_mu_);
+  return published_;
+}
+
+void Sampler::publish(std::shared_ptr<Snapshot> snap) {
+  std::lock_guard lock(published_mu_);
+  published_ = std::move(snap);
+}
+
+std::vector<model::Candidate> Sampler::candidates(const model::AgentView& agents) {
+  auto found = timed(health_, "discovery", [&] {
+    return probe::discover_processes(config_.proc_root, match_, config_.max_processes, self_pid_);
+  });
+  for (const auto& e : found.errors) health_.error("discovery", e);
+  if (found.matched_total > config_.max_processes) {
+    static bool warned = false;
+    if (!warned) {
+      spdlog::warn("{} processes match --process-match, watching the first {}: raise --max-processes "
+                   "or narrow the regex",
+                   found.matched_total, config_.max_processes);
+      warned = true;
+    }
+  }
+  std::vector<model::Candidate> out;
+  std::set<pid_t> seen;
+  for (auto& p : found.processes) {
+    seen.insert(p.pid);
+    out.push_back({std::move(p), false});
+  }
+  // A process whose agent connected is watched even if the regex missed it.
+  for (const auto& [pid, facts] : agents.processes) {
+    if (!facts.connected || seen.count(pid) || out.size() >= config_.max_processes) continue;
+    auto stat = probe::read_proc_stat(config_.proc_root, pid);
+    if (!stat) continue;
+    probe::DiscoveredProcess p;
+    p.pid = pid;
+    p.ppid = stat.value().ppid;
+    p.start_time_ticks = stat.value().start_time_ticks;
+    p.comm = stat.value().comm;
+    if (auto cmd = probe::read_cmdline(config_.proc_root, pid)) p.cmdline = cmd.value();
+    p.role = seen.count(p.ppid) ? probe::DiscoveredProcess::Role::kChild
+                                : probe::DiscoveredProcess::Role::kStandalone;
+    seen.insert(pid);
+    out.push_back({std::move(p), true});
+  }
+  return out;
+}
+
+std::string Sampler::resolve_cgroup(pid_t pid) {
+  if (!config_.cgroup_path.empty()) return config_.cgroup_path;
+  if (version_ == probe::CgroupVersion::kNone) return {};
+  auto path = timed(health_, "cgroup", [&] { return probe::read_memory_cgroup_path(config_.proc_root, pid, version_); });
+  if (!path) {
+    if (path.error().kind != probe::ErrorKind::kNotFound) health_.error("cgroup", path.error());
+    return {};
+  }
+  return path.value();
+}
+
+void Sampler::read_process(model::ProcessFacts& p, double now) {
+  auto status = timed(health_, "status", [&] { return probe::read_proc_status(config_.proc_root, p.pid); });
+  if (!status) {
+    if (status.error().kind != probe::ErrorKind::kNotFound) health_.error("status", status.error());
+    p.status.reset();
+    return;
+  }
+  p.status = status.value();
+  std::uint64_t rss = p.status->vm_rss;
+  if (p.start_time == 0 && boot_time_ > 0) {
+    p.start_time = boot_time_ + static_cast<double>(p.start_ticks) / probe::clock_ticks_per_second();
+  }
+  if (p.timeline.empty() && p.start_time > 0 && now - p.start_time <= 1.0) p.early_rss = rss;
+  p.max_sampled_rss = std::max(p.max_sampled_rss, rss);
+  p.timeline.push({now, rss});
+  p.rss_buckets.add(now, static_cast<double>(rss));
+  p.cgroup = resolve_cgroup(p.pid);
+
+  double smaps_every = std::chrono::duration<double>(config_.smaps_interval).count();
+  if (p.smaps_time != 0 && now - p.smaps_time < smaps_every) return;
+  p.smaps_time = now;
+  if (rss > config_.smaps_max_rss) {
+    p.smaps.reset();
+    p.smaps_skipped = "RSS above --smaps-max-rss: reading smaps_rollup would stall the process";
+    return;
+  }
+  auto smaps = timed(health_, "smaps_rollup", [&] { return probe::read_smaps_rollup(config_.proc_root, p.pid); });
+  if (!smaps) {
+    if (smaps.error().kind == probe::ErrorKind::kNotFound) return;
+    health_.error("smaps_rollup", smaps.error());
+    p.smaps.reset();
+    p.smaps_skipped = smaps.error().message();
+    return;
+  }
+  p.smaps = smaps.value();
+  p.smaps_skipped.clear();
+  p.smaps_history.push({now, p.smaps->pss, p.smaps->uss(), p.smaps->rss});
+}
+
+void Sampler::read_cgroups(Snapshot& snap, double now) {
+  std::map<std::string, pid_t> in_use;  // path → one pid living in it
+  for (const auto& [pid, p] : processes_.processes()) {
+    if (!p.cgroup.empty()) in_use.emplace(p.cgroup, pid);
+  }
+  if (in_use.empty() && !config_.cgroup_path.empty()) in_use.emplace(config_.cgroup_path, 0);
+  for (const auto& [path, pid] : in_use) cgroups_.get(path).last_used = now;
+
+  for (auto& [path, facts] : cgroups_.cgroups()) {
+    if (facts.vanished) continue;
+    std::string dir = probe::memory_cgroup_dir(config_.cgroup_root, version_, path);
+    // A worker in its own cgroup namespace sees its cgroup as "/": reach it
+    // through the worker's root (needs the worker's UID or SYS_PTRACE).
+    auto user = in_use.find(path);
+    if (user != in_use.end() && user->second > 0 && version_ == probe::CgroupVersion::kV2 &&
+        !same_inode(config_.proc_root + "/self/ns/cgroup",
+                    config_.proc_root + "/" + std::to_string(user->second) + "/ns/cgroup")) {
+      dir = probe::memory_cgroup_dir(
+          config_.proc_root + "/" + std::to_string(user->second) + "/root" + config_.cgroup_root, version_, path);
+    }
+    auto reading = timed(health_, "cgroup", [&] { return probe::read_cgroup_memory(dir, version_); });
+    if (!reading) {
+      if (reading.error().kind == probe::ErrorKind::kNotFound) {
+        spdlog::info("cgroup {} vanished; keeping its last counters", path);
+        cgroups_.mark_vanished(path, now);
+      } else {
+        health_.error("cgroup", reading.error());
+      }
+      continue;
+    }
+    for (const auto& e : reading.value().optional_errors) health_.error("cgroup", e);
+    cgroups_.record(path, reading.value(), now);
+  }
+  cgroups_.expire(now, kCgroupKeepSeconds);
+
+  for (const auto& [path, facts] : cgroups_.cgroups()) {
+    if (!facts.has_reading) continue;
+    CgroupView view;
+    view.facts = facts;
+    if (facts.last.limit && (!snap.host_memory || *facts.last.limit < snap.host_memory->mem_total)) {
+      view.limit = {*facts.last.limit, "cgroup"};
+    } else if (snap.host_memory) {
+      view.limit = {snap.host_memory->mem_total, "host"};
+    }
+    view.peak = facts.last.peak.value_or(facts.highest_working_set);
+    if (facts.last.pressure) {
+      view.pressure = facts.last.pressure;
+      view.pressure_scope = "cgroup";
+    } else if (snap.host_pressure) {
+      view.pressure = snap.host_pressure;
+      view.pressure_scope = "host";
+    }
+    snap.cgroups.push_back(std::move(view));
+  }
+}
+
+void Sampler::cycle_once() {
+  health_.begin_cycle();
+  double now = unix_now();
+  auto snap = std::make_shared<Snapshot>();
+  snap->time = now;
+  snap->cycle = ++cycles_;
+  snap->cgroup_version = version_;
+  snap->ebpf_active = ebpf_active_;
+
+  auto meminfo = timed(health_, "meminfo", [&] { return probe::read_meminfo(config_.proc_root); });
+  if (meminfo) snap->host_memory = meminfo.value();
+  else health_.error("meminfo", meminfo.error());
+  auto psi = timed(health_, "psi", [&] { return probe::read_psi(config_.proc_root + "/pressure/memory"); });
+  if (psi) snap->host_pressure = psi.value();
+  else if (psi.error().kind != probe::ErrorKind::kNotFound) health_.error("psi", psi.error());
+
+  auto agents = agents_.view();
+  auto vanished = processes_.reconcile(candidates(agents), now);
+  for (auto& [pid, p] : processes_.processes()) read_process(p, now);
+  // A process whose status vanished mid-cycle has exited: drop it now.
+  for (auto it = processes_.processes().begin(); it != processes_.processes().end();) {
+    if (!it->second.status) {
+      vanished.push_back(std::move(it->second));
+      it = processes_.processes().erase(it);
+    } else {
+      ++it;
+    }
+  }
+  read_cgroups(*snap, now);
+
+  for (const auto& [pid, p] : processes_.processes()) {
+    ProcessView view;
+    view.facts = p;
+    auto a = agents.processes.find(pid);
+    if (a != agents.processes.end()) {
+      view.agent = a->second;
+      if (a->second.hello) view.worker = a->second.hello->worker;
+    }
+    snap->processes.push_back(std::move(view));
+  }
+  for (const auto& [pid, a] : agents.processes) {
+    if (a.connected && now - a.last_heard <= kAgentRecentSeconds) ++snap->agent_connected_processes;
+  }
+  snap->functions = std::move(agents.functions);
+  snap->agent_counters = std::move(agents.counters);
+
+  auto self = probe::read_self_usage("/proc");  // ramflowd itself, never the fixture root
+  if (self) snap->self_usage = self.value();
+
+  if (enricher_) enricher_(*snap, vanished);
+  for (const auto& p : vanished) {
+    if (!processes_.find(p.pid)) agents_.forget(p.pid);
+  }
+  snap->probe_errors = health_.errors();
+  snap->probe_durations = health_.durations();
+  publish(std::move(snap));
+}
+
+}  // namespace ramflow::daemon

@@ -1,0 +1,72 @@
+// The sampling loop: every interval it discovers the Python workers, reads
+// their /proc facts and their cgroups, copies what the agents said, and
+// publishes one immutable Snapshot. Runs on its own thread; latest() never
+// blocks on a cycle in progress.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <regex>
+#include <thread>
+
+#include "config/config.h"
+#include "daemon/probe_health.h"
+#include "daemon/snapshot.h"
+#include "model/agent_registry.h"
+#include "model/cgroup_table.h"
+#include "model/process_table.h"
+
+namespace ramflow::daemon {
+
+class Sampler {
+ public:
+  // Called on the sampler thread after facts are gathered, before publishing:
+  // the place where analysis and OOM tracking add to the snapshot.
+  using Enricher = std::function<void(Snapshot&, const std::vector<model::ProcessFacts>& vanished)>;
+
+  Sampler(const config::Config& config, model::AgentRegistry& agents);
+  ~Sampler();
+
+  void set_enricher(Enricher enricher) { enricher_ = std::move(enricher); }
+  void set_ebpf_active(bool active) { ebpf_active_ = active; }
+  void start();
+  void stop();
+  // One cycle on the caller's thread (tests, `ramflowd run`'s final sample).
+  void cycle_once();
+  SnapshotPtr latest() const;
+  bool ready() const { return latest() != nullptr; }
+
+ private:
+  void loop();
+  std::vector<model::Candidate> candidates(const model::AgentView& agents);
+  void read_process(model::ProcessFacts& p, double now);
+  std::string resolve_cgroup(pid_t pid);
+  void read_cgroups(Snapshot& snap, double now);
+  void publish(std::shared_ptr<Snapshot> snap);
+
+  const config::Config config_;
+  model::AgentRegistry& agents_;
+  std::regex match_;
+  probe::CgroupVersion version_;
+  model::ProcessTable processes_;
+  model::CgroupTable cgroups_;
+  ProbeHealth health_;
+  Enricher enricher_;
+  std::atomic<bool> ebpf_active_{false};
+  double boot_time_ = 0;
+  pid_t self_pid_ = 0;
+  std::uint64_t cycles_ = 0;
+
+  mutable std::mutex published_mu_;
+  SnapshotPtr published_;
+
+  std::mutex wake_mu_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace ramflow::daemon

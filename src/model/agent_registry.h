@@ -1,0 +1,67 @@
+// Thread-safe record of everything agents said: per-process facts, the bounded
+// function table and ingest counters. The ingest thread writes; the sampling
+// thread takes a copy once per interval. Bounded: per-process rings, the
+// function table's K, and at most `max_processes` entries (disconnected ones
+// are evicted first, oldest first).
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "model/agent_facts.h"
+#include "model/function_table.h"
+
+namespace ramflow::model {
+
+struct AgentCounters {
+  std::map<std::string, std::uint64_t> accepted_by_type;
+  std::map<std::string, std::uint64_t> rejected_by_reason;
+  std::uint64_t dropped_in_agent = 0;  // sum of the last report of every process seen
+  std::uint64_t sequence_gaps = 0;
+  std::uint64_t refused_peers = 0;
+};
+
+struct AgentView {
+  std::map<pid_t, AgentFacts> processes;
+  std::vector<FunctionStats> functions;
+  AgentCounters counters;
+};
+
+class AgentRegistry {
+ public:
+  AgentRegistry(std::size_t max_processes, std::size_t max_functions);
+
+  void connected(pid_t pid, uid_t uid, double now);
+  void disconnected(pid_t pid, double now);
+  void hello(pid_t pid, AgentHello hello, double now);
+  void bootstrap(pid_t pid, std::uint64_t rss, double time);
+  void ready(pid_t pid, std::uint64_t rss, std::optional<std::uint64_t> hwm, double time,
+             std::vector<ImportCost> imports);
+  void task_started(pid_t pid, const std::string& task, double time);
+  // A finished tracked call; a top-level task also ends the running task.
+  void call(pid_t pid, const std::string& label, CallKind kind, const CallOutcome& outcome,
+            double start_time, std::uint64_t rss_after, const TaskEnd* task_end);
+  void heartbeat(pid_t pid, std::uint64_t dropped_in_agent_total, double now);
+  void accepted(std::string_view type);
+  void rejected(std::string_view reason);
+  void sequence_gap(pid_t pid, std::uint64_t missing);
+  void refused();
+  // The process is gone and its OOM attribution done: drop its facts.
+  void forget(pid_t pid);
+
+  AgentView view() const;
+
+ private:
+  AgentFacts& facts(pid_t pid, double now);  // requires mu_
+
+  mutable std::mutex mu_;
+  std::size_t max_processes_;
+  std::map<pid_t, AgentFacts> processes_;
+  FunctionTable functions_;
+  AgentCounters counters_;
+  std::map<pid_t, std::uint64_t> dropped_by_pid_;  // survives forget(): counters never go back
+};
+
+}  // namespace ramflow::model

@@ -1,0 +1,181 @@
+"""The per-process agent: lifecycle phases, hello, tasks, fork handling.
+
+One instance per process, created when `ramflow` is imported. Everything
+here runs outside the per-call hot path; every public entry point swallows
+its own errors (the worker must never see them).
+"""
+
+import atexit
+import json
+import os
+import platform
+import sys
+from typing import Dict, Optional
+
+from . import _memory, _tracking
+from ._config import Config
+from ._imports import ImportMeter
+from ._transport import Transport
+
+AGENT_VERSION = "0.1.0"
+MAX_STRING_BYTES = 128
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
+
+# Who marked ready; a marker replaces a ready of lower rank only.
+READY_RANK = {"django": 1, "celery": 2, "explicit": 3}
+
+
+def _body(message: dict) -> str:
+    """A message without the envelope's braces; the transport adds v and seq."""
+    return _dumps(message)[1:-1]
+
+
+def _short(text: str, limit: int = MAX_STRING_BYTES) -> str:
+    raw = text.encode("utf-8", "replace")
+    return text if len(raw) <= limit else raw[:limit].decode("utf-8", "ignore")
+
+
+class Agent:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.framework = "none"
+        self.pool = "none"
+        self.worker = config.worker_name
+        self.worker_index: Optional[int] = None
+        self.ready_rank = 0
+        self.ready_rss: Optional[int] = None
+        self.bootstrap_rss: Optional[int] = None
+        self.main_pid = os.getpid()
+        self.transport = Transport(
+            config.socket_path, _tracking.encode_records, self._heartbeat_body,
+            config.queue_limit, config.outbox_limit, config.flush_seconds,
+            config.heartbeat_seconds)
+        self.imports = ImportMeter(self._on_imported)
+        self.integrations: Dict[str, bool] = {}
+
+    # --- start-up -----------------------------------------------------------
+
+    def start(self) -> None:
+        if not _memory.reopen():
+            return  # no /proc/self/statm (not Linux): stay a no-op
+        state = _tracking.state
+        state.records = self.transport.records
+        state.queue_limit = self.config.queue_limit
+        state.count_dropped = self.transport.count_dropped
+        state.enabled = True
+        self._post_hello()
+        self.bootstrap_rss = self._post_phase("bootstrap", inherited=False)
+        self.imports.install()
+        for name in list(sys.modules):
+            if "." not in name:
+                self._on_imported(name)
+        os.register_at_fork(before=self.transport.before_fork,
+                            after_in_parent=self.transport.after_fork_in_parent,
+                            after_in_child=self._after_fork_in_child)
+        atexit.register(self.transport.close_for_exit)
+        self.transport.start()
+
+    def _on_imported(self, top: str) -> None:
+        if top in ("celery", "django") and not self.integrations.get(top):
+            self.integrations[top] = True
+            if top == "celery":
+                from . import _celery
+                _celery.connect(self)
+            else:
+                from . import _django
+                _django.connect(self)
+
+    def _after_fork_in_child(self) -> None:
+        try:
+            _memory.reopen()
+            self.transport.after_fork_in_child()
+            _tracking.state.records = self.transport.records
+            _tracking.state.count_dropped = self.transport.count_dropped
+            self.ready_rank = 0
+            self.ready_rss = None
+            self._post_hello()
+            # The bootstrap the child inherited is its parent's (DESIGN: prefork).
+            self._post_phase("bootstrap", inherited=True)
+        except Exception:
+            pass
+
+    # --- messages -----------------------------------------------------------
+
+    def _post_hello(self) -> None:
+        self.transport.post(_body({
+            "type": "hello", "agent": AGENT_VERSION,
+            "python": _short(platform.python_version()),
+            "framework": _short(self.framework), "pool": _short(self.pool),
+            "worker": _short(self.worker, 256), "index": self.worker_index,
+            "pid": os.getpid(),
+        }), sticky_key="hello")
+
+    def _post_phase(self, phase: str, inherited: bool, imports=None) -> int:
+        status = _memory.status_bytes("VmHWM", "RssAnon")
+        rss = _memory.rss_pages() * _memory.PAGE_SIZE
+        message = {
+            "type": "phase", "phase": phase, "t": _tracking.wall_seconds(_tracking._perf_ns()),
+            "rss": rss, "hwm": status.get("VmHWM", rss), "anon": status.get("RssAnon", 0),
+            "blocks": sys.getallocatedblocks(), "inherited": inherited,
+        }
+        if imports is not None:
+            message["imports"] = [[_short(m, 256), b] for m, b in imports]
+        self.transport.post(_body(message), sticky_key="phase:" + phase)
+        return rss
+
+    def _heartbeat_body(self) -> str:
+        t = self.transport
+        return _body({
+            "type": "heartbeat", "t": _tracking.wall_seconds(_tracking._perf_ns()),
+            "rss": _memory.rss_pages() * _memory.PAGE_SIZE,
+            "dropped": t.dropped_total, "sent": t.sent_total,
+        })
+
+    # --- public operations (called through ramflow/__init__.py) -------------
+
+    def describe(self, framework: Optional[str] = None, pool: Optional[str] = None,
+                 worker: Optional[str] = None, index: Optional[int] = None) -> None:
+        """Updates what hello says and re-sends it (the latest hello wins)."""
+        if framework is not None:
+            self.framework = framework
+        if pool is not None:
+            self.pool = pool
+            _tracking.state.concurrent = pool in ("threads", "gevent", "eventlet")
+        if worker is not None:
+            self.worker = worker
+        if index is not None:
+            self.worker_index = index
+        self._post_hello()
+
+    def mark_ready(self, source: str = "explicit") -> None:
+        rank = READY_RANK.get(source, 3)
+        if rank <= self.ready_rank:
+            return
+        self.ready_rank = rank
+        self.imports.uninstall()
+        self.ready_rss = self._post_phase("ready", inherited=False, imports=self.imports.heaviest())
+
+
+_agent: Optional[Agent] = None
+
+
+def get() -> Optional[Agent]:
+    return _agent
+
+
+def start() -> Optional[Agent]:
+    global _agent
+    if _agent is not None:
+        return _agent
+    config = Config.from_env()
+    if config.disabled:
+        return None
+    agent = Agent(config)
+    try:
+        agent.start()
+    except Exception as error:  # never break the worker's start-up
+        print("ramflow: agent disabled: %s" % error, file=sys.stderr)
+        _tracking.state.enabled = False
+        return None
+    _agent = agent
+    return agent

@@ -1,0 +1,62 @@
+"""Reads this process' memory from /proc/self without allocating much.
+
+The hot path (`rss_pages`) is one os.pread on a kept-open /proc/self/statm fd.
+The fd names the process that opened it, so a forked child must call
+`reopen()` (done by the agent's at-fork hook).
+"""
+
+import os
+from typing import Dict, Optional
+
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+_pread = os.pread
+_statm_fd = -1
+
+
+def reopen() -> bool:
+    global _statm_fd
+    if _statm_fd >= 0:
+        try:
+            os.close(_statm_fd)
+        except OSError:
+            pass
+        _statm_fd = -1
+    try:
+        _statm_fd = os.open("/proc/self/statm", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    return True
+
+
+def rss_pages() -> int:
+    return int(_pread(_statm_fd, 64, 0).split()[1])
+
+
+def status_bytes(*fields: str) -> Dict[str, int]:
+    """Selected `/proc/self/status` fields (kB there), in bytes."""
+    wanted = {f + ":" for f in fields}
+    out: Dict[str, int] = {}
+    try:
+        with open("/proc/self/status", "rb") as f:
+            for line in f:
+                parts = line.split()
+                if parts and parts[0].decode() in wanted:
+                    out[parts[0].decode()[:-1]] = int(parts[1]) * 1024
+    except OSError:
+        pass
+    return out
+
+
+def reset_peak() -> bool:
+    """Resets VmHWM to the current RSS (clear_refs 5). Also resets ru_maxrss,
+    which Celery's worker_max_memory_per_child reads: hence off by default."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_bytes() -> Optional[int]:
+    return status_bytes("VmHWM").get("VmHWM")

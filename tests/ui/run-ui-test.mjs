@@ -150,6 +150,11 @@ try {
   await screenshots(live, 'live-1280x800');
   await live.setViewportSize({ width: 390, height: 844 });
   await screenshots(live, 'live-390x844');
+  for (const name of ['executive', 'flow', 'system']) {
+    await showTab(live, name);
+    const widths = await live.evaluate(() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]);
+    check(`narrow screen: ${name} fits 390 px without sideways scrolling`, widths[0] <= widths[1], `scrollWidth ${widths[0]}`);
+  }
   liveDone();
   await live.close();
 

@@ -33,8 +33,8 @@
     const m = Math.floor(s / 60);
     if (m < 60) return `${m} min ${Math.floor(s % 60)} s`;
     const h = Math.floor(m / 60);
-    if (h < 48) return `${h} h ${m % 60} min`;
-    return `${Math.floor(h / 24)} d ${h % 24} h`;
+    if (h < 48) return m % 60 ? `${h} h ${m % 60} min` : `${h} h`;
+    return h % 24 ? `${Math.floor(h / 24)} d ${h % 24} h` : `${Math.floor(h / 24)} d`;
   }
   const fmtClock = (t) => (isNum(t) ? new Date(t * 1000).toLocaleTimeString('en-GB') : UNKNOWN);
   const fmtDateTime = (t) => (isNum(t) ? new Date(t * 1000).toLocaleString('en-GB') : UNKNOWN);
@@ -47,6 +47,12 @@
     fits: 'good', near_limit: 'bad',
     moderate: 'good', greedy: 'bad',
     low: 'good', medium: 'warn', high: 'bad',
+  };
+  const READY_MARKER = {
+    celery_worker_ready: 'Celery worker_ready',
+    django_ready: 'Django apps ready',
+    mark_ready: 'ramflow.mark_ready()',
+    log_django_bootstrap: 'tracker.log_django_bootstrap()',
   };
   const HELD_BY = {
     python_objects: 'Python objects (globals, caches, lists that keep growing)',
@@ -116,7 +122,7 @@
         'The bare interpreter: what Python costs before any import.', bootNote),
       card('Ecosystem bloat', fmtBytes(L.ecosystem_bytes), null,
         'Frameworks and imports loaded before the worker was ready.',
-        L.ready_marker ? `ready at ${L.ready_marker.replace(/_/g, ' ')}` : 'not ready yet'),
+        L.ready_marker ? `ready at ${READY_MARKER[L.ready_marker] || L.ready_marker}` : 'not ready yet'),
       el('article', { class: `card integrity tone-${TONE[I.status] || 'neutral'}`, 'data-kpi': 'integrity' },
         el('h3', null, 'Integrity'),
         el('p', { class: 'badge' }, upper(I.status)),
@@ -254,13 +260,20 @@
       g.appendChild(svg('line', { x1: a, x2: a, y1: CHART.top, y2: CHART.top + CHART.h, class: 'task-start' }));
     });
     g.appendChild(svg('polyline', { class: 'rss-line', points: pts.map((p) => `${x(p[0]).toFixed(1)},${y(p[1]).toFixed(1)}`).join(' ') }));
-    g.appendChild(svg('text', { x: CHART.left, y: CHART.top + CHART.h + 16, class: 'axis' }, fmtClock(t0)));
-    g.appendChild(svg('text', { x: CHART.w - CHART.right, y: CHART.top + CHART.h + 16, class: 'axis', 'text-anchor': 'end' }, fmtClock(t1)));
+    for (let i = 0; i <= 4; i++) {
+      const t = t0 + (i / 4) * (t1 - t0);
+      const anchor = i === 0 ? 'start' : i === 4 ? 'end' : 'middle';
+      g.appendChild(svg('text', { x: x(t), y: CHART.top + CHART.h + 16, class: 'axis', 'text-anchor': anchor }, fmtClock(t)));
+    }
+    if (tl.spans.length) g.appendChild(svg('text', { x: CHART.left - 6, y: lanesTop + CHART.lane, class: 'axis', 'text-anchor': 'end' }, 'calls'));
+    // Shade by what each call kept, so the culprit's calls stand out from their parents.
+    const maxKept = Math.max(1, ...tl.spans.map((s) => s.net_self_bytes));
     tl.spans.forEach((s) => {
       if (s.end < t0 || s.depth >= depth) return;
       const a = x(Math.max(s.start, t0));
+      const kept = s.net_self_bytes > 0 ? s.net_self_bytes / maxKept : 0;
       g.appendChild(svg('rect', { x: a, y: lanesTop + s.depth * (CHART.lane + 2), width: Math.max(1.5, x(s.end) - a), height: CHART.lane,
-        class: `span kind-${s.kind}${s.net_self_bytes > 0 ? ' retains' : ''}` },
+        class: `span kind-${s.kind}${kept > 0 ? ' retains' : ''}`, 'fill-opacity': kept > 0 ? (0.2 + 0.8 * kept).toFixed(2) : null },
       svg('title', null, `${s.function} (${s.kind}) · ${fmtDuration(s.end - s.start)} · gross ${fmtBytes(s.gross_bytes)} · net self ${fmtBytes(s.net_self_bytes)}`)));
     });
     return g;
@@ -275,7 +288,7 @@
         el('strong', null, `${tl.worker || 'pid ' + tl.pid}`), ` · pid ${tl.pid} · ${tl.role} · RSS now ${fmtBytes(last)}`,
         isNum(first) && isNum(last) ? ` (${last >= first ? '+' : ''}${fmtBytes(last - first)} over the window)` : '',
         ` · ${tl.tasks.length} tasks · ${tl.spans.length} tracked calls`),
-      timelineChart(tl));
+      el('div', { class: 'chart-wrap' }, timelineChart(tl)));
   }
 
   const NET_SELF_COLUMNS = [

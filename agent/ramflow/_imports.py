@@ -24,23 +24,26 @@ class ImportMeter:
         self._stack: List[List[int]] = []
         self._original_import: Optional[Callable[..., Any]] = None
         self._original_import_module: Optional[Callable[..., Any]] = None
+        # Bound once: each `self._import` access makes a new object, and
+        # uninstall() must recognise the one it installed.
+        self._import_hook = self._import
+        self._import_module_hook = self._import_module
 
     def install(self) -> None:
-        if self._original_import is not None:
+        if builtins.__import__ is self._import_hook:
             return
         self._original_import = builtins.__import__
         self._original_import_module = importlib.import_module
-        builtins.__import__ = self._import
-        importlib.import_module = self._import_module
+        builtins.__import__ = self._import_hook
+        importlib.import_module = self._import_module_hook
 
     def uninstall(self) -> None:
         if self._original_import is None:
             return
-        if builtins.__import__ is self._import:
+        if builtins.__import__ is self._import_hook:
             builtins.__import__ = self._original_import
-        if importlib.import_module is self._import_module:
+        if importlib.import_module is self._import_module_hook:
             importlib.import_module = self._original_import_module
-        self._original_import = None
 
     def heaviest(self) -> List[Tuple[str, int]]:
         items = sorted(self.growth.items(), key=lambda kv: kv[1], reverse=True)
@@ -66,14 +69,14 @@ class ImportMeter:
 
     def _import(self, name: str, globals: Any = None, locals: Any = None,
                 fromlist: Any = (), level: int = 0) -> Any:
-        original = self._original_import or builtins.__import__
+        original = self._original_import
         top = name.partition(".")[0]
         if level != 0 or not top or top in sys.modules:
             return original(name, globals, locals, fromlist, level)
         return self._measured(top, lambda: original(name, globals, locals, fromlist, level))
 
     def _import_module(self, name: str, package: Optional[str] = None) -> Any:
-        original = self._original_import_module or importlib.import_module
+        original = self._original_import_module
         top = name.partition(".")[0]
         if not top or name.startswith(".") or top in sys.modules:
             return original(name, package)

@@ -1,0 +1,186 @@
+"""Phases, the import breakdown, tasks, sitecustomize injection, framework
+hooks and the python-ram-flow compatibility surface. Real worker processes;
+the sidecar is the Python stand-in from conftest.py."""
+
+import importlib.util
+import os
+import sys
+
+import pytest
+
+from conftest import AGENT_DIR, Worker
+
+MIB = 1 << 20
+
+
+def test_bootstrap_then_ready_with_the_heaviest_imports(sidecar):
+    worker = Worker("""
+        import ramflow
+        import json, decimal, email.parser, xml.dom.minidom, http.client
+        ramflow.mark_ready()
+        ramflow.mark_ready()  # a second marker of the same rank is ignored
+    """, sidecar.path)
+    conn = sidecar.connection_of(worker.pid)
+    sidecar.wait_for(lambda: len(conn.of_type("phase")) == 2, "two phases")
+    worker.finish()
+    bootstrap, ready = conn.of_type("phase")
+    assert bootstrap["phase"] == "bootstrap" and ready["phase"] == "ready"
+    assert bootstrap["inherited"] is False
+    assert 0 < bootstrap["rss"] <= ready["rss"] <= ready["hwm"]
+    assert ready["anon"] > 0 and ready["blocks"] > bootstrap["blocks"]
+    modules = [m for m, _ in ready["imports"]]
+    # decimal's own cost lands on _decimal, the C module it imports (net-self rule).
+    assert {"decimal", "_decimal"} & set(modules) and "http" in modules
+    assert len(ready["imports"]) <= 20
+    sizes = [b for _, b in ready["imports"]]
+    assert sizes == sorted(sizes, reverse=True)
+
+
+def test_task_start_is_sent_before_the_task_ends(sidecar):
+    worker = Worker("""
+        import ramflow
+        kept = []
+        with ramflow.task("nightly import"):
+            print("started", flush=True)
+            input()
+            kept.append(b"k" * (16 << 20))
+    """, sidecar.path)
+    assert worker.readline() == "started"
+    conn = sidecar.connection_of(worker.pid)
+    sidecar.wait_for(lambda: conn.of_type("task_start"), "task_start while the task runs")
+    assert not conn.records()
+    worker.tell()
+    sidecar.wait_for(lambda: len(conn.records()) == 1, "the task record")
+    worker.finish()
+    start = conn.of_type("task_start")[0]
+    record = conn.records()[0]
+    assert start["name"] == record[0] == "nightly import"
+    assert record[1] == "task"
+    assert abs(record[8] - 16 * MIB) < 2 * MIB  # net self
+    assert record[10] is not None and record[11] is not None  # blocks, RssAnon deltas
+    assert abs(record[11] - 16 * MIB) < 2 * MIB
+    assert record[12] is None  # exact peak is off by default
+
+
+def test_tracked_calls_inside_a_task_are_its_children(sidecar):
+    worker = Worker("""
+        import ramflow
+        kept = []
+
+        @ramflow.track("load")
+        def load():
+            kept.append(b"l" * (16 << 20))
+
+        @ramflow.task("job")
+        def job():
+            load()
+
+        job()
+    """, sidecar.path)
+    conn = sidecar.connection_of(worker.pid)
+    sidecar.wait_for(lambda: len(conn.records()) == 2)
+    worker.finish()
+    by_label = {r[0]: r for r in conn.records()}
+    assert abs(by_label["job"][7] - 16 * MIB) < 2 * MIB  # gross includes the child
+    assert abs(by_label["job"][8]) < 2 * MIB             # net self does not
+
+
+def test_exact_peak_resets_vmhwm_at_task_start(sidecar):
+    worker = Worker("""
+        import ramflow
+        big = b"x" * (64 << 20)
+        del big
+        with ramflow.task("small"):
+            tmp = b"y" * (8 << 20)
+            del tmp
+    """, sidecar.path, env={"RAMFLOW_EXACT_PEAK": "1"})
+    conn = sidecar.connection_of(worker.pid)
+    sidecar.wait_for(lambda: len(conn.records()) == 1)
+    worker.finish()
+    record = conn.records()[0]
+    peak = record[12]
+    assert peak is not None
+    assert record[5] + 6 * MIB <= peak < record[5] + 32 * MIB  # not the 64 MiB from before
+
+
+def test_sitecustomize_loads_the_agent_and_chains_to_the_next(sidecar, tmp_path):
+    (tmp_path / "sitecustomize.py").write_text("import os\nos.environ['CHAINED'] = 'yes'\n")
+    worker = Worker("""
+        import os, sys
+        print("ramflow" in sys.modules, os.environ.get("CHAINED"))
+    """, sidecar.path, sitecustomize=True,
+        env={"PYTHONPATH": os.path.join(AGENT_DIR, "sitecustomize") + os.pathsep + str(tmp_path)})
+    conn = sidecar.connection_of(worker.pid)
+    sidecar.wait_for(lambda: conn.of_type("phase"), "the bootstrap phase")
+    assert worker.finish().strip() == "True yes"
+    assert conn.of_type("phase")[0]["phase"] == "bootstrap"
+
+
+def test_compat_tracker_labels_and_helpers(sidecar, tmp_path):
+    worker = Worker("""
+        import json
+        from ramflow import tracker
+
+        @tracker.track
+        def load_user_rows(batch_id=None):
+            return 1
+
+        @tracker.track("Custom Label")
+        def other():
+            return 2
+
+        load_user_rows(batch_id=7)
+        other()
+        tracker.log_django_bootstrap()
+        residual = tracker.check_final_release()
+        path = tracker.generate_report(suffix="audit")
+        print(json.dumps({"residual": residual, "path": path}))
+    """, sidecar.path, env={"RAMFLOW_REPORTS_DIR": str(tmp_path), "APP_ENV": "test"})
+    conn = sidecar.connection_of(worker.pid)
+    sidecar.wait_for(lambda: len(conn.records()) == 2)
+    import json
+    out = json.loads(worker.finish())
+    assert sorted(r[0] for r in conn.records()) == ["Custom Label", "LOAD USER ROWS"]
+    assert isinstance(out["residual"], float)
+    assert out["path"].startswith(str(tmp_path)) and out["path"].endswith("_test_audit.json")
+    report = json.loads(open(out["path"]).read())
+    assert report["batches"] == {"LOAD USER ROWS": ["batch:7"]}
+    assert any(m["type"] == "phase" and m["phase"] == "ready" for m in conn.messages)
+
+
+def test_celery_pool_names():
+    sys.path.insert(0, AGENT_DIR)
+    try:
+        spec = importlib.util.spec_from_file_location("ramflow_celery_probe",
+                                                      os.path.join(AGENT_DIR, "ramflow", "_celery.py"),
+                                                      submodule_search_locations=None)
+        # _celery only imports ramflow._tasks lazily through the package: load it in the package.
+        from ramflow._celery import pool_name
+    finally:
+        sys.path.remove(AGENT_DIR)
+    assert spec is not None
+    assert pool_name("prefork") == "prefork"
+    assert pool_name("processes") == "prefork"
+    assert pool_name("solo") == "solo"
+    assert pool_name("threads") == "threads"
+    assert pool_name("gevent") == "gevent"
+    assert pool_name("eventlet") == "eventlet"
+    assert pool_name("celery.concurrency.prefork:TaskPool") == "prefork"
+    assert pool_name("my.module:Pool") == "custom"
+
+
+@pytest.mark.skipif(importlib.util.find_spec("django") is None, reason="python3-django not installed")
+def test_django_setup_marks_ready(sidecar, tmp_path):
+    worker = Worker("""
+        import ramflow
+        import django
+        from django.conf import settings
+        settings.configure(INSTALLED_APPS=["django.contrib.contenttypes"])
+        django.setup()
+    """, sidecar.path)
+    conn = sidecar.connection_of(worker.pid)
+    sidecar.wait_for(lambda: any(m.get("phase") == "ready" for m in conn.of_type("phase")), "ready")
+    worker.finish()
+    assert any(m["framework"] == "django" for m in conn.of_type("hello"))
+    ready = [m for m in conn.of_type("phase") if m["phase"] == "ready"][0]
+    assert "django" in [m for m, _ in ready["imports"]]

@@ -10,7 +10,7 @@ build=(
   clang llvm lld libclang-rt-14-dev bpftool libbpf-dev libelf-dev
 )
 test=(
-  python3 python3-pytest python3-yaml python3-celery python3-redis python3-psutil python3-gevent python3-eventlet
+  python3 python3-pytest python3-yaml python3-celery python3-redis python3-psutil python3-gevent python3-eventlet python3-django
   redis-server prometheus prometheus-alertmanager
   prometheus-process-exporter prometheus-node-exporter
   chromium golang-go golang-github-masterminds-sprig-dev

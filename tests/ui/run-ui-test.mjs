@@ -37,6 +37,11 @@ function liveReports() {
   return [first, second];
 }
 
+function standalone(reportJson) {
+  const read = (f) => readFileSync(join(uiDir, f), 'utf8');
+  return buildStandalone(read('index.html'), read('style.css'), read('app.js'), reportJson);
+}
+
 function startServer() {
   const [first, second] = liveReports();
   let changed = false;
@@ -159,7 +164,7 @@ try {
   await live.close();
 
   // Embedded mode: the standalone HTML file, opened from disk.
-  const html = buildStandalone(...['index.html', 'style.css', 'app.js'].map((f) => readFileSync(join(uiDir, f), 'utf8')), reportText);
+  const html = standalone(reportText);
   const file = join(artifacts, 'standalone-report.html');
   writeFileSync(file, html);
   check('standalone: no http(s) reference in the file', !/https?:/i.test(html));
@@ -176,7 +181,7 @@ try {
   const newer = JSON.parse(reportText);
   newer.schema_version = 2;
   const newerFile = join(artifacts, 'standalone-newer-schema.html');
-  writeFileSync(newerFile, buildStandalone(...['index.html', 'style.css', 'app.js'].map((f) => readFileSync(join(uiDir, f), 'utf8')), JSON.stringify(newer)));
+  writeFileSync(newerFile, standalone(JSON.stringify(newer)));
   const refused = await context.newPage();
   await refused.goto(pathToFileURL(newerFile).href);
   const msg = await refused.innerText('#status');

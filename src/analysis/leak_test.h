@@ -16,6 +16,8 @@
 #include <span>
 #include <string_view>
 
+#include "analysis/units.h"
+
 namespace ramflow::analysis {
 
 enum class LeakLevel { low = 0, medium = 1, high = 2 };
@@ -33,7 +35,7 @@ struct LeakConfig {
   size_t window = 100;      // W: the last W samples are tested
   size_t min_samples = 10;  // no verdict below this
   double restart_horizon_s = 24 * 3600.0;
-  double high_threshold_bytes = 20.0 * 1024 * 1024;  // growth over the horizon that matters
+  double high_threshold_bytes = 20 * kMiB;  // growth over the horizon that matters
   int hysteresis_evaluations = 3;  // a level drops after its condition failed this many times in a row
   // Strengthening (docs/analysis.md): growth carried by at most this many
   // jumps of the filtered series is a step (fragmentation, a cache), not a leak.

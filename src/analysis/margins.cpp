@@ -1,0 +1,56 @@
+#include "analysis/margins.h"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace ramflow::analysis {
+
+double working_set_bytes(double usage, double inactive_file) { return std::max(0.0, usage - inactive_file); }
+
+double nonreclaimable_bytes(double anon, double shmem, double unevictable) { return anon + shmem + unevictable; }
+
+std::string_view to_string(LimitSource source) { return source == LimitSource::cgroup ? "cgroup" : "host"; }
+
+Margins margins(const MemorySnapshot& s) {
+  Margins m;
+  if (!s.cgroup_limit_bytes) {
+    m.source = LimitSource::host;
+    m.limit_bytes = s.mem_total_bytes;
+    if (s.mem_total_bytes > 0) m.safety = m.nonreclaimable = std::clamp(s.mem_available_bytes / s.mem_total_bytes, 0.0, 1.0);
+    return m;
+  }
+  m.limit_bytes = *s.cgroup_limit_bytes;
+  if (m.limit_bytes <= 0) return m;
+  m.safety = std::max(0.0, (m.limit_bytes - s.working_set_bytes) / m.limit_bytes);
+  m.nonreclaimable = std::max(0.0, (m.limit_bytes - s.nonreclaimable_bytes) / m.limit_bytes);
+  return m;
+}
+
+OomRisk oom_risk(const Margins& m, std::optional<Pressure> pressure, const OomRiskConfig& c) {
+  OomRisk r;
+  r.real_pressure = pressure && (pressure->some >= c.pressure_some || pressure->full >= c.pressure_full);
+  char buf[200];
+  if (m.nonreclaimable < c.margin_threshold) {
+    r.at_risk = true;
+    std::snprintf(buf, sizeof buf, "memory the kernel cannot reclaim leaves only %.1f %% of the limit (under %.0f %%)",
+                  100 * m.nonreclaimable, 100 * c.margin_threshold);
+  } else if (m.safety < c.margin_threshold && r.real_pressure) {
+    r.at_risk = true;
+    std::snprintf(buf, sizeof buf, "working set leaves %.1f %% of the limit and memory pressure is real (some %.0f %%, full %.0f %%)",
+                  100 * m.safety, 100 * pressure->some, 100 * pressure->full);
+  } else if (m.safety < c.margin_threshold) {
+    std::snprintf(buf, sizeof buf, "working set leaves %.1f %% of the limit, but without memory pressure: page cache the kernel can drop",
+                  100 * m.safety);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.1f %% of the limit is free of non-reclaimable memory", 100 * m.nonreclaimable);
+  }
+  r.reason = buf;
+  return r;
+}
+
+Footprint pod_footprint(std::optional<double> cgroup_peak, double max_sampled_working_set) {
+  if (cgroup_peak) return {*cgroup_peak, false};
+  return {max_sampled_working_set, true};
+}
+
+}  // namespace ramflow::analysis

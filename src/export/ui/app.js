@@ -369,7 +369,10 @@
     parts.map(([n, v, c]) => el('span', { class: `seg ${c}`, style: w(v), title: `${n} ${fmtBytes(v)}` })));
     const stackLegend = el('p', { class: 'legend' }, parts.map(([n, v, c]) =>
       [el('span', { class: `key seg ${c}` }), ` ${n} ${fmtBytes(v)} (${isNum(v) && peak > 0 ? fmtPct(v / peak) : UNKNOWN})  `]));
-    const verdict = share.reality_check
+    const verdict = !isNum(share.ratio)
+      ? el('p', { class: 'callout tone-neutral', 'data-kpi': 'reality_check' },
+        'The infrastructure share is unknown: bootstrap and ecosystem were not measured (load the agent at interpreter start to see them).')
+      : share.reality_check
       ? el('p', { class: 'callout tone-warn', 'data-kpi': 'reality_check' },
         el('strong', null, 'Reality check: '),
         `infrastructure is ${fmtPct(share.ratio)} of the peak (≥ ${fmtPct(share.threshold_ratio)}). Trim heavy imports and unused INSTALLED_APPS before tuning loops.`)

@@ -1,0 +1,70 @@
+#include "app/app_main.h"
+
+#include <csignal>
+#include <iostream>
+
+#include <spdlog/spdlog.h>
+
+#include "app/cli.h"
+#include "app/daemon_runtime.h"
+#include "app/load_config.h"
+#include "app/logging.h"
+#include "app/version.h"
+
+namespace ramflow::app {
+namespace {
+
+constexpr int kExitUsage = 2;
+
+sigset_t termination_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  return set;
+}
+
+int serve(const config::Config& config) {
+  // Threads inherit the mask: only this thread receives SIGTERM/SIGINT.
+  sigset_t signals = termination_signals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+  DaemonRuntime runtime(config);
+  if (std::string err = runtime.start(); !err.empty()) {
+    spdlog::error("{}", err);
+    return 1;
+  }
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  runtime.stop();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv, char** envp) {
+  CommandLine cl;
+  config::Config config;
+  try {
+    cl = parse_command_line(argc, argv);
+    if (cl.help) {
+      std::cout << usage();
+      return 0;
+    }
+    if (cl.version) {
+      std::cout << "ramflowd " << kVersion << "\n";
+      return 0;
+    }
+    config = load_config(cl, envp);
+  } catch (const config::ConfigError& e) {
+    std::cerr << "ramflowd: " << e.what() << "\n";
+    return kExitUsage;
+  }
+  setup_logging(config.log_format, config.log_level);
+  if (cl.command == "serve") return serve(config);
+  std::cerr << "ramflowd: the " << cl.command << " command is not available in this build yet\n";
+  return kExitUsage;
+}
+
+}  // namespace ramflow::app

@@ -1,0 +1,32 @@
+// Everything `ramflowd serve` runs: the agent socket, the sampler, the HTTP
+// endpoint. `ramflowd run` embeds the same runtime around a child command.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "config/config.h"
+#include "daemon/sampler.h"
+#include "model/agent_registry.h"
+
+namespace ramflow::app {
+
+class DaemonRuntime {
+ public:
+  explicit DaemonRuntime(const config::Config& config);
+  ~DaemonRuntime();
+
+  // Starts every part; returns an error message for a fatal problem (e.g. the
+  // HTTP address in use). A failing agent socket is logged, not fatal.
+  std::string start();
+  void stop();
+  std::string url() const;  // http://HOST:PORT of the dashboard
+  std::string socket_path() const;
+  daemon::Sampler& sampler();
+
+ private:
+  struct Parts;
+  std::unique_ptr<Parts> parts_;
+};
+
+}  // namespace ramflow::app

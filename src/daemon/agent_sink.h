@@ -1,0 +1,26 @@
+// Connects the socket ingest to the model: every validated agent message
+// becomes a fact in the AgentRegistry, every rejection a counted reason.
+#pragma once
+
+#include "ingest/sink.h"
+#include "model/agent_registry.h"
+
+namespace ramflow::daemon {
+
+class AgentSink : public ingest::Sink {
+ public:
+  explicit AgentSink(model::AgentRegistry& registry) : registry_(registry) {}
+
+  void on_connect(const ingest::Peer& peer) override;
+  void on_message(const ingest::Peer& peer, const ingest::Envelope& envelope) override;
+  void on_rejected(const ingest::Peer& peer, ingest::RejectReason reason) override;
+  void on_sequence_gap(const ingest::Peer& peer, std::uint64_t missing) override;
+  void on_refused(uid_t uid, pid_t pid) override;
+  void on_over_capacity(uid_t uid, pid_t pid) override;
+  void on_disconnect(const ingest::Peer& peer) override;
+
+ private:
+  model::AgentRegistry& registry_;
+};
+
+}  // namespace ramflow::daemon

@@ -37,6 +37,35 @@ function liveReports() {
   return [first, second];
 }
 
+// The fixture as a sidecar without any agent would report it: nulls and "unknown".
+function noAgentReport() {
+  const r = JSON.parse(reportText);
+  const ex = r.executive;
+  Object.assign(ex.worker, { name: null, pool: 'none', agent_connected: false, pids: [ex.worker.main_pid] });
+  Object.assign(ex.layers, { bootstrap_bytes: null, bootstrap_source: 'unknown', ecosystem_bytes: null, ready_marker: null,
+    business_bytes: null, peak_source: 'sampled' });
+  Object.assign(ex.integrity, { status: 'unknown', residual_bytes: null, leak_level: 'unknown', held_by: 'unknown',
+    allocated_blocks_delta: null, rss_anon_delta_bytes: null });
+  Object.assign(ex.integrity.seed_rule, { level: 'unknown', residual_bytes: null });
+  Object.assign(ex.kpis.allocation_speed, { bytes_per_second: null, pid: null, function: null, verdict: 'unknown' });
+  Object.assign(ex.kpis.leak_probability, { probability: null, level: 'unknown', rate_bytes_per_task: null,
+    rate_bytes_per_second: null, window_tasks: 0, pid: null });
+  ex.time_to_oom = { seconds: null, growth_bytes_per_second: null };
+  Object.assign(ex.recommendation, { leak_allowance_bytes: 0, celery_max_memory_per_child_kib: null });
+  ex.imports = [];
+  ex.processes = ex.processes.slice(0, 1).map((p) => ({ ...p, role: 'standalone', worker: null, pss_bytes: null, uss_bytes: null,
+    layers: { bootstrap_bytes: null, ecosystem_bytes: null, business_bytes: null }, residual_bytes: null,
+    integrity: 'unknown', leak_level: 'unknown', leak_probability: null }));
+  r.execution_flow.timelines = [{ ...r.execution_flow.timelines[0], worker: null, role: 'standalone', tasks: [], spans: [] }];
+  r.execution_flow.net_self.rows = [];
+  r.system_context.expansion = { infrastructure_bytes: null, peak_bytes: r.system_context.expansion.peak_bytes, factor: null };
+  r.system_context.ecosystem_share = { ratio: null, threshold_ratio: 0.7, reality_check: false };
+  r.system_context.pressure = { scope: 'unavailable', some_avg10_ratio: null, full_avg10_ratio: null, note: 'kernel without CONFIG_PSI' };
+  r.system_context.oom_kills = { total: 0, recent: [] };
+  r.system_context.ebpf = { state: 'unavailable', reason: 'no BTF at /sys/kernel/btf/vmlinux' };
+  return r;
+}
+
 function standalone(reportJson) {
   const read = (f) => readFileSync(join(uiDir, f), 'utf8');
   return buildStandalone(read('index.html'), read('style.css'), read('app.js'), reportJson);
@@ -176,6 +205,22 @@ try {
   await screenshots(saved, 'standalone-1280x800');
   savedDone();
   await saved.close();
+
+  // Without an agent most facts are unknown: the page says so and still renders.
+  const unknownFile = join(artifacts, 'standalone-no-agent.html');
+  writeFileSync(unknownFile, standalone(JSON.stringify(noAgentReport())));
+  const bare = await context.newPage();
+  const bareDone = watch(bare, 'no agent');
+  await bare.goto(pathToFileURL(unknownFile).href);
+  await bare.waitForSelector('#panel-executive [data-kpi=safety_margin]');
+  await expectTexts(bare, 'no agent', 'executive', expected.no_agent_executive);
+  await showTab(bare, 'flow');
+  await expectTexts(bare, 'no agent', 'flow', expected.no_agent_flow);
+  await showTab(bare, 'system');
+  await expectTexts(bare, 'no agent', 'system', expected.no_agent_system);
+  await screenshots(bare, 'no-agent-1280x800');
+  bareDone();
+  await bare.close();
 
   // A report from a newer ramflow is refused with a message, not a blank page.
   const newer = JSON.parse(reportText);

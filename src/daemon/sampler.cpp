@@ -39,10 +39,11 @@ auto timed(ProbeHealth& health, const std::string& source, F&& f) {
   return result;
 }
 
-bool same_inode(const std::string& a, const std::string& b) {
+// True only when both namespace links are readable and name different namespaces.
+bool different_namespaces(const std::string& a, const std::string& b) {
   struct stat sa {}, sb {};
-  return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_ino == sb.st_ino &&
-         sa.st_dev == sb.st_dev;
+  return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 &&
+         (sa.st_ino != sb.st_ino || sa.st_dev != sb.st_dev);
 }
 
 constexpr double kCgroupKeepSeconds = 600;
@@ -213,7 +214,7 @@ void Sampler::read_cgroups(Snapshot& snap, double now) {
     // through the worker's root (needs the worker's UID or SYS_PTRACE).
     auto user = in_use.find(path);
     if (user != in_use.end() && user->second > 0 && version_ == probe::CgroupVersion::kV2 &&
-        !same_inode(config_.proc_root + "/self/ns/cgroup",
+        different_namespaces(config_.proc_root + "/self/ns/cgroup",
                     config_.proc_root + "/" + std::to_string(user->second) + "/ns/cgroup")) {
       dir = probe::memory_cgroup_dir(
           config_.proc_root + "/" + std::to_string(user->second) + "/root" + config_.cgroup_root, version_, path);

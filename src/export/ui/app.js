@@ -108,7 +108,7 @@
   function card(title, value, verdict, help, detail, extra) {
     return el('article', { class: 'card', 'data-kpi': extra && extra.key },
       el('h3', null, title),
-      el('p', { class: 'value' }, value, verdict ? ' ' : null, verdict ? chip(verdict) : null),
+      el('p', { class: 'value' }, value, verdict && verdict !== 'unknown' ? [' ', chip(verdict)] : null),
       detail ? el('p', { class: 'detail' }, detail) : null,
       el('p', { class: 'help' }, help));
   }
@@ -127,7 +127,7 @@
         el('h3', null, 'Integrity'),
         el('p', { class: 'badge' }, upper(I.status)),
         el('p', { class: 'detail' }, `Residual ${fmtBytes(I.residual_bytes)} · leak ${I.leak_level}`),
-        el('p', { class: 'detail' }, `Held by ${HELD_BY[I.held_by] || I.held_by}`),
+        el('p', { class: 'detail' }, `Held by: ${HELD_BY[I.held_by] || I.held_by}`),
         el('p', { class: 'help' }, `python-ram-flow's rule: ${upper(I.seed_rule.level)} (residual ${fmtBytes(I.seed_rule.residual_bytes)} against a ${fmtBytes(I.seed_rule.peak_bytes)} peak; thresholds ${fmtBytes(I.thresholds.medium_bytes)} / ${fmtBytes(I.thresholds.high_bytes)}).`)),
       card('Business logic', fmtBytes(L.business_bytes), null,
         'What the tasks themselves added on top of the ready worker, up to the peak.',
@@ -148,14 +148,15 @@
         { key: 'allocation_speed' }),
       card('Leak probability', fmtPct(lp.probability), lp.level,
         'Confidence that the memory left after each task keeps rising, from a trend test over the recent tasks.',
-        `${isNum(lp.rate_bytes_per_task) ? `+${fmtBytes(lp.rate_bytes_per_task)} per task · ` : ''}${fmtRate(lp.rate_bytes_per_second)} · ${lp.window_tasks} tasks${lp.pid !== null ? ` · pid ${lp.pid}` : ''}`,
+        lp.window_tasks < 10 ? `${lp.window_tasks} tasks so far: the trend test needs 10`
+          : `${isNum(lp.rate_bytes_per_task) ? `+${fmtBytes(lp.rate_bytes_per_task)} per task · ` : ''}${fmtRate(lp.rate_bytes_per_second)} · ${lp.window_tasks} tasks${lp.pid !== null ? ` · pid ${lp.pid}` : ''}`,
         { key: 'leak_probability' }));
 
     const oom = ex.time_to_oom;
     const rec = ex.recommendation;
     const snippet = el('pre', { class: 'snippet', id: 'resources-snippet' }, rec.resources_snippet);
     const copyStatus = el('span', { class: 'copy-status', role: 'status', 'aria-live': 'polite' });
-    const copyBtn = el('button', { type: 'button', class: 'copy', onclick: () => copySnippet(rec.resources_snippet, snippet, copyStatus) }, 'Copy resources:');
+    const copyBtn = el('button', { type: 'button', class: 'copy', onclick: () => copySnippet(rec.resources_snippet, snippet, copyStatus) }, 'Copy the resources: block');
     const planning = el('div', { class: 'grid two' },
       el('article', { class: 'card', 'data-kpi': 'time_to_oom' },
         el('h3', null, 'Time to OOM'),

@@ -47,9 +47,9 @@ class Agent:
         self.bootstrap_rss: Optional[int] = None
         self.main_pid = os.getpid()
         self.transport = Transport(
-            config.socket_path, _tracking.encode_records, self._heartbeat_body,
-            config.queue_limit, config.outbox_limit, config.flush_seconds,
-            config.heartbeat_seconds)
+            config.socket_path, _tracking.RECORDS, _tracking.encode_records,
+            self._heartbeat_body, self._check_statm_fd, config.outbox_limit,
+            config.flush_seconds, config.heartbeat_seconds)
         self.imports = ImportMeter(self._on_imported)
         self.integrations: Dict[str, bool] = {}
 
@@ -58,11 +58,7 @@ class Agent:
     def start(self) -> None:
         if not _memory.reopen():
             return  # no /proc/self/statm (not Linux): stay a no-op
-        state = _tracking.state
-        state.records = self.transport.records
-        state.queue_limit = self.config.queue_limit
-        state.count_dropped = self.transport.count_dropped
-        state.enabled = True
+        self._configure_hot_path()
         self._post_hello()
         self.bootstrap_rss = self._post_phase("bootstrap", inherited=False)
         self.imports.install()
@@ -74,6 +70,15 @@ class Agent:
                             after_in_child=self._after_fork_in_child)
         atexit.register(self.transport.close_for_exit)
         self.transport.start()
+
+    def _configure_hot_path(self) -> None:
+        _tracking.configure(_memory.statm_fd(), self.config.queue_limit, self.transport.count_dropped)
+
+    def _check_statm_fd(self) -> None:
+        """A daemonizer may close every fd: reopen statm if ours was lost."""
+        if not _memory.still_statm():
+            _memory.reopen()
+            self._configure_hot_path()
 
     def _on_imported(self, top: str) -> None:
         if top in ("celery", "django") and not self.integrations.get(top):
@@ -89,8 +94,7 @@ class Agent:
         try:
             _memory.reopen()
             self.transport.after_fork_in_child()
-            _tracking.state.records = self.transport.records
-            _tracking.state.count_dropped = self.transport.count_dropped
+            self._configure_hot_path()
             self.ready_rank = 0
             self.ready_rss = None
             self._post_hello()

@@ -11,21 +11,38 @@ from typing import Dict, Optional
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 _pread = os.pread
 _statm_fd = -1
+_statm_identity = (0, 0)
 
 
 def reopen() -> bool:
-    global _statm_fd
-    if _statm_fd >= 0:
+    """Opens /proc/self/statm for this process (the old fd, if still ours, is closed)."""
+    global _statm_fd, _statm_identity
+    if _statm_fd >= 0 and still_statm():
         try:
             os.close(_statm_fd)
         except OSError:
             pass
-        _statm_fd = -1
+    _statm_fd = -1
     try:
         _statm_fd = os.open("/proc/self/statm", os.O_RDONLY | os.O_CLOEXEC)
+        st = os.fstat(_statm_fd)
+        _statm_identity = (st.st_dev, st.st_ino)
     except OSError:
         return False
     return True
+
+
+def statm_fd() -> int:
+    return _statm_fd
+
+
+def still_statm() -> bool:
+    """False when someone closed our fd (or reused its number for another file)."""
+    try:
+        st = os.fstat(_statm_fd)
+    except OSError:
+        return False
+    return (st.st_dev, st.st_ino) == _statm_identity
 
 
 def rss_pages() -> int:

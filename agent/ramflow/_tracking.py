@@ -12,9 +12,10 @@ identity so interleaving can never corrupt the stack.
 import _thread
 import functools
 import json
-import sys
+import os
 import time
-from typing import Any, Callable, List, Optional, TypeVar, Union
+from collections import deque
+from typing import Any, Callable, Deque, List, TypeVar, Union
 
 from . import _memory
 
@@ -26,20 +27,29 @@ APPROXIMATE = 2
 
 _local = _thread._local()
 _perf_ns = time.perf_counter_ns
-_rss_pages = _memory.rss_pages
+_pread = os.pread
 _WALL_OFFSET_NS = time.time_ns() - time.perf_counter_ns()
+
+# The hot path reads these module globals (the cheapest lookups it can do);
+# the agent sets them at start, after fork and if the statm fd is lost.
+RECORDS: Deque[tuple] = deque()  # drained by the transport's flusher
+_fd = -1                         # /proc/self/statm, kept open
+_queue_limit = 0
+_count_dropped: Callable[[int], None] = lambda n: None
 
 
 class _State:
-    """What the hot path needs; set by the agent at load and after fork."""
-    records: Any = None       # the transport's deque
-    queue_limit: int = 0
-    count_dropped: Callable[[int], None] = lambda n: None
     enabled: bool = False
     concurrent: bool = False  # threads/gevent/eventlet pool: RSS is shared
 
 
 state = _State()
+
+
+def configure(fd: int, queue_limit: int, count_dropped: Callable[[int], None]) -> None:
+    global _fd, _queue_limit, _count_dropped
+    _fd, _queue_limit, _count_dropped = fd, queue_limit, count_dropped
+    state.enabled = fd >= 0
 
 
 def bounded_label(label: str) -> str:
@@ -67,50 +77,64 @@ def pop_frame(s: List[list], frame: list) -> None:
             return
 
 
+def pages(statm: bytes) -> int:
+    """Resident pages from a raw /proc/self/statm read."""
+    return int(statm.split()[1])
+
+
 def _emit(record: tuple) -> None:
-    records = state.records
-    if len(records) < state.queue_limit:
-        records.append(record)
+    if len(RECORDS) < _queue_limit:
+        RECORDS.append(record)
     else:
-        state.count_dropped(1)
+        _count_dropped(1)
 
 
 def wrap(func: F, label: str) -> F:
-    """The decorator form: a closure, the cheapest call path CPython offers."""
+    """The decorator form. The hot path keeps raw statm reads (parsed later
+    by the flusher) and parses only to credit a tracked parent."""
     label = bounded_label(label)
+    if not state.enabled:
+        return func
+    records = RECORDS
+    local = _local
+    pread = _pread
+    perf = _perf_ns
 
     @functools.wraps(func)
     def tracked(*args: Any, **kwargs: Any) -> Any:
-        if not state.enabled:
-            return func(*args, **kwargs)
         try:
-            s = _local.stack
+            s = local.stack
         except AttributeError:
             s = stack()
         frame = [0]
         s.append(frame)
         failed = 0
-        r0 = _rss_pages()
-        t0 = _perf_ns()
+        try:
+            m0 = pread(_fd, 64, 0)
+        except OSError:
+            m0 = b""
+        t0 = perf()
         try:
             return func(*args, **kwargs)
         except BaseException:
             failed = EXCEPTION
             raise
         finally:
-            t1 = _perf_ns()
-            r1 = _rss_pages()
-            if s[-1] is frame:
-                s.pop()
-            else:
-                pop_frame(s, frame)
-            if s:
-                s[-1][0] += r1 - r0
-            records = state.records
-            if len(records) < state.queue_limit:
-                records.append((label, t0, t1, r0, r1, frame[0], failed))
-            else:
-                state.count_dropped(1)
+            t1 = perf()
+            try:
+                m1 = pread(_fd, 64, 0)
+                if s[-1] is frame:
+                    s.pop()
+                else:
+                    pop_frame(s, frame)
+                if s:
+                    s[-1][0] += int(m1.split()[1]) - int(m0.split()[1])
+                if len(records) < _queue_limit:
+                    records.append((label, t0, t1, m0, m1, frame[0], failed))
+                else:
+                    _count_dropped(1)
+            except Exception:
+                pass
 
     return tracked  # type: ignore[return-value]
 
@@ -135,7 +159,7 @@ class Tracked:
                 self._frames.open.append(frame)
             except AttributeError:
                 self._frames.open = [frame]
-            frame[1] = _rss_pages()
+            frame[1] = _memory.rss_pages()
             frame[2] = _perf_ns()
         return self
 
@@ -145,7 +169,10 @@ class Tracked:
         except (AttributeError, IndexError):
             return
         t1 = _perf_ns()
-        r1 = _rss_pages()
+        try:
+            r1 = _memory.rss_pages()
+        except (OSError, ValueError, IndexError):
+            return
         s = stack()
         pop_frame(s, frame)
         if s:
@@ -175,12 +202,19 @@ _dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def encode_records(batch: List[tuple]) -> str:
-    """Wire form of a batch (docs/protocol.md, "calls")."""
+    """Wire form of a batch (docs/protocol.md, "calls"). Function calls arrive
+    as hot-path tuples with RSS as raw statm bytes (decorator) or pages
+    (context manager); tasks arrive already in wire form (a list)."""
     approx = APPROXIMATE if state.concurrent else 0
     out = []
     for r in batch:
-        if len(r) == 7:  # a function call from the hot path
+        if type(r) is tuple:
             label, t0, t1, r0, r1, children, flags = r
+            try:
+                if type(r0) is bytes:
+                    r0, r1 = pages(r0), pages(r1)
+            except (ValueError, IndexError):
+                continue  # the statm fd was lost (e.g. closed by a daemonizer)
             gross = (r1 - r0) * _PAGE
             out.append([label, "function", None, (t0 + _WALL_OFFSET_NS) / 1e9, (t1 - t0) / 1e9,
                         r0 * _PAGE, r1 * _PAGE, gross, gross - children * _PAGE, flags | approx,
@@ -193,11 +227,3 @@ def encode_records(batch: List[tuple]) -> str:
 def wall_seconds(perf_ns: int) -> float:
     return (perf_ns + _WALL_OFFSET_NS) / 1e9
 
-
-def allocated_blocks() -> int:
-    return sys.getallocatedblocks()
-
-
-def current_task_frame() -> Optional[list]:
-    s = stack()
-    return s[0] if s else None

@@ -31,18 +31,19 @@ _Packet = Tuple[str, int, int, Optional[str]]
 
 
 class Transport:
-    def __init__(self, path: str, encode_records: Callable[[List[tuple]], str],
-                 heartbeat_body: Callable[[], str], queue_limit: int, outbox_limit: int,
-                 flush_seconds: float, heartbeat_seconds: float) -> None:
+    def __init__(self, path: str, records: Deque[tuple],
+                 encode_records: Callable[[List[tuple]], str],
+                 heartbeat_body: Callable[[], str], housekeeping: Callable[[], None],
+                 outbox_limit: int, flush_seconds: float, heartbeat_seconds: float) -> None:
         self.path = path
+        self.housekeeping = housekeeping
         self.encode_records = encode_records
         self.heartbeat_body = heartbeat_body
-        self.queue_limit = queue_limit
         self.outbox_limit = outbox_limit
         self.flush_seconds = flush_seconds
         self.heartbeat_seconds = heartbeat_seconds
         # Filled by the hot path with no lock: deque.append is atomic.
-        self.records: Deque[tuple] = deque()
+        self.records = records
         self._reset_state()
 
     def _reset_state(self) -> None:
@@ -157,6 +158,7 @@ class Transport:
             self.last_alive_check = now
             with self.lock:
                 self._check_alive()
+            self.housekeeping()
 
     # --- under self.lock ----------------------------------------------------
 

@@ -96,6 +96,9 @@ def lint(dashboard: dict) -> list[str]:
         problems.append("panel ids are not unique")
     for item in all_panels(dashboard):
         problems += _lint_panel(item)
+    for note in dashboard.get("annotations", {}).get("list", []):
+        if note.get("expr") and not _uses_datasource_variable(note):
+            problems.append(f"annotation {note.get('name')}: datasource must be {common.DATASOURCE}")
     names = {v["name"] for v in common.variables()}
     for query in queries(dashboard):
         try:

@@ -35,12 +35,16 @@ WORKER_LIMIT = 256 << 20
 MEMCG = Path("/sys/fs/cgroup/memory")
 DEADLINE_S = 30
 
-if os.geteuid() != 0 or not MEMCG.is_dir():
-    pytest.skip("needs root and the v1 memory controller at /sys/fs/cgroup/memory", allow_module_level=True)
-if not RAMFLOWD.is_file():
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"no ramflowd at {RAMFLOWD}: build it first", pytrace=False)
-    pytest.skip(f"no ramflowd at {RAMFLOWD} yet", allow_module_level=True)
+
+
+@pytest.fixture(autouse=True)
+def requirements():
+    if os.geteuid() != 0 or not MEMCG.is_dir():
+        pytest.skip("needs root and the v1 memory controller at /sys/fs/cgroup/memory")
+    if not RAMFLOWD.is_file():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"no ramflowd at {RAMFLOWD}: build it first", pytrace=False)
+        pytest.skip(f"no ramflowd at {RAMFLOWD} yet")
 
 WORKER_SCRIPT = """
 import sys, time

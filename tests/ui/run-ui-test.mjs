@@ -159,6 +159,10 @@ async function checkKeyboard(page, label) {
   check(`${label}: selected tab has focus`, await page.evaluate(() => document.activeElement.id) === 'tab-executive');
 }
 
+// The lead embeds these files in the binary: keep them a handful, well under 300 KB.
+const assetBytes = ['index.html', 'style.css', 'app.js'].reduce((n, f) => n + readFileSync(join(uiDir, f)).length, 0);
+check(`assets total ${assetBytes} bytes < 300 KB`, assetBytes < 300 * 1024);
+
 const profile = mkdtempSync(join(tmpdir(), 'ramflow-ui-'));
 const server = await startServer();
 const base = `http://127.0.0.1:${server.address().port}/`;

@@ -200,7 +200,7 @@
     const max = Math.max(1, ...items.map(([, v]) => Math.abs(v)));
     return el('ol', { class: 'bars' }, items.map(([label, value]) =>
       el('li', null,
-        el('span', { class: 'bar-label' }, label),
+        el('span', { class: 'bar-label', title: label }, label),
         el('span', { class: 'bar-track' }, el('span', { class: 'bar', style: `width:${(100 * Math.abs(value) / max).toFixed(1)}%` })),
         el('span', { class: 'bar-value' }, fmtBytes(value)))));
   }
@@ -355,10 +355,10 @@
     const peak = ex.peak_bytes;
     const w = (v) => (isNum(v) && peak > 0 ? `width:${Math.min(100, 100 * v / peak).toFixed(1)}%` : 'width:0');
     const journey = el('div', { class: 'journey', 'data-kpi': 'expansion' },
-      el('div', { class: 'journey-row' }, el('span', { class: 'bar-label' }, 'Infrastructure baseline'),
+      el('div', { class: 'journey-row' }, el('span', { class: 'bar-label', title: 'Infrastructure baseline' }, 'Infrastructure baseline'),
         el('span', { class: 'bar-track' }, el('span', { class: 'bar infra', style: w(ex.infrastructure_bytes) })),
         el('span', { class: 'bar-value' }, fmtBytes(ex.infrastructure_bytes))),
-      el('div', { class: 'journey-row' }, el('span', { class: 'bar-label' }, 'Peak'),
+      el('div', { class: 'journey-row' }, el('span', { class: 'bar-label', title: 'Peak' }, 'Peak'),
         el('span', { class: 'bar-track' }, el('span', { class: 'bar', style: w(peak) })),
         el('span', { class: 'bar-value' }, fmtBytes(peak))),
       el('p', { class: 'value' }, isNum(ex.factor) ? `×${ex.factor.toFixed(1)}` : '× unknown',

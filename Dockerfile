@@ -13,7 +13,7 @@ RUN cmake --preset release && cmake --build --preset release \
 # Runtime stage: only the shared libraries ramflowd links (tests/helm/check-dockerfile.sh
 # proves every library `ldd ramflowd` lists comes from a package named here).
 FROM debian:bookworm-slim
-ARG RUNTIME_PACKAGES="libc6 libgcc-s1 libstdc++6 libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libyaml-cpp0.7 libspdlog1.10 libfmt9 libbpf1 libelf1 zlib1g libssl3 libbrotli1"
+ARG RUNTIME_PACKAGES="libc6 libgcc-s1 libstdc++6 libprometheus-cpp-core1.0 libprometheus-cpp-pull1.0 libcpp-httplib0.11 libyaml-cpp0.7 libspdlog1.10 libfmt9 libbpf1 libelf1 zlib1g libssl3 libbrotli1"
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ${RUNTIME_PACKAGES} \
  && rm -rf /var/lib/apt/lists/* \

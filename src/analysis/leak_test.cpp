@@ -119,6 +119,19 @@ LeakEvaluation evaluate_leak_window(std::span<const LeakSample> window, const Le
   return e;
 }
 
+LeakLevel apply_hysteresis(LeakDetectorState& state, LeakLevel raw, int evaluations) {
+  state.failed_high = raw < LeakLevel::high ? state.failed_high + 1 : 0;
+  state.failed_medium = raw < LeakLevel::medium ? state.failed_medium + 1 : 0;
+  LeakLevel level = raw;
+  if (state.level == LeakLevel::high && raw < LeakLevel::high && state.failed_high < evaluations) {
+    level = LeakLevel::high;
+  } else if (state.level >= LeakLevel::medium && raw < LeakLevel::medium && state.failed_medium < evaluations) {
+    level = LeakLevel::medium;
+  }
+  state.level = level;
+  return level;
+}
+
 LeakDetector::LeakDetector(LeakConfig config, LeakDetectorState state)
     : config_(config), state_(std::move(state)) {
   while (state_.window.size() > config_.window) state_.window.pop_front();
@@ -134,20 +147,7 @@ const LeakEvaluation& LeakDetector::add(const LeakSample& sample, std::optional<
     last_.level = state_.level;
     return last_;
   }
-  const LeakLevel raw = last_.raw_level;
-  state_.failed_high = raw < LeakLevel::high ? state_.failed_high + 1 : 0;
-  state_.failed_medium = raw < LeakLevel::medium ? state_.failed_medium + 1 : 0;
-  LeakLevel level = raw;
-  if (raw < state_.level) {
-    // Drop only as far as the levels whose condition failed often enough in a row.
-    if (state_.level == LeakLevel::high && state_.failed_high < config_.hysteresis_evaluations) {
-      level = LeakLevel::high;
-    } else if (state_.level >= LeakLevel::medium && raw < LeakLevel::medium &&
-               state_.failed_medium < config_.hysteresis_evaluations) {
-      level = LeakLevel::medium;
-    }
-  }
-  state_.level = level;
+  const LeakLevel level = apply_hysteresis(state_, last_.raw_level, config_.hysteresis_evaluations);
   last_.level = level;
   return last_;
 }

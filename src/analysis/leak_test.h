@@ -68,6 +68,11 @@ struct LeakDetectorState {
   int failed_medium = 0;  // ... below medium
 };
 
+// One hysteresis step: rises at once; a level drops only after its condition
+// (raw >= that level) failed `evaluations` times in a row. Updates the state's
+// counters and level; returns the new level.
+LeakLevel apply_hysteresis(LeakDetectorState& state, LeakLevel raw, int evaluations);
+
 class LeakDetector {
  public:
   explicit LeakDetector(LeakConfig config = {}, LeakDetectorState state = {});

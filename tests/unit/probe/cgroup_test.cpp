@@ -20,6 +20,22 @@ constexpr std::uint64_t kFile = 10485760;
 constexpr std::uint64_t kInactiveFile = 8388608;
 constexpr std::uint64_t kShmem = 2097152;
 
+void expect_the_fixture_pod(const CgroupMemory& m) {
+  EXPECT_EQ(m.usage, kUsage);
+  EXPECT_EQ(m.limit, kLimit);
+  EXPECT_EQ(m.peak, kLimit);  // a child was OOM-killed at the limit
+  EXPECT_EQ(m.anon, kAnon);
+  EXPECT_EQ(m.file, kFile);
+  EXPECT_EQ(m.active_file, 0u);
+  EXPECT_EQ(m.inactive_file, kInactiveFile);
+  EXPECT_EQ(m.shmem, kShmem);
+  EXPECT_EQ(m.unevictable, 0u);
+  EXPECT_EQ(m.oom_kill, 1u);
+  EXPECT_TRUE(m.optional_errors.empty());
+  EXPECT_EQ(m.working_set(), kUsage - kInactiveFile);
+  EXPECT_EQ(m.nonreclaimable(), kAnon + kShmem);
+}
+
 TEST(CgroupVersion, DetectsV1ByItsMemoryHierarchy) {
   EXPECT_EQ(detect_cgroup_version(kV1CgroupRoot), CgroupVersion::kV1);
 }
@@ -66,23 +82,10 @@ TEST(CgroupPath, NoMemoryLineIsMalformed) {
 TEST(CgroupMemoryV1, ReadsTheHierarchicalTotals) {
   const auto r = read_cgroup_memory(kV1Dir, CgroupVersion::kV1);
   ASSERT_TRUE(r) << r.error().message();
-  const CgroupMemory& m = r.value();
-  EXPECT_EQ(m.version, CgroupVersion::kV1);
-  EXPECT_EQ(m.usage, kUsage);
-  EXPECT_EQ(m.limit, kLimit);
-  EXPECT_EQ(m.peak, kLimit);  // a child was OOM-killed at the limit
-  EXPECT_EQ(m.anon, kAnon);
-  EXPECT_EQ(m.file, kFile);
-  EXPECT_EQ(m.active_file, 0u);
-  EXPECT_EQ(m.inactive_file, kInactiveFile);
-  EXPECT_EQ(m.shmem, kShmem);
-  EXPECT_EQ(m.unevictable, 0u);
-  EXPECT_EQ(m.oom_kill, 1u);
-  EXPECT_EQ(m.oom_events, 0u);
-  EXPECT_FALSE(m.pressure);
-  EXPECT_TRUE(m.optional_errors.empty());
-  EXPECT_EQ(m.working_set(), kUsage - kInactiveFile);
-  EXPECT_EQ(m.nonreclaimable(), kAnon + kShmem);
+  expect_the_fixture_pod(r.value());
+  EXPECT_EQ(r.value().version, CgroupVersion::kV1);
+  EXPECT_EQ(r.value().oom_events, 0u);  // v1 has no such counter
+  EXPECT_FALSE(r.value().pressure);
 }
 
 TEST(CgroupMemoryV1, RootHierarchyNearTwoToTheSixtyThreeIsUnlimited) {
@@ -109,22 +112,11 @@ TEST(CgroupMemoryV1, OldKernelWithoutOomKillAndShmemIsInformationNotError) {
 TEST(CgroupMemoryV2, ReadsTheSamePod) {
   const auto r = read_cgroup_memory(kV2Dir, CgroupVersion::kV2);
   ASSERT_TRUE(r) << r.error().message();
-  const CgroupMemory& m = r.value();
-  EXPECT_EQ(m.version, CgroupVersion::kV2);
-  EXPECT_EQ(m.usage, kUsage);
-  EXPECT_EQ(m.limit, kLimit);
-  EXPECT_EQ(m.peak, kLimit);
-  EXPECT_EQ(m.anon, kAnon);
-  EXPECT_EQ(m.file, kFile);
-  EXPECT_EQ(m.inactive_file, kInactiveFile);
-  EXPECT_EQ(m.shmem, kShmem);
-  EXPECT_EQ(m.oom_kill, 1u);
-  EXPECT_EQ(m.oom_events, 1u);
-  ASSERT_TRUE(m.pressure);
-  EXPECT_DOUBLE_EQ(m.pressure->some_avg10, 1.53);
-  EXPECT_TRUE(m.optional_errors.empty());
-  EXPECT_EQ(m.working_set(), kUsage - kInactiveFile);
-  EXPECT_EQ(m.nonreclaimable(), kAnon + kShmem);
+  expect_the_fixture_pod(r.value());
+  EXPECT_EQ(r.value().version, CgroupVersion::kV2);
+  EXPECT_EQ(r.value().oom_events, 1u);
+  ASSERT_TRUE(r.value().pressure);
+  EXPECT_DOUBLE_EQ(r.value().pressure->some_avg10, 1.53);
 }
 
 TEST(CgroupMemoryV2, MaxIsUnlimited) {

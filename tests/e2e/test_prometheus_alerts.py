@@ -17,6 +17,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -244,6 +245,13 @@ def stack(tmp_path_factory):
         cgroup.close()
 
 
+def _absent_metrics(stack: Stack, exprs: list[str]) -> list[str]:
+    """The ramflow_* names these expressions use that Prometheus never received."""
+    known = set(get_json(f"{stack.prometheus}/api/v1/label/__name__/values")["data"])
+    used = {name for expr in exprs for name in re.findall(r"(?<![:\w])ramflow_\w+", expr)}
+    return sorted(used - known)
+
+
 def _oom_risk_seen_in(stack: Stack, seconds: int) -> list[dict]:
     return stack.query(f'count_over_time(ALERTS{{alertname="RamflowOOMRisk", namespace="{NAMESPACE}"}}[{seconds}s])')
 
@@ -254,8 +262,9 @@ def test_page_cache_alone_raises_no_oom_risk(stack: Stack, tmp_path: Path):
     began = time.time()
     big, hot = tmp_path / "big", tmp_path / "hot"
     # Sparse files: reading their holes fills the page cache without disk I/O.
-    os.truncate(big, 4 * LIMIT)
-    os.truncate(hot, LIMIT * 3 // 4)
+    for path, size in ((big, 4 * LIMIT), (hot, LIMIT * 3 // 4)):
+        with open(path, "wb") as handle:
+            handle.truncate(size)
     # One pass over 1 GiB fills the limit with inactive cache; reading `hot` again and
     # again makes its pages active, so the working set nears the limit too.
     subprocess.run(stack.cgroup.run_inside(["cat", str(big), str(hot), str(hot), str(hot), str(hot)]),
@@ -299,7 +308,8 @@ def test_oom_risk_reaches_webhook_before_the_oom_kill_and_the_kill_after(stack: 
         watcher.join(timeout=2)
     assert stack.oom_kill_at is not None, "the leak never reached an OOM kill within 150 s"
     risk = stack.webhook.alerts("RamflowOOMRisk")
-    assert risk, "RamflowOOMRisk never reached the webhook"
+    assert risk, "RamflowOOMRisk never reached the webhook; metrics ramflowd does not serve: " + ", ".join(
+        _absent_metrics(stack, ["ramflow_nonreclaimable_margin_ratio ramflow_oom_kills_total"]))
     assert risk[0]["at"] < stack.oom_kill_at, (
         f"RamflowOOMRisk arrived {risk[0]['at'] - stack.oom_kill_at:.1f}s after the OOM kill"
     )
@@ -321,7 +331,7 @@ def test_every_dashboard_query_returns_data(stack: Stack):
     assert KUBE_STATE_METRICS_PANELS <= titled, "exempt panels renamed: update KUBE_STATE_METRICS_PANELS"
     end = time.time()
     values = _dashboard_values(int(end - stack.started) + 1)
-    empty, checked = [], 0
+    empty, empty_exprs, checked = [], [], 0
     for name, board in boards.items():
         for query in lint.queries(board):
             if query["panel"] in KUBE_STATE_METRICS_PANELS:
@@ -329,7 +339,9 @@ def test_every_dashboard_query_returns_data(stack: Stack):
             checked += 1
             if not stack.query_range(lint.substitute(query["expr"], values), stack.started, end):
                 empty.append(f"{name}: {query['panel']} {query['refId']}")
-    assert not empty, f"{len(empty)} of {checked} queries returned no data:\n" + "\n".join(empty)
+                empty_exprs.append(query["expr"])
+    assert not empty, f"{len(empty)} of {checked} queries returned no data:\n" + "\n".join(empty) + (
+        "\nmetrics ramflowd does not serve: " + ", ".join(_absent_metrics(stack, empty_exprs)))
 
     for label, match in (("namespace", "ramflow_build_info"), ("pod", "ramflow_build_info"), ("worker", "ramflow_process_rss_bytes")):
         found = get_json(f"{stack.prometheus}/api/v1/label/{label}/values", {"match[]": match})["data"]

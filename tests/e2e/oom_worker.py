@@ -1,0 +1,25 @@
+"""A Python worker for tests/e2e/test_oom.py: loads the ramflow agent (via
+sitecustomize on PYTHONPATH), writes its pid as it sees it, waits for the go
+file, then enters a named task and allocates until the OOM killer ends it."""
+import os
+import sys
+import time
+
+import ramflow
+
+TASK = sys.argv[1]
+pid_file, go_file = os.environ["OOM_E2E_PIDFILE"], os.environ["OOM_E2E_GO"]
+
+ramflow.mark_ready()
+with open(pid_file + ".tmp", "w") as out:
+    out.write(str(os.getpid()))
+os.rename(pid_file + ".tmp", pid_file)
+while not os.path.exists(go_file):
+    time.sleep(0.05)
+
+with ramflow.task(TASK):
+    time.sleep(1.5)  # the task start reaches the sidecar before the kill
+    held = []
+    while True:
+        held.append(b"\x01" * (1 << 20))  # touched pages: real anonymous RSS
+        time.sleep(0.002)

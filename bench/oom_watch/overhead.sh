@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# ramflowd's CPU with and without the eBPF OOM watcher: R runs of D seconds each,
+# alternating on/off so drift on the shared machine hits both alike. Prints the
+# mean and spread of each, and the difference in % of one core.
+# Usage: bench/oom_watch/overhead.sh [-d SECONDS] [-r RUNS] [-- EXTRA SERVE FLAGS]
+#   defaults: -d 300 -r 5 (the issue's 5 min x 5 runs); env RAMFLOWD picks the binary.
+set -euo pipefail
+duration=300 runs=5
+while getopts "d:r:" opt; do
+  case $opt in
+    d) duration=$OPTARG ;;
+    r) runs=$OPTARG ;;
+    *) echo "usage: $0 [-d SECONDS] [-r RUNS] [-- EXTRA SERVE FLAGS]" >&2; exit 2 ;;
+  esac
+done
+shift $((OPTIND - 1))
+[[ $duration =~ ^[0-9]+$ && $duration -gt 0 && $runs =~ ^[0-9]+$ && $runs -gt 0 ]] ||
+  { echo "overhead.sh: -d and -r take whole numbers above 0" >&2; exit 2; }
+here=$(cd "$(dirname "$0")" && pwd)
+ramflowd=${RAMFLOWD:-$here/../../build/default/src/ramflowd}
+[ -x "$ramflowd" ] || { echo "overhead.sh: $ramflowd not built (cmake --preset default && cmake --build --preset default), or set RAMFLOWD" >&2; exit 2; }
+tmp=$(mktemp -d)
+daemon=""
+cleanup() { [ -n "$daemon" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+ticks=$(getconf CLK_TCK)
+
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+cpu_ticks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }  # utime + stime
+
+# One run: prints ramflowd's CPU seconds over $duration seconds with --ebpf $1.
+measure() {
+  local mode=$1 port active
+  shift
+  port=$(free_port)
+  "$ramflowd" serve --listen "127.0.0.1:$port" --socket "$tmp/ramflow.sock" --ebpf "$mode" "$@" \
+    >"$tmp/ramflowd-$mode.log" 2>&1 &
+  daemon=$!
+  for _ in $(seq 100); do
+    active=$(curl -sf "http://127.0.0.1:$port/metrics" | awk '/^ramflow_ebpf_active /{print $2}') && [ -n "$active" ] && break
+    sleep 0.1
+  done
+  want=$([ "$mode" = on ] && echo 1 || echo 0)
+  [ "${active:-}" = "$want" ] || { echo "overhead.sh: --ebpf $mode gave ramflow_ebpf_active=${active:-none}; log:" >&2; tail -5 "$tmp/ramflowd-$mode.log" >&2; exit 1; }
+  local t0 t1
+  t0=$(cpu_ticks "$daemon")
+  sleep "$duration"
+  t1=$(cpu_ticks "$daemon")
+  kill "$daemon"; wait "$daemon" 2>/dev/null || true; daemon=""
+  awk -v a="$t0" -v b="$t1" -v hz="$ticks" 'BEGIN { printf "%.4f\n", (b - a) / hz }'
+}
+
+extra=("$@")
+on=() off=()
+for r in $(seq "$runs"); do
+  off+=("$(measure off "${extra[@]}")")
+  on+=("$(measure on "${extra[@]}")")
+  echo "run $r/$runs: cpu seconds off=${off[-1]} on=${on[-1]}" >&2
+done
+
+stats() { tr ' ' '\n' | awk -v d="$duration" '
+  { x[NR] = $1 / d * 100; s += x[NR] }
+  END { m = s / NR; for (i = 1; i <= NR; i++) v += (x[i] - m) ^ 2; sd = NR > 1 ? sqrt(v / (NR - 1)) : 0;
+        min = x[1]; max = x[1]; for (i = 1; i <= NR; i++) { if (x[i] < min) min = x[i]; if (x[i] > max) max = x[i] }
+        printf "%.4f %.4f %.4f %.4f\n", m, sd, min, max }'; }
+read -r off_mean off_sd off_min off_max < <(echo "${off[*]}" | stats)
+read -r on_mean on_sd on_min on_max < <(echo "${on[*]}" | stats)
+echo "ramflowd CPU, % of one core, $runs runs x ${duration}s each:"
+printf "  watcher off: mean %s  sd %s  min %s  max %s\n" "$off_mean" "$off_sd" "$off_min" "$off_max"
+printf "  watcher on:  mean %s  sd %s  min %s  max %s\n" "$on_mean" "$on_sd" "$on_min" "$on_max"
+awk -v a="$on_mean" -v b="$off_mean" 'BEGIN { printf "  difference (on - off): %+.4f %% of a core (target: below 0.1)\n", a - b }'

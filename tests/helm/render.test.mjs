@@ -8,9 +8,11 @@ import {
   ciValuesFiles, find, kubeVersions, kustomize, kustomizeDirs, podSpec, renderChart, sidecarOf,
 } from "./lib/manifests.mjs";
 import { validateObject } from "./lib/validate.mjs";
-import { readdirSync, existsSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { chartDir } from "./lib/manifests.mjs";
+import { parse } from "yaml";
+import { chartDir, repo } from "./lib/manifests.mjs";
 
 const chartDashboards = () => {
   const dir = join(chartDir, "files/dashboards");
@@ -111,4 +113,16 @@ test("optional objects appear only when enabled", () => {
     assert.equal(cm.metadata.labels.grafana_dashboard, "1");
     for (const v of Object.values(cm.data)) JSON.parse(v);
   }
+});
+
+test("prometheusRule.knobs changes the rules exactly as deploy/prometheus/set_knobs.py does", () => {
+  const valuesFile = ciValuesFiles().find((f) => f.includes("full"));
+  const knobs = parse(readFileSync(valuesFile, "utf8")).prometheusRule.knobs;
+  assert.ok(Object.keys(knobs).length > 0, "full-values.yaml sets some knobs");
+  const chartRules = find(renderChart({ valuesFile }), "PrometheusRule").spec;
+  const script = join(repo, "deploy/prometheus/set_knobs.py");
+  const assignments = Object.entries(knobs).map(([k, v]) => `${k}=${v}`);
+  const expected = parse(execFileSync("/usr/bin/python3", [script, ...assignments], { encoding: "utf8" }));
+  assert.deepEqual(chartRules.groups, expected.groups);
+  assert.deepEqual(find(renderChart({ valuesFile: ciValuesFiles().find((f) => f.includes("default")) }), "PrometheusRule"), undefined);
 });

@@ -205,3 +205,37 @@ seccompProfile:
     - name: ramflow-state
       mountPath: /var/lib/ramflow
 {{- end }}
+
+{{/*
+The rule file with prometheusRule.knobs applied, by the rule of
+deploy/prometheus/set_knobs.py: the header declares "#   knob NAME = DEFAULT",
+each line using a knob ends in "# knob: NAME", and setting a knob replaces its
+default on the marked lines only (tests/helm/render.test.mjs checks both agree).
+*/}}
+{{- define "ramflow.prometheusRulesText" -}}
+{{- $text := .Files.Get "files/prometheus/ramflow-rules.yaml" }}
+{{- $knobs := .Values.prometheusRule.knobs | default dict }}
+{{- $defaults := dict }}
+{{- range regexFindAll "(?m)^#\\s+knob \\w+ = .+$" $text -1 }}
+{{- $decl := regexReplaceAll "^#\\s+knob (\\w+) = (.+?)\\s*$" . "${1}\n${2}" | splitList "\n" }}
+{{- $_ := set $defaults (index $decl 0) (index $decl 1) }}
+{{- end }}
+{{- range $name, $_ := $knobs }}
+{{- if not (hasKey $defaults $name) }}
+{{- fail (printf "prometheusRule.knobs.%s: unknown knob; known: %s (docs/alerts.md)" $name (keys $defaults | sortAlpha | join ", ")) }}
+{{- end }}
+{{- end }}
+{{- $out := list }}
+{{- range splitList "\n" $text }}
+{{- $line := . }}
+{{- $marker := regexFind "\\s+# knob: \\w+\\s*$" $line }}
+{{- if and $marker (not (regexMatch "^#\\s+knob \\w+ = " $line)) }}
+{{- $name := regexReplaceAll "^\\s+# knob: (\\w+)\\s*$" $marker "${1}" }}
+{{- if hasKey $knobs $name }}
+{{- $line = printf "%s%s" (trimSuffix $marker $line | replace (get $defaults $name) (get $knobs $name | toString)) $marker }}
+{{- end }}
+{{- end }}
+{{- $out = append $out $line }}
+{{- end }}
+{{- join "\n" $out }}
+{{- end }}

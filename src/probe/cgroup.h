@@ -41,7 +41,7 @@ struct CgroupMemory {
   std::uint64_t file = 0;               // v1: total_cache
   std::uint64_t active_file = 0;
   std::uint64_t inactive_file = 0;
-  std::uint64_t shmem = 0;              // v1 total_shmem (absent before Linux 4.15: 0)
+  std::uint64_t shmem = 0;              // v1 total_shmem (absent on old kernels: 0)
   std::uint64_t unevictable = 0;
   std::optional<std::uint64_t> oom_kill;  // v2 memory.events, v1 memory.oom_control (Linux >= 4.13)
   std::uint64_t oom_events = 0;           // v2 memory.events "oom"; v1 has no such counter: 0

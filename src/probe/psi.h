@@ -14,7 +14,7 @@ struct Psi {
   double full_avg10 = 0, full_avg60 = 0, full_avg300 = 0;
   std::uint64_t some_total_us = 0;
   std::uint64_t full_total_us = 0;
-  bool has_full = false;  // kernels before 5.13 have no "full" line for the host
+  bool has_full = false;  // a file with only "some" (like host cpu before 5.13) is accepted
 };
 
 // file: "<proc_root>/pressure/memory" (host) or "<cgroup dir>/memory.pressure".

@@ -30,7 +30,7 @@ TEST(Psi, ReadsACgroupV2PressureFile) {
 }
 
 TEST(Psi, OldKernelWithoutFullLineIsFine) {
-  // Linux 4.20..5.12 host files have only the "some" line: psi-some-only is the real file cut there.
+  // Only a "some" line (host cpu before 5.13 looked so): psi-some-only is the real file cut there.
   const auto p = read_psi(fixture("psi-some-only/memory"));
   ASSERT_TRUE(p) << p.error().message();
   EXPECT_FALSE(p.value().has_full);

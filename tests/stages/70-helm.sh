@@ -4,7 +4,8 @@
 # registry reachable, node tests ~40 s, pod-layout pytest ~60 s); pytest is capped at 300 s.
 # Steps: chart-file sync check, Dockerfile check (ldd/dpkg -S), Go renderer build,
 # npm ci of the pinned validators, node tests (render 1.28/1.30 + kubernetes-models,
-# ajv schema, .Values paths, chart-vs-kustomize), tests/e2e/test_pod_layout.py.
+# ajv schema, .Values paths, chart-vs-kustomize, the real ramflowd accepting the
+# rendered sidecar args), tests/e2e/test_pod_layout.py.
 set -uo pipefail
 cd "${RAMFLOW_SRC:-$(dirname "$0")/../..}"
 helm_tests=tests/helm

@@ -2,10 +2,16 @@
 
 #include <unistd.h>
 
+#include <mutex>
+#include <set>
+
 #include <spdlog/spdlog.h>
 
 #include "app/version.h"
+#include "bpf/oom_watcher.h"
 #include "daemon/agent_sink.h"
+#include "daemon/analyzer.h"
+#include "daemon/oom_forensics.h"
 #include "export/http_server.h"
 #include "export/metrics.h"
 #include "ingest/default_socket_path.h"
@@ -19,6 +25,7 @@ struct DaemonRuntime::Parts {
         agents(c.max_processes * 4, c.top_functions),
         sampler(c, agents),
         sink(agents),
+        analyzer(c),
         socket({c.socket.empty() ? ingest::default_socket_path() : c.socket, 0660, c.allowed_uids,
                 c.max_processes * 4},
                sink) {}
@@ -27,7 +34,12 @@ struct DaemonRuntime::Parts {
   model::AgentRegistry agents;
   daemon::Sampler sampler;
   daemon::AgentSink sink;
+  daemon::Analyzer analyzer;
+  daemon::OomForensics oom;
   ingest::SocketServer socket;
+  std::unique_ptr<bpf::OomWatcher> watcher;
+  std::mutex watched_mu;
+  std::map<pid_t, std::string> watched;  // pid → cgroup label, for eBPF events
   exporter::HttpServer http;
   bool socket_running = false;
 };
@@ -48,7 +60,7 @@ std::string DaemonRuntime::url() const {
 
 std::string DaemonRuntime::start() {
   Parts& p = *parts_;
-  exporter::BuildInfo build{kVersion, false};
+  exporter::BuildInfo build{kVersion, bpf::OomWatcher::built_with_bpf()};
   auto& sampler = p.sampler;
 
   p.http.route("/metrics", [&sampler, build](const auto&) {
@@ -63,6 +75,16 @@ std::string DaemonRuntime::start() {
   });
 
   if (std::string err = p.http.bind(p.config.listen); !err.empty()) return err;
+  start_oom_watcher();
+  sampler.set_enricher([&p](daemon::Snapshot& snap, const std::vector<model::ProcessFacts>& vanished,
+                            const model::AgentView& agents) {
+    p.analyzer.analyze(snap, p.oom.largest_victim_bytes());
+    p.oom.update(snap, vanished, agents);
+    snap.configuration = config::describe(p.config);
+    std::lock_guard lock(p.watched_mu);
+    p.watched.clear();
+    for (const auto& proc : snap.processes) p.watched[proc.facts.pid] = proc.facts.cgroup;
+  });
 
   if (auto err = p.socket.start()) {
     spdlog::error("agent socket disabled: {} — per-task data will be missing until this is fixed", *err);
@@ -76,8 +98,50 @@ std::string DaemonRuntime::start() {
   return {};
 }
 
+void DaemonRuntime::start_oom_watcher() {
+  Parts& p = *parts_;
+  if (p.config.ebpf == config::EbpfMode::kOff) {
+    p.sampler.set_ebpf_status(false, "disabled by --ebpf off");
+    return;
+  }
+  bpf::Options options;
+  options.is_watched_pid = [&p](pid_t pid) {
+    std::lock_guard lock(p.watched_mu);
+    return p.watched.count(pid) > 0;
+  };
+  options.on_event = [&p](const bpf::OomEvent& e) {
+    model::OomKillEvent kill;
+    kill.time = e.time;
+    kill.pid = e.pid;
+    kill.start_time = e.start_time_ns / (1'000'000'000ull / static_cast<std::uint64_t>(sysconf(_SC_CLK_TCK)));
+    kill.comm = e.comm;
+    kill.rss_bytes = e.rss_bytes();
+    {
+      std::lock_guard lock(p.watched_mu);
+      auto it = p.watched.find(e.pid);
+      if (it != p.watched.end()) kill.cgroup = it->second;
+    }
+    p.oom.add_kill(std::move(kill));
+  };
+  options.on_debug_log = [](std::string_view line) { spdlog::debug("libbpf: {}", line); };
+  std::string why_not;
+  p.watcher = bpf::OomWatcher::start(options, &why_not);
+  if (p.watcher) {
+    p.sampler.set_ebpf_status(true, "running");
+    spdlog::info("eBPF OOM watcher running");
+    return;
+  }
+  p.sampler.set_ebpf_status(false, why_not);
+  if (p.config.ebpf == config::EbpfMode::kOn) {
+    spdlog::error("eBPF OOM watcher unavailable: {} — OOM kills are inferred from cgroup counters", why_not);
+  } else {
+    spdlog::info("eBPF OOM watcher unavailable: {} — OOM kills are inferred from cgroup counters", why_not);
+  }
+}
+
 void DaemonRuntime::stop() {
   if (!parts_) return;
+  if (parts_->watcher) parts_->watcher->stop();
   parts_->http.stop();
   if (parts_->socket_running) parts_->socket.stop();
   parts_->socket_running = false;

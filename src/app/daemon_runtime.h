@@ -25,6 +25,7 @@ class DaemonRuntime {
   daemon::Sampler& sampler();
 
  private:
+  void start_oom_watcher();
   struct Parts;
   std::unique_ptr<Parts> parts_;
 };

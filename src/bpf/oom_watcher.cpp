@@ -27,6 +27,7 @@ namespace {
 // libbpf's print hook is process-wide: route it to the latest watcher's sink.
 std::mutex g_log_mutex;
 std::function<void(std::string_view)> g_log_sink;
+const void* g_log_sink_owner = nullptr;  // the watcher whose sink it is
 std::string g_last_warning;
 
 int libbpf_print(enum libbpf_print_level level, const char* format, va_list args) {
@@ -67,7 +68,12 @@ struct OomWatcher::Impl {
   std::thread poller;
   std::atomic<uint64_t> dropped{0};
 
-  explicit Impl(const Options& o) : options(o), cgroups(o.cgroup_dirs) {}
+  explicit Impl(const Options& o) : options(o), cgroups(o.cgroup_dirs) {
+    std::lock_guard lock(g_log_mutex);
+    g_log_sink = options.on_debug_log;
+    g_log_sink_owner = this;
+    g_last_warning.clear();
+  }
 
   ~Impl() {
     signal_stop();
@@ -76,6 +82,11 @@ struct OomWatcher::Impl {
     oom_watch__destroy(skel);
     if (epoll_fd >= 0) close(epoll_fd);
     if (stop_fd >= 0) close(stop_fd);
+    std::lock_guard lock(g_log_mutex);
+    if (g_log_sink_owner == this) {  // the caller's sink may not outlive us
+      g_log_sink = nullptr;
+      g_log_sink_owner = nullptr;
+    }
   }
 
   void signal_stop() {
@@ -151,11 +162,6 @@ std::unique_ptr<OomWatcher> OomWatcher::start(const Options& options, std::strin
     return nullptr;
   };
   if (std::string problem = preflight_problem(options.btf_path); !problem.empty()) return fail(problem);
-  {
-    std::lock_guard lock(g_log_mutex);
-    g_log_sink = options.on_debug_log;
-    g_last_warning.clear();
-  }
   libbpf_set_print(libbpf_print);
   auto impl = std::make_unique<Impl>(options);
   if (std::string problem = impl->open_load_attach(); !problem.empty()) return fail(problem);

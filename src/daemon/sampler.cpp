@@ -56,8 +56,8 @@ Sampler::Sampler(const config::Config& config, model::AgentRegistry& agents)
       agents_(agents),
       match_(config.process_match),
       version_(probe::detect_cgroup_version(config.cgroup_root)),
-      processes_(std::chrono::duration<double>(config.bucket).count()),
-      cgroups_(std::chrono::duration<double>(config.bucket).count()) {
+      processes_(),
+      cgroups_() {
   self_pid_ = probe::self_pid(config_.proc_root).value_or(::getpid());
   auto uptime = probe::read_uptime_seconds(config_.proc_root);
   boot_time_ = uptime ? unix_now() - uptime.value() : 0;
@@ -69,6 +69,11 @@ Sampler::Sampler(const config::Config& config, model::AgentRegistry& agents)
 }
 
 Sampler::~Sampler() { stop(); }
+
+void Sampler::set_ebpf_status(bool active, std::string status) {
+  ebpf_active_ = active;
+  ebpf_status_ = std::move(status);
+}
 
 void Sampler::start() {
   if (thread_.joinable()) return;
@@ -175,7 +180,6 @@ void Sampler::read_process(model::ProcessFacts& p, double now) {
   if (p.timeline.empty() && p.start_time > 0 && now - p.start_time <= 1.0) p.early_rss = rss;
   p.max_sampled_rss = std::max(p.max_sampled_rss, rss);
   p.timeline.push({now, rss});
-  p.rss_buckets.add(now, static_cast<double>(rss));
   p.cgroup = resolve_cgroup(p.pid);
 
   double smaps_every = std::chrono::duration<double>(config_.smaps_interval).count();
@@ -263,6 +267,7 @@ void Sampler::cycle_once() {
   snap->cycle = ++cycles_;
   snap->cgroup_version = version_;
   snap->ebpf_active = ebpf_active_;
+  snap->ebpf_status = ebpf_status_;
 
   auto meminfo = timed(health_, "meminfo", [&] { return probe::read_meminfo(config_.proc_root); });
   if (meminfo) snap->host_memory = meminfo.value();
@@ -304,7 +309,7 @@ void Sampler::cycle_once() {
   auto self = probe::read_self_usage("/proc");  // ramflowd itself, never the fixture root
   if (self) snap->self_usage = self.value();
 
-  if (enricher_) enricher_(*snap, vanished);
+  if (enricher_) enricher_(*snap, vanished, agents);
   for (const auto& p : vanished) {
     if (!processes_.find(p.pid)) agents_.forget(p.pid);
   }

@@ -25,13 +25,14 @@ class Sampler {
  public:
   // Called on the sampler thread after facts are gathered, before publishing:
   // the place where analysis and OOM tracking add to the snapshot.
-  using Enricher = std::function<void(Snapshot&, const std::vector<model::ProcessFacts>& vanished)>;
+  using Enricher = std::function<void(Snapshot&, const std::vector<model::ProcessFacts>& vanished,
+                                      const model::AgentView& agents)>;
 
   Sampler(const config::Config& config, model::AgentRegistry& agents);
   ~Sampler();
 
   void set_enricher(Enricher enricher) { enricher_ = std::move(enricher); }
-  void set_ebpf_active(bool active) { ebpf_active_ = active; }
+  void set_ebpf_status(bool active, std::string status);
   void start();
   void stop();
   // One cycle on the caller's thread (tests, `ramflowd run`'s final sample).
@@ -55,7 +56,8 @@ class Sampler {
   model::CgroupTable cgroups_;
   ProbeHealth health_;
   Enricher enricher_;
-  std::atomic<bool> ebpf_active_{false};
+  bool ebpf_active_ = false;
+  std::string ebpf_status_ = "off";
   double boot_time_ = 0;
   pid_t self_pid_ = 0;
   std::uint64_t cycles_ = 0;

@@ -10,7 +10,15 @@
 #include <string>
 #include <vector>
 
+#include "analysis/forecast.h"
+#include "analysis/integrity.h"
+#include "analysis/layers.h"
+#include "analysis/leak_test.h"
+#include "analysis/margins.h"
+#include "analysis/recommend.h"
+#include "analysis/cow_drift.h"
 #include "model/agent_registry.h"
+#include "model/oom_tracker.h"
 #include "model/cgroup_table.h"
 #include "model/process_table.h"
 #include "probe/cgroup.h"
@@ -20,15 +28,43 @@
 
 namespace ramflow::daemon {
 
+// The analysis of one process (DESIGN.md "Definitions"); unknowns stay empty.
+struct ProcessAnalysis {
+  std::optional<analysis::Layers> layers;  // once the agent marked ready
+  std::string bootstrap_source;            // "agent", "first_sample" or "unknown"
+  std::optional<double> residual_bytes;    // after the last top-level task
+  analysis::LeakEvaluation leak;           // leak.evaluated false until enough samples
+  std::string leak_series;                 // "residual" (agent tasks) or "rss_bucket_minimum"
+  std::optional<analysis::Integrity> integrity;
+  std::optional<analysis::SeedVerdict> seed;
+  analysis::BloatAttribution bloat;
+  double allocation_bytes_per_second = 0;
+  bool greedy = false;
+  std::optional<analysis::CowDrift> cow_drift;
+  bool approximate = false;  // tasks share RSS (threads, gevent, eventlet pools)
+};
+
 struct ProcessView {
   model::ProcessFacts facts;
   std::optional<model::AgentFacts> agent;
   std::string worker;  // the agent's stable worker name, "" without an agent
+  ProcessAnalysis analysis;
 };
 
 struct LimitView {
   std::uint64_t bytes = 0;
   std::string source;  // "cgroup" or "host"
+};
+
+struct CgroupAnalysis {
+  analysis::Margins margins;
+  analysis::OomRisk oom_risk;
+  analysis::Footprint footprint;
+  std::optional<analysis::TimeToOom> time_to_oom;
+  analysis::Recommendation recommended_limit;
+  analysis::Recommendation recommended_request;
+  std::optional<analysis::CeleryRecommendation> celery;
+  double leak_allowance_bytes = 0;
 };
 
 struct CgroupView {
@@ -38,6 +74,7 @@ struct CgroupView {
   // PSI: the cgroup's own where present, else the host's (scope says which).
   std::optional<probe::Psi> pressure;
   std::string pressure_scope;
+  CgroupAnalysis analysis;
 };
 
 struct Snapshot {
@@ -55,6 +92,13 @@ struct Snapshot {
   std::map<std::string, double> probe_durations;
   std::optional<probe::SelfUsage> self_usage;
   bool ebpf_active = false;
+  std::string ebpf_status;  // why the watcher is off, or "running"
+  std::vector<model::OomRecord> oom_kills;  // recent, oldest first (bounded)
+  struct OomCount {
+    std::string cgroup, task, source;
+    std::uint64_t kills = 0;
+  };
+  std::vector<OomCount> oom_counts;
   std::vector<std::pair<std::string, std::string>> configuration;
 };
 

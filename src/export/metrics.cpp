@@ -28,12 +28,71 @@ void pod_metrics(FamilyBuilder& b, const daemon::Snapshot& s) {
             {{"cgroup", cg}}, static_cast<double>(m.usage));
     b.gauge("ramflow_memory_peak_bytes", "Peak memory of the cgroup from the kernel's peak counter, else the highest sampled working set.",
             {{"cgroup", cg}}, static_cast<double>(c.peak));
+    const auto& a = c.analysis;
+    b.gauge("ramflow_safety_margin_ratio", "Working-set margin: max(0, (limit - working set) / limit), what the kubelet sees.",
+            {{"cgroup", cg}}, a.margins.safety);
+    b.gauge("ramflow_nonreclaimable_margin_ratio", "Non-reclaimable margin: max(0, (limit - non-reclaimable) / limit), what the OOM killer sees.",
+            {{"cgroup", cg}}, a.margins.nonreclaimable);
+    if (a.time_to_oom) {
+      b.gauge("ramflow_time_to_oom_seconds", "Projected time until non-reclaimable memory reaches the limit; absent when not growing.",
+              {{"cgroup", cg}}, a.time_to_oom->seconds);
+    }
+    b.gauge("ramflow_recommended_memory_limit_bytes", "Recommended container memory limit: peak x (1 + headroom) + leak allowance, whole Mi.",
+            {{"cgroup", cg}}, a.recommended_limit.bytes);
+    b.gauge("ramflow_recommended_memory_request_bytes", "Recommended container memory request: p90 of per-bucket peaks x 1.15.",
+            {{"cgroup", cg}}, a.recommended_request.bytes);
+    if (a.celery) {
+      b.gauge("ramflow_recommended_celery_max_memory_per_child_bytes", "Per-child budget for Celery's worker_max_memory_per_child that keeps the pod under the recommended limit.",
+              {{"cgroup", cg}}, a.celery->bytes);
+    }
     if (c.pressure) {
       b.gauge("ramflow_memory_pressure_ratio", "Memory pressure stall (PSI avg10 / 100); scope says whether it is the cgroup's own or the host's.",
               {{"cgroup", cg}, {"kind", "some"}, {"scope", c.pressure_scope}}, c.pressure->some_avg10 / 100.0);
       b.gauge("ramflow_memory_pressure_ratio", "", {{"cgroup", cg}, {"kind", "full"}, {"scope", c.pressure_scope}},
               c.pressure->full_avg10 / 100.0);
     }
+  }
+}
+
+// State sets (kube-state-metrics habit): one series per possible value, 1 for the current one.
+void state_set(FamilyBuilder& b, const std::string& name, const std::string& help, const std::string& pid,
+               const std::string& label, std::initializer_list<std::string_view> values, std::string_view current) {
+  for (auto v : values) b.gauge(name, help, {{"pid", pid}, {label, std::string(v)}}, v == current ? 1 : 0);
+}
+
+void analysis_metrics(FamilyBuilder& b, const daemon::ProcessView& p) {
+  const auto& a = p.analysis;
+  std::string pid = pid_label(p.facts.pid);
+  if (a.layers) {
+    const char* help = "The three memory layers: bootstrap (bare interpreter), ecosystem (framework load until ready), business (peak since ready - ready).";
+    if (a.layers->bootstrap_bytes) b.gauge("ramflow_layer_bytes", help, {{"pid", pid}, {"layer", "bootstrap"}}, *a.layers->bootstrap_bytes);
+    if (a.layers->ecosystem_bytes) b.gauge("ramflow_layer_bytes", help, {{"pid", pid}, {"layer", "ecosystem"}}, *a.layers->ecosystem_bytes);
+    b.gauge("ramflow_layer_bytes", help, {{"pid", pid}, {"layer", "business"}}, a.layers->business_bytes);
+    b.gauge("ramflow_expansion_factor", "Peak / (bootstrap + ecosystem): how far business logic stretched the process.", {{"pid", pid}},
+            a.layers->expansion_factor);
+    b.gauge("ramflow_infrastructure_share_ratio", "(bootstrap + ecosystem) / peak; 0.7 or more means trim imports, not loops.",
+            {{"pid", pid}}, a.layers->infrastructure_share);
+  }
+  if (a.residual_bytes) {
+    b.gauge("ramflow_residual_bytes", "RSS right after the last top-level task minus RSS at ready.", {{"pid", pid}}, *a.residual_bytes);
+  }
+  if (a.integrity) {
+    state_set(b, "ramflow_integrity", "Integrity state set: secure, stable or bloated (1 for the current status).", pid, "status",
+              {"secure", "stable", "bloated"}, analysis::to_string(*a.integrity));
+  }
+  if (a.leak.evaluated) {
+    b.gauge("ramflow_leak_probability", "Mann-Kendall probability (1 - one-sided p) that the residual series grows.", {{"pid", pid}},
+            a.leak.probability);
+    state_set(b, "ramflow_leak_level", "Leak level state set: low, medium or high (1 for the current level).", pid, "level",
+              {"low", "medium", "high"}, analysis::to_string(a.leak.level));
+    b.gauge("ramflow_leak_rate_bytes_per_second", "Theil-Sen slope of the residual series, in bytes per second at the observed task rate.",
+            {{"pid", pid}}, a.leak.rate_bytes_per_s);
+  }
+  b.gauge("ramflow_allocation_rate_bytes_per_second", "Allocation speed: positive RSS growth per second over a 30 s window.", {{"pid", pid}},
+          a.allocation_bytes_per_second);
+  if (a.cow_drift) {
+    b.gauge("ramflow_cow_drift_bytes_per_second", "Copy-on-write drift of a prefork child: shared pages turning private per second.",
+            {{"pid", pid}}, a.cow_drift->bytes_per_second);
   }
 }
 
@@ -53,12 +112,21 @@ void process_metrics(FamilyBuilder& b, const daemon::Snapshot& s) {
       b.gauge("ramflow_process_uss_bytes", "Unique set size: private clean + private dirty pages (smaps_rollup).", l,
               static_cast<double>(p.facts.smaps->uss()));
     }
+    analysis_metrics(b, p);
     if (p.agent) {
       for (const auto& imp : p.agent->imports) {
         b.gauge("ramflow_import_bytes", "RSS growth while a top-level module was imported before ready (the 20 heaviest).",
                 {{"pid", pid_label(p.facts.pid)}, {"module", imp.module}}, static_cast<double>(imp.bytes));
       }
     }
+  }
+}
+
+void oom_metrics(FamilyBuilder& b, const daemon::Snapshot& s) {
+  b.declare("ramflow_oom_kills_total", "OOM kills of watched workers, by the task they were running (unknown if none) and how they were seen (ebpf, inferred).",
+            MetricType::Counter);
+  for (const auto& c : s.oom_counts) {
+    b.counter("ramflow_oom_kills_total", "", {{"cgroup", c.cgroup}, {"task", c.task}, {"source", c.source}}, static_cast<double>(c.kills));
   }
 }
 
@@ -123,6 +191,7 @@ std::string render_metrics(const daemon::Snapshot& snapshot, const BuildInfo& bu
   FamilyBuilder b;
   self_metrics(b, snapshot, build);
   pod_metrics(b, snapshot);
+  oom_metrics(b, snapshot);
   process_metrics(b, snapshot);
   function_metrics(b, snapshot);
   agent_metrics(b, snapshot);

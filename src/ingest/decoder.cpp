@@ -1,18 +1,14 @@
 #include "ingest/decoder.h"
 
 #include <cmath>
-#include <limits>
 #include <optional>
 #include <string>
 
-#include <nlohmann/json.hpp>
-
+#include "ingest/json_reader.h"
 #include "ingest/limits.h"
 
 namespace ramflow::ingest {
 namespace {
-
-using nlohmann::json;
 
 // Thrown inside this file only and turned into a RejectReason by decode().
 struct Reject {
@@ -21,75 +17,113 @@ struct Reject {
 
 [[noreturn]] void reject(RejectReason reason) { throw Reject{reason}; }
 
-const json& field(const json& object, const char* name) {
-  auto it = object.find(name);
-  if (it == object.end()) reject(RejectReason::malformed);
-  return *it;
-}
+// The top-level object's members; the last of duplicate keys wins.
+class Fields {
+ public:
+  explicit Fields(std::string_view text) : text_(text), list_(scan_object(text)) {}
 
-std::string text(const json& value, std::size_t max_bytes) {
-  if (!value.is_string()) reject(RejectReason::malformed);
-  const auto& s = value.get_ref<const std::string&>();
+  std::optional<JsonReader> find(std::string_view key) const {
+    for (auto it = list_.rbegin(); it != list_.rend(); ++it) {
+      if (it->key == key) return JsonReader(text_, it->value_position);
+    }
+    return std::nullopt;
+  }
+  JsonReader at(std::string_view key) const {
+    auto r = find(key);
+    if (!r) reject(RejectReason::malformed);
+    return *r;
+  }
+
+ private:
+  std::string_view text_;
+  std::vector<JsonField> list_;
+};
+
+std::string text(JsonReader& r, std::size_t max_bytes) {
+  if (r.peek() != '"') reject(RejectReason::malformed);
+  std::string s;
+  r.read_string(s);
   if (s.size() > max_bytes) reject(RejectReason::over_limit);
   return s;
 }
 
-std::string optional_text(const json& value, std::size_t max_bytes) {
-  return value.is_null() ? std::string() : text(value, max_bytes);
+std::string optional_text(JsonReader& r, std::size_t max_bytes) {
+  return r.read_null() ? std::string() : text(r, max_bytes);
 }
 
-std::uint64_t unsigned_number(const json& value, std::uint64_t max) {
-  if (value.is_number_unsigned()) {
-    auto n = value.get<std::uint64_t>();
-    if (n > max) reject(RejectReason::absurd_value);
-    return n;
-  }
-  if (value.is_number_integer()) reject(RejectReason::absurd_value);  // negative
-  reject(RejectReason::malformed);
+JsonNumber number(JsonReader& r) {
+  char c = r.peek();
+  if (c != '-' && (c < '0' || c > '9')) reject(RejectReason::malformed);
+  return r.read_number();
 }
 
-std::int64_t signed_number(const json& value, std::uint64_t max_magnitude) {
-  if (value.is_number_unsigned()) {
-    auto n = value.get<std::uint64_t>();
-    if (n > max_magnitude) reject(RejectReason::absurd_value);
-    return static_cast<std::int64_t>(n);
-  }
-  if (!value.is_number_integer()) reject(RejectReason::malformed);
-  auto n = value.get<std::int64_t>();
-  if (n < -static_cast<std::int64_t>(max_magnitude)) reject(RejectReason::absurd_value);
-  return n;
+std::uint64_t unsigned_number(JsonReader& r, std::uint64_t max) {
+  JsonNumber n = number(r);
+  if (n.kind == JsonNumber::real) reject(RejectReason::malformed);
+  if (n.kind == JsonNumber::negative_integer || n.magnitude > max) reject(RejectReason::absurd_value);
+  return n.magnitude;
 }
 
-std::optional<std::int64_t> optional_signed(const json& value, std::uint64_t max_magnitude) {
-  if (value.is_null()) return std::nullopt;
-  return signed_number(value, max_magnitude);
+std::int64_t signed_number(JsonReader& r, std::uint64_t max_magnitude) {
+  JsonNumber n = number(r);
+  if (n.kind == JsonNumber::real) reject(RejectReason::malformed);
+  if (n.magnitude > max_magnitude) reject(RejectReason::absurd_value);
+  auto v = static_cast<std::int64_t>(n.magnitude);
+  return n.kind == JsonNumber::negative_integer ? -v : v;
 }
 
-double seconds(const json& value, double max) {
-  if (!value.is_number()) reject(RejectReason::malformed);
-  double d = value.get<double>();
+std::optional<std::int64_t> optional_signed(JsonReader& r, std::uint64_t max_magnitude) {
+  if (r.read_null()) return std::nullopt;
+  return signed_number(r, max_magnitude);
+}
+
+double seconds(JsonReader& r, double max) {
+  double d = number(r).value;
   if (!std::isfinite(d) || d < 0 || d > max) reject(RejectReason::absurd_value);
   return d;
 }
 
-std::uint64_t bytes(const json& value) { return unsigned_number(value, kMaxBytesValue); }
+std::uint64_t bytes(JsonReader& r) { return unsigned_number(r, kMaxBytesValue); }
 
-Hello decode_hello(const json& m) {
+bool boolean(JsonReader& r) {
+  char c = r.peek();
+  if (c != 't' && c != 'f') reject(RejectReason::malformed);
+  return r.read_bool();
+}
+
+// Moves to the next array element; a missing one makes the packet malformed.
+void element(JsonReader& r) {
+  if (!r.next_element()) reject(RejectReason::malformed);
+}
+
+void begin_array(JsonReader& r) {
+  if (r.peek() != '[') reject(RejectReason::malformed);
+  r.begin_array();
+}
+
+Hello decode_hello(const Fields& m) {
   Hello h;
-  h.agent_version = text(field(m, "agent"), kMaxStringBytes);
-  h.python_version = text(field(m, "python"), kMaxStringBytes);
-  h.framework = text(field(m, "framework"), kMaxStringBytes);
-  h.pool = text(field(m, "pool"), kMaxStringBytes);
-  h.worker = text(field(m, "worker"), kMaxLabelBytes);
-  const json& index = field(m, "index");
-  h.worker_index = index.is_null() ? -1 : static_cast<std::int64_t>(unsigned_number(index, 1 << 20));
-  h.claimed_pid = static_cast<std::int64_t>(unsigned_number(field(m, "pid"), 1 << 30));
+  auto r = m.at("agent");
+  h.agent_version = text(r, kMaxStringBytes);
+  r = m.at("python");
+  h.python_version = text(r, kMaxStringBytes);
+  r = m.at("framework");
+  h.framework = text(r, kMaxStringBytes);
+  r = m.at("pool");
+  h.pool = text(r, kMaxStringBytes);
+  r = m.at("worker");
+  h.worker = text(r, kMaxLabelBytes);
+  r = m.at("index");
+  h.worker_index = r.read_null() ? -1 : static_cast<std::int64_t>(unsigned_number(r, 1 << 20));
+  r = m.at("pid");
+  h.claimed_pid = static_cast<std::int64_t>(unsigned_number(r, 1 << 30));
   return h;
 }
 
-Phase decode_phase(const json& m) {
+Phase decode_phase(const Fields& m) {
   Phase p;
-  std::string kind = text(field(m, "phase"), kMaxStringBytes);
+  auto r = m.at("phase");
+  std::string kind = text(r, kMaxStringBytes);
   if (kind == "bootstrap") {
     p.kind = PhaseKind::bootstrap;
   } else if (kind == "ready") {
@@ -97,46 +131,58 @@ Phase decode_phase(const json& m) {
   } else {
     reject(RejectReason::unknown_type);
   }
-  p.wall_time = seconds(field(m, "t"), kMaxWallTime);
-  p.rss = bytes(field(m, "rss"));
-  p.vm_hwm = bytes(field(m, "hwm"));
-  p.rss_anon = bytes(field(m, "anon"));
-  p.allocated_blocks = bytes(field(m, "blocks"));
-  if (auto it = m.find("inherited"); it != m.end()) {
-    if (!it->is_boolean()) reject(RejectReason::malformed);
-    p.inherited = it->get<bool>();
-  }
-  if (auto it = m.find("imports"); it != m.end()) {
-    if (!it->is_array()) reject(RejectReason::malformed);
-    if (it->size() > kMaxImports) reject(RejectReason::over_limit);
-    for (const json& entry : *it) {
-      if (!entry.is_array() || entry.size() != 2) reject(RejectReason::malformed);
-      p.imports.push_back({text(entry[0], kMaxLabelBytes), signed_number(entry[1], kMaxBytesValue)});
+  r = m.at("t");
+  p.wall_time = seconds(r, kMaxWallTime);
+  r = m.at("rss");
+  p.rss = bytes(r);
+  r = m.at("hwm");
+  p.vm_hwm = bytes(r);
+  r = m.at("anon");
+  p.rss_anon = bytes(r);
+  r = m.at("blocks");
+  p.allocated_blocks = bytes(r);
+  if (auto inherited = m.find("inherited")) p.inherited = boolean(*inherited);
+  if (auto imports = m.find("imports")) {
+    begin_array(*imports);
+    while (imports->next_element()) {
+      if (p.imports.size() == kMaxImports) reject(RejectReason::over_limit);
+      begin_array(*imports);
+      element(*imports);
+      std::string module = text(*imports, kMaxLabelBytes);
+      element(*imports);
+      std::int64_t growth = signed_number(*imports, kMaxBytesValue);
+      if (imports->next_element()) reject(RejectReason::malformed);
+      p.imports.push_back({std::move(module), growth});
     }
   }
   return p;
 }
 
-TaskStart decode_task_start(const json& m) {
+TaskStart decode_task_start(const Fields& m) {
   TaskStart t;
-  t.name = text(field(m, "name"), kMaxLabelBytes);
-  t.id = optional_text(field(m, "id"), kMaxStringBytes);
-  t.wall_time = seconds(field(m, "t"), kMaxWallTime);
-  t.rss = bytes(field(m, "rss"));
+  auto r = m.at("name");
+  t.name = text(r, kMaxLabelBytes);
+  r = m.at("id");
+  t.id = optional_text(r, kMaxStringBytes);
+  r = m.at("t");
+  t.wall_time = seconds(r, kMaxWallTime);
+  r = m.at("rss");
+  t.rss = bytes(r);
   return t;
 }
 
 // [label, kind, task_id, start, duration, rss_before, rss_after, gross, net_self,
 //  flags, blocks_delta, anon_delta, peak]
-constexpr std::size_t kRecordFields = 13;
 constexpr std::uint64_t kExceptionFlag = 1, kApproximateFlag = 2, kKnownFlags = 3;
 
-CallRecord decode_record(const json& r) {
-  if (!r.is_array() || r.size() != kRecordFields) reject(RejectReason::malformed);
+CallRecord decode_record(JsonReader& r) {
+  begin_array(r);
   CallRecord c;
-  c.label = text(r[0], kMaxLabelBytes);
+  element(r);
+  c.label = text(r, kMaxLabelBytes);
   if (c.label.empty()) reject(RejectReason::malformed);
-  std::string kind = text(r[1], kMaxStringBytes);
+  element(r);
+  std::string kind = text(r, kMaxStringBytes);
   if (kind == "task") {
     c.kind = CallKind::task;
   } else if (kind == "function") {
@@ -144,48 +190,70 @@ CallRecord decode_record(const json& r) {
   } else {
     reject(RejectReason::unknown_type);
   }
-  c.task_id = optional_text(r[2], kMaxStringBytes);
-  c.wall_start = seconds(r[3], kMaxWallTime);
-  c.duration_seconds = seconds(r[4], kMaxDurationSeconds);
-  c.rss_before = bytes(r[5]);
-  c.rss_after = bytes(r[6]);
-  c.gross_bytes = signed_number(r[7], kMaxBytesValue);
-  c.net_self_bytes = signed_number(r[8], kMaxBytesValue);
-  std::uint64_t flags = unsigned_number(r[9], kKnownFlags);
+  element(r);
+  c.task_id = optional_text(r, kMaxStringBytes);
+  element(r);
+  c.wall_start = seconds(r, kMaxWallTime);
+  element(r);
+  c.duration_seconds = seconds(r, kMaxDurationSeconds);
+  element(r);
+  c.rss_before = bytes(r);
+  element(r);
+  c.rss_after = bytes(r);
+  element(r);
+  c.gross_bytes = signed_number(r, kMaxBytesValue);
+  element(r);
+  c.net_self_bytes = signed_number(r, kMaxBytesValue);
+  element(r);
+  std::uint64_t flags = unsigned_number(r, kKnownFlags);
   c.exception = flags & kExceptionFlag;
   c.approximate = flags & kApproximateFlag;
-  c.allocated_blocks_delta = optional_signed(r[10], kMaxBytesValue);
-  c.rss_anon_delta = optional_signed(r[11], kMaxBytesValue);
-  if (!r[12].is_null()) c.peak_rss = bytes(r[12]);
+  element(r);
+  c.allocated_blocks_delta = optional_signed(r, kMaxBytesValue);
+  element(r);
+  c.rss_anon_delta = optional_signed(r, kMaxBytesValue);
+  element(r);
+  if (!r.read_null()) c.peak_rss = bytes(r);
+  if (r.next_element()) reject(RejectReason::malformed);
   return c;
 }
 
-Heartbeat decode_heartbeat(const json& m) {
+Heartbeat decode_heartbeat(const Fields& m) {
   Heartbeat h;
-  h.wall_time = seconds(field(m, "t"), kMaxWallTime);
-  h.rss = bytes(field(m, "rss"));
-  h.dropped_total = unsigned_number(field(m, "dropped"), kMaxSeq);
-  h.sent_total = unsigned_number(field(m, "sent"), kMaxSeq);
+  auto r = m.at("t");
+  h.wall_time = seconds(r, kMaxWallTime);
+  r = m.at("rss");
+  h.rss = bytes(r);
+  r = m.at("dropped");
+  h.dropped_total = unsigned_number(r, kMaxSeq);
+  r = m.at("sent");
+  h.sent_total = unsigned_number(r, kMaxSeq);
   return h;
 }
 
-std::vector<Envelope> decode_object(const json& m) {
-  if (!m.is_object()) reject(RejectReason::malformed);
-  const json& version = field(m, "v");
-  if (!version.is_number_integer()) reject(RejectReason::malformed);
-  if (!version.is_number_unsigned() || version.get<std::uint64_t>() != kProtocolVersion) {
+std::vector<Envelope> decode_object(std::string_view packet) {
+  if (JsonReader(packet).peek() != '{') reject(RejectReason::malformed);
+  Fields m(packet);
+  auto version = m.at("v");
+  JsonNumber v = number(version);
+  if (v.kind == JsonNumber::real) reject(RejectReason::malformed);
+  if (v.kind == JsonNumber::negative_integer || v.magnitude != kProtocolVersion) {
     reject(RejectReason::unknown_version);
   }
-  std::uint64_t seq = unsigned_number(field(m, "seq"), kMaxSeq);
-  std::string type = text(field(m, "type"), kMaxStringBytes);
+  auto r = m.at("seq");
+  std::uint64_t seq = unsigned_number(r, kMaxSeq);
+  r = m.at("type");
+  std::string type = text(r, kMaxStringBytes);
 
   std::vector<Envelope> out;
   if (type == "calls") {
-    const json& calls = field(m, "calls");
-    if (!calls.is_array() || calls.empty()) reject(RejectReason::malformed);
-    if (calls.size() > kMaxRecordsPerMessage) reject(RejectReason::over_limit);
-    out.reserve(calls.size());
-    for (const json& r : calls) out.push_back({seq++, decode_record(r)});
+    auto calls = m.at("calls");
+    begin_array(calls);
+    while (calls.next_element()) {
+      if (out.size() == kMaxRecordsPerMessage) reject(RejectReason::over_limit);
+      out.push_back({seq++, decode_record(calls)});
+    }
+    if (out.empty()) reject(RejectReason::malformed);
   } else if (type == "task_start") {
     out.push_back({seq, decode_task_start(m)});
   } else if (type == "phase") {
@@ -217,13 +285,11 @@ std::string_view to_string(RejectReason reason) {
 
 DecodeResult decode(std::string_view packet) {
   if (packet.size() > kMaxMessageBytes) return RejectReason::oversized;
-  json parsed = json::parse(packet.begin(), packet.end(), nullptr, /*allow_exceptions=*/false);
-  if (parsed.is_discarded()) return RejectReason::malformed;
   try {
-    return decode_object(parsed);
+    return decode_object(packet);
   } catch (const Reject& r) {
     return r.reason;
-  } catch (const json::exception&) {
+  } catch (const JsonError&) {
     return RejectReason::malformed;
   }
 }

@@ -9,8 +9,6 @@ CgroupFacts& CgroupTable::get(const std::string& path) {
   if (it == cgroups_.end()) {
     CgroupFacts f;
     f.path = path;
-    f.nonreclaimable_buckets = BucketSeries(bucket_seconds_, 1440);
-    f.working_set_buckets = BucketSeries(bucket_seconds_, 1440);
     it = cgroups_.emplace(path, std::move(f)).first;
   }
   return it->second;
@@ -23,8 +21,6 @@ void CgroupTable::record(const std::string& path, const probe::CgroupMemory& rea
   f.last_read = now;
   f.vanished = false;
   f.highest_working_set = std::max(f.highest_working_set, reading.working_set());
-  f.nonreclaimable_buckets.add(now, static_cast<double>(reading.nonreclaimable()));
-  f.working_set_buckets.add(now, static_cast<double>(reading.working_set()));
 }
 
 void CgroupTable::mark_vanished(const std::string& path, double now) {

@@ -7,7 +7,6 @@
 #include <optional>
 #include <string>
 
-#include "model/bucket_series.h"
 #include "probe/cgroup.h"
 
 namespace ramflow::model {
@@ -21,13 +20,11 @@ struct CgroupFacts {
   bool vanished = false;
   double vanished_at = 0;
   std::uint64_t highest_working_set = 0;
-  BucketSeries nonreclaimable_buckets{60, 1440};
-  BucketSeries working_set_buckets{60, 1440};
 };
 
 class CgroupTable {
  public:
-  explicit CgroupTable(double bucket_seconds) : bucket_seconds_(bucket_seconds) {}
+  CgroupTable() = default;
 
   CgroupFacts& get(const std::string& path);
   void record(const std::string& path, const probe::CgroupMemory& reading, double now);
@@ -39,7 +36,6 @@ class CgroupTable {
   const std::map<std::string, CgroupFacts>& cgroups() const { return cgroups_; }
 
  private:
-  double bucket_seconds_;
   std::map<std::string, CgroupFacts> cgroups_;
 };
 

@@ -21,7 +21,6 @@ std::vector<ProcessFacts> ProcessTable::reconcile(const std::vector<Candidate>& 
       f.pid = p.pid;
       f.start_ticks = p.start_time_ticks;
       f.first_seen = now;
-      f.rss_buckets = BucketSeries(bucket_seconds_, 1440);
       it = processes_.emplace(p.pid, std::move(f)).first;
     }
     ProcessFacts& f = it->second;

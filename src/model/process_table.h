@@ -11,7 +11,6 @@
 #include <sys/types.h>
 #include <vector>
 
-#include "model/bucket_series.h"
 #include "model/ring_buffer.h"
 #include "probe/discovery.h"
 #include "probe/proc_status.h"
@@ -52,7 +51,6 @@ struct ProcessFacts {
   std::uint64_t max_sampled_rss = 0;
   RingBuffer<RssSample> timeline{600};
   RingBuffer<SmapsSample> smaps_history{120};
-  BucketSeries rss_buckets{60, 1440};
 };
 
 struct Candidate {
@@ -62,7 +60,7 @@ struct Candidate {
 
 class ProcessTable {
  public:
-  explicit ProcessTable(double bucket_seconds) : bucket_seconds_(bucket_seconds) {}
+  ProcessTable() = default;
 
   // Makes the table hold exactly `candidates`; returns the processes that left.
   std::vector<ProcessFacts> reconcile(const std::vector<Candidate>& candidates, double now);
@@ -71,7 +69,6 @@ class ProcessTable {
   const std::map<pid_t, ProcessFacts>& processes() const { return processes_; }
 
  private:
-  double bucket_seconds_;
   std::map<pid_t, ProcessFacts> processes_;
 };
 

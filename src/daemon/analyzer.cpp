@@ -1,0 +1,238 @@
+#include "daemon/analyzer.h"
+
+#include <algorithm>
+#include <set>
+
+#include "analysis/units.h"
+
+namespace ramflow::daemon {
+namespace {
+
+using Role = probe::DiscoveredProcess::Role;
+
+constexpr std::size_t kMinimaKept = 120;      // forecast window: Theil–Sen is O(n²)
+constexpr std::size_t kPeaksKept = 7 * 1440;  // request: per-bucket peaks over a week at 60 s
+constexpr double kAllocationWindowSeconds = 30;
+
+double seconds(std::chrono::milliseconds d) { return std::chrono::duration<double>(d).count(); }
+
+analysis::ProcessMemory memory_of(const ProcessView& p, double max_rss_since_ready) {
+  analysis::ProcessMemory m;
+  const auto& a = p.agent;
+  if (a && a->bootstrap_rss) m.bootstrap_bytes = static_cast<double>(*a->bootstrap_rss);
+  else if (p.facts.early_rss) m.bootstrap_bytes = static_cast<double>(*p.facts.early_rss);
+  if (a && a->ready_rss) m.ready_rss_bytes = static_cast<double>(*a->ready_rss);
+  if (a && a->ready_hwm) m.ready_hwm_bytes = static_cast<double>(*a->ready_hwm);
+  if (p.facts.status) m.vm_hwm_bytes = static_cast<double>(p.facts.status->vm_hwm);
+  m.max_sampled_rss_since_ready = max_rss_since_ready;
+  return m;
+}
+
+bool is_ready(const ProcessView& p) { return p.agent && p.agent->ready_rss.has_value(); }
+
+}  // namespace
+
+Analyzer::Analyzer(const config::Config& config) : config_(config) {
+  leak_config_.restart_horizon_s = seconds(std::chrono::duration_cast<std::chrono::milliseconds>(config.restart_horizon));
+  leak_config_.high_threshold_bytes = config.leak_high_mib * analysis::kMiB;
+  thresholds_.medium_bytes = config.leak_medium_mib * analysis::kMiB;
+  thresholds_.high_bytes = config.leak_high_mib * analysis::kMiB;
+}
+
+Analyzer::ProcessMemo& Analyzer::memo_for(const ProcessView& p) {
+  auto it = processes_.find(p.facts.pid);
+  if (it != processes_.end() && it->second.start_ticks != p.facts.start_ticks) {
+    processes_.erase(it);  // pid reused: a new process learns afresh
+    it = processes_.end();
+  }
+  if (it == processes_.end()) {
+    ProcessMemo memo{p.facts.start_ticks,
+                     analysis::LeakDetector(leak_config_),
+                     0,
+                     0,
+                     0,
+                     analysis::AllocationSpeed(kAllocationWindowSeconds),
+                     analysis::BucketSeries(seconds(config_.bucket), leak_config_.window,
+                                            analysis::BucketReduce::minimum),
+                     0};
+    it = processes_.emplace(p.facts.pid, std::move(memo)).first;
+  }
+  return it->second;
+}
+
+void Analyzer::analyze_process(ProcessView& p, const std::map<pid_t, const ProcessView*>& by_pid, double now) {
+  ProcessMemo& memo = memo_for(p);
+  memo.last_seen = now;
+  ProcessAnalysis& out = p.analysis;
+  if (p.facts.timeline.empty()) return;
+  const auto& sample = p.facts.timeline.back();
+  double rss = static_cast<double>(sample.rss);
+
+  memo.speed.add(sample.time, rss);
+  out.allocation_bytes_per_second = memo.speed.bytes_per_second();
+  out.greedy = analysis::is_greedy(out.allocation_bytes_per_second, config_.greedy_mib_per_second * analysis::kMiB);
+
+  const auto& agent = p.agent;
+  out.bootstrap_source = agent && agent->bootstrap_rss ? "agent" : p.facts.early_rss ? "first_sample" : "unknown";
+  if (agent && agent->hello) {
+    const std::string& pool = agent->hello->pool;
+    out.approximate = pool == "threads" || pool == "gevent" || pool == "eventlet";
+  }
+
+  if (is_ready(p)) {
+    if (memo.ready_time != agent->ready_time) {
+      memo.ready_time = agent->ready_time;
+      memo.max_rss_since_ready = 0;
+    }
+    if (sample.time >= memo.ready_time) memo.max_rss_since_ready = std::max(memo.max_rss_since_ready, rss);
+    analysis::ProcessMemory mine = memory_of(p, memo.max_rss_since_ready);
+    auto parent = by_pid.find(p.facts.ppid);
+    if (p.facts.role == Role::kChild && parent != by_pid.end() && is_ready(*parent->second)) {
+      out.layers = analysis::child_layers(memory_of(*parent->second, 0), mine);
+    } else {
+      out.layers = analysis::process_layers(mine);
+    }
+  }
+
+  // Residual series from the agent's task ends; without an agent, per-bucket RSS minima.
+  if (agent && is_ready(p) && agent->tasks_ended > 0) {
+    out.leak_series = "residual";
+    const auto& ends = agent->task_ends;
+    std::size_t first_kept = ends.pushed() - ends.size();
+    std::size_t from = std::max(memo.task_ends_consumed, first_kept);
+    for (std::size_t seq = from; seq < ends.pushed(); ++seq) {
+      const model::TaskEnd& end = ends[seq - first_kept];
+      double residual = analysis::residual_bytes(static_cast<double>(end.rss_after), static_cast<double>(*agent->ready_rss));
+      memo.leak.add({static_cast<double>(seq), end.time, residual});
+    }
+    memo.task_ends_consumed = ends.pushed();
+    const model::TaskEnd& last = ends.back();
+    out.residual_bytes = analysis::residual_bytes(static_cast<double>(last.rss_after), static_cast<double>(*agent->ready_rss));
+    std::vector<analysis::TaskDelta> deltas;
+    ends.for_each([&](const model::TaskEnd& e) {
+      if (e.allocated_blocks_delta && e.rss_anon_delta) {
+        deltas.push_back({static_cast<double>(*e.allocated_blocks_delta), static_cast<double>(*e.rss_anon_delta)});
+      }
+    });
+    out.bloat = analysis::what_holds_bloat(deltas);
+  } else if (!agent || !agent->connected) {
+    out.leak_series = "rss_bucket_minimum";
+    if (auto closed = memo.rss_minima.add(sample.time, rss)) memo.leak.add(analysis::to_leak_sample(*closed));
+  }
+  out.leak = memo.leak.last();
+  if (out.leak.evaluated) out.leak.level = memo.leak.level();
+  if (out.residual_bytes) {
+    out.integrity = analysis::integrity(*out.residual_bytes, out.leak.level, thresholds_);
+    double peak = p.facts.status ? static_cast<double>(p.facts.status->vm_hwm) : rss;
+    out.seed = analysis::seed_verdict(*out.residual_bytes, peak, thresholds_);
+  }
+
+  std::vector<analysis::CowSample> cow;
+  p.facts.smaps_history.for_each([&](const model::SmapsSample& s) {
+    cow.push_back({s.time, static_cast<double>(s.rss), static_cast<double>(s.uss)});
+  });
+  if (p.facts.role == Role::kChild) out.cow_drift = analysis::cow_drift(cow);
+}
+
+void Analyzer::analyze_cgroup(CgroupView& c, const Snapshot& snap, std::optional<double> oom_victim_bytes) {
+  auto [it, added] = cgroups_.try_emplace(
+      c.facts.path,
+      CgroupMemo{analysis::BucketSeries(seconds(config_.bucket), kMinimaKept, analysis::BucketReduce::minimum),
+                 analysis::BucketSeries(seconds(config_.bucket), kPeaksKept, analysis::BucketReduce::maximum)});
+  CgroupMemo& memo = it->second;
+  const auto& m = c.facts.last;
+  CgroupAnalysis& out = c.analysis;
+  if (!c.facts.vanished) {
+    memo.nonreclaimable_minima.add(c.facts.last_read, static_cast<double>(m.nonreclaimable()));
+    memo.working_set_maxima.add(c.facts.last_read, static_cast<double>(m.working_set()));
+  }
+
+  analysis::MemorySnapshot mem;
+  if (c.limit.source == "cgroup") mem.cgroup_limit_bytes = static_cast<double>(c.limit.bytes);
+  mem.working_set_bytes = static_cast<double>(m.working_set());
+  mem.nonreclaimable_bytes = static_cast<double>(m.nonreclaimable());
+  if (snap.host_memory) {
+    mem.mem_total_bytes = static_cast<double>(snap.host_memory->mem_total);
+    mem.mem_available_bytes = static_cast<double>(snap.host_memory->mem_available);
+  }
+  out.margins = analysis::margins(mem);
+  std::optional<analysis::Pressure> pressure;
+  if (c.pressure) pressure = analysis::Pressure{c.pressure->some_avg10 / 100.0, c.pressure->full_avg10 / 100.0};
+  analysis::OomRiskConfig risk;
+  risk.margin_threshold = config_.oom_risk_margin;
+  out.oom_risk = analysis::oom_risk(out.margins, pressure, risk);
+  out.footprint = analysis::pod_footprint(m.peak ? std::optional<double>(static_cast<double>(*m.peak)) : std::nullopt,
+                                          static_cast<double>(c.facts.highest_working_set));
+
+  const auto& minima = memo.nonreclaimable_minima.closed();
+  std::vector<analysis::BucketPoint> points(minima.begin(), minima.end());
+  out.time_to_oom = analysis::time_to_oom(out.margins.limit_bytes, mem.nonreclaimable_bytes, points);
+
+  // Leak allowance: the pod grows by the sum of its leaking processes' rates.
+  double leak_rate = 0;
+  const ProcessView* main = nullptr;
+  int children = 0;
+  double child_baseline = 0;
+  for (const auto& p : snap.processes) {
+    if (p.facts.cgroup != c.facts.path) continue;
+    if (p.analysis.leak.evaluated && p.analysis.leak.level != analysis::LeakLevel::low) {
+      leak_rate += std::max(0.0, p.analysis.leak.rate_bytes_per_s);
+    }
+    bool celery = p.agent && p.agent->hello && p.agent->hello->framework == "celery";
+    if (celery && p.facts.role == Role::kMain && p.agent->hello->pool == "prefork") main = &p;
+  }
+  if (main) {
+    for (const auto& p : snap.processes) {
+      if (p.facts.ppid != main->facts.pid || !p.facts.status) continue;
+      ++children;
+      double baseline = p.agent && p.agent->ready_rss ? static_cast<double>(*p.agent->ready_rss)
+                                                      : static_cast<double>(p.facts.status->vm_rss);
+      child_baseline = std::max(child_baseline, baseline);
+    }
+  }
+  analysis::LimitInputs limit;
+  limit.pod_peak_bytes = out.footprint.bytes;
+  limit.headroom = config_.headroom;
+  if (leak_rate > 0) limit.leak_rate_bytes_per_s = leak_rate;
+  limit.restart_horizon_s = leak_config_.restart_horizon_s;
+  limit.oom_victim_bytes = oom_victim_bytes;
+  out.recommended_limit = analysis::recommend_limit(limit);
+  out.leak_allowance_bytes = leak_rate * leak_config_.restart_horizon_s;
+
+  std::vector<double> peaks;
+  for (const auto& b : memo.working_set_maxima.closed()) peaks.push_back(b.bytes);
+  if (peaks.empty()) peaks.push_back(static_cast<double>(m.working_set()));
+  out.recommended_request = analysis::recommend_request(peaks);
+
+  if (main && children > 0 && main->facts.status) {
+    analysis::CeleryInputs in;
+    in.limit_bytes = out.recommended_limit.bytes;
+    in.main_rss_bytes = static_cast<double>(main->facts.status->vm_rss);
+    in.concurrency = children;
+    in.child_baseline_bytes = child_baseline;
+    out.celery = analysis::recommend_celery_max_memory_per_child(in);
+  }
+}
+
+void Analyzer::analyze(Snapshot& snap, std::optional<double> oom_victim_bytes) {
+  std::map<pid_t, const ProcessView*> by_pid;
+  for (const auto& p : snap.processes) by_pid[p.facts.pid] = &p;
+  std::set<pid_t> alive;
+  for (auto& p : snap.processes) {
+    analyze_process(p, by_pid, snap.time);
+    alive.insert(p.facts.pid);
+  }
+  for (auto it = processes_.begin(); it != processes_.end();) {
+    it = alive.count(it->first) ? std::next(it) : processes_.erase(it);
+  }
+  std::set<std::string> paths;
+  for (auto& c : snap.cgroups) {
+    analyze_cgroup(c, snap, oom_victim_bytes);
+    paths.insert(c.facts.path);
+  }
+  for (auto it = cgroups_.begin(); it != cgroups_.end();) {
+    it = paths.count(it->first) ? std::next(it) : cgroups_.erase(it);
+  }
+}
+
+}  // namespace ramflow::daemon

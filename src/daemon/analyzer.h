@@ -1,0 +1,53 @@
+// Runs the pure analysis of src/analysis/ over each snapshot and keeps the
+// learned state between cycles: per-process leak windows and allocation
+// speed, per-cgroup bucket series for time to OOM and the request. Runs on
+// the sampler thread (the Sampler's enricher); not thread-safe.
+#pragma once
+
+#include <map>
+#include <vector>
+
+#include "analysis/allocation_speed.h"
+#include "analysis/bucket_series.h"
+#include "analysis/leak_test.h"
+#include "config/config.h"
+#include "daemon/snapshot.h"
+
+namespace ramflow::daemon {
+
+class Analyzer {
+ public:
+  explicit Analyzer(const config::Config& config);
+
+  // Fills the analysis of every process and cgroup of `snap`; `oom_victim_bytes`
+  // is the most memory a recent OOM victim held at death, if any.
+  void analyze(Snapshot& snap, std::optional<double> oom_victim_bytes);
+
+ private:
+  struct ProcessMemo {
+    std::uint64_t start_ticks = 0;
+    analysis::LeakDetector leak;
+    std::size_t task_ends_consumed = 0;
+    double ready_time = 0;
+    double max_rss_since_ready = 0;
+    analysis::AllocationSpeed speed;
+    analysis::BucketSeries rss_minima;
+    double last_seen = 0;
+  };
+  struct CgroupMemo {
+    analysis::BucketSeries nonreclaimable_minima;
+    analysis::BucketSeries working_set_maxima;
+  };
+
+  ProcessMemo& memo_for(const ProcessView& p);
+  void analyze_process(ProcessView& p, const std::map<pid_t, const ProcessView*>& by_pid, double now);
+  void analyze_cgroup(CgroupView& c, const Snapshot& snap, std::optional<double> oom_victim_bytes);
+
+  config::Config config_;
+  analysis::LeakConfig leak_config_;
+  analysis::ResidualThresholds thresholds_;
+  std::map<pid_t, ProcessMemo> processes_;
+  std::map<std::string, CgroupMemo> cgroups_;
+};
+
+}  // namespace ramflow::daemon

@@ -1,0 +1,85 @@
+#include "daemon/oom_forensics.h"
+
+#include <set>
+
+#include <spdlog/spdlog.h>
+
+#include "analysis/leak_test.h"
+
+namespace ramflow::daemon {
+
+void OomForensics::add_kill(model::OomKillEvent event) {
+  std::lock_guard lock(kills_mu_);
+  if (pending_kills_.size() < 1024) pending_kills_.push_back(std::move(event));
+}
+
+void OomForensics::update(Snapshot& snap, const std::vector<model::ProcessFacts>& vanished,
+                          const model::AgentView& agents) {
+  model::OomInterval in;
+  in.time = snap.time;
+  in.ebpf_active = snap.ebpf_active;
+  {
+    std::lock_guard lock(kills_mu_);
+    in.kills.swap(pending_kills_);
+  }
+  for (const auto& c : snap.cgroups) {
+    if (c.facts.last.oom_kill) in.counters.push_back({c.facts.path, *c.facts.last.oom_kill, c.facts.vanished});
+  }
+  for (const auto& p : vanished) {
+    model::VanishedWorker w;
+    w.pid = p.pid;
+    w.start_time = p.start_ticks;
+    w.comm = p.comm;
+    w.cgroup = p.cgroup;
+    w.last_rss = p.status ? p.status->vm_rss : (p.timeline.empty() ? 0 : p.timeline.back().rss);
+    auto a = agents.processes.find(p.pid);
+    if (a != agents.processes.end()) w.task = a->second.current_task;
+    auto v = last_verdicts_.find(p.pid);
+    if (v != last_verdicts_.end()) {
+      w.last_residual = v->second.residual;
+      w.leak_level = v->second.leak_level;
+    } else {
+      w.leak_level = "unknown";
+    }
+    in.vanished.push_back(std::move(w));
+  }
+
+  // Task labels stay bounded: a task the function table did not admit is "other".
+  std::set<std::string> admitted_tasks;
+  for (const auto& f : snap.functions) {
+    if (f.kind == model::CallKind::kTask) admitted_tasks.insert(f.function);
+  }
+  for (const auto& r : tracker_.update(in)) {
+    std::string task = r.task.empty() ? "unknown" : r.task;
+    if (task != "unknown" && !admitted_tasks.count(task)) task = "other";
+    ++counts_[{r.cgroup, task, r.source}];
+    spdlog::warn(
+        "OOM kill: pid={} comm=\"{}\" task=\"{}\" cgroup=\"{}\" rss_at_death_bytes={} last_residual_bytes={} "
+        "leak_level={} source={}",
+        r.pid, r.comm, r.task, r.cgroup, r.rss_at_death, r.last_residual ? std::to_string(*r.last_residual) : "null",
+        r.leak_level, r.source);
+  }
+  const auto& history = tracker_.history();
+  snap.oom_kills.assign(history.begin(), history.end());
+  for (const auto& [key, n] : counts_) {
+    snap.oom_counts.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key), n});
+  }
+
+  last_verdicts_.clear();
+  for (const auto& p : snap.processes) {
+    LastVerdict v;
+    if (p.analysis.residual_bytes) v.residual = static_cast<std::int64_t>(*p.analysis.residual_bytes);
+    v.leak_level = p.analysis.leak.evaluated ? std::string(analysis::to_string(p.analysis.leak.level)) : "unknown";
+    last_verdicts_[p.facts.pid] = v;
+  }
+}
+
+std::optional<double> OomForensics::largest_victim_bytes() const {
+  std::optional<double> best;
+  for (const auto& r : tracker_.history()) {
+    if (r.rss_at_death > 0 && (!best || r.rss_at_death > *best)) best = static_cast<double>(r.rss_at_death);
+  }
+  return best;
+}
+
+}  // namespace ramflow::daemon

@@ -1,0 +1,39 @@
+// Turns the sampler's view of vanished workers, the cgroup oom_kill counters
+// and eBPF victim events into OOM records (model::OomTracker), logs each kill
+// once as a structured line, and keeps the bounded counters behind
+// ramflow_oom_kills_total{cgroup,task,source}. eBPF events arrive on the
+// watcher's thread (add_kill); everything else runs on the sampler thread.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <tuple>
+#include <vector>
+
+#include "daemon/snapshot.h"
+#include "model/oom_tracker.h"
+
+namespace ramflow::daemon {
+
+class OomForensics {
+ public:
+  void add_kill(model::OomKillEvent event);  // thread-safe
+  // Settles this interval; fills snap.oom_kills and snap.oom_counts.
+  void update(Snapshot& snap, const std::vector<model::ProcessFacts>& vanished, const model::AgentView& agents);
+  // Most memory a victim held at death among the kept records, for the limit floor.
+  std::optional<double> largest_victim_bytes() const;
+  model::OomTracker& tracker() { return tracker_; }
+
+ private:
+  std::mutex kills_mu_;
+  std::vector<model::OomKillEvent> pending_kills_;
+  model::OomTracker tracker_;
+  std::map<std::tuple<std::string, std::string, std::string>, std::uint64_t> counts_;
+  struct LastVerdict {
+    std::optional<std::int64_t> residual;
+    std::string leak_level;
+  };
+  std::map<pid_t, LastVerdict> last_verdicts_;
+};
+
+}  // namespace ramflow::daemon

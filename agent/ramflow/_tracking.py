@@ -25,6 +25,8 @@ MAX_LABEL_BYTES = 256
 EXCEPTION = 1
 APPROXIMATE = 2
 
+_PAGE = _memory.PAGE_SIZE
+_dumps = json.JSONEncoder(separators=(",", ":")).encode
 _local = _thread._local()
 _perf_ns = time.perf_counter_ns
 _pread = os.pread
@@ -77,6 +79,11 @@ def pop_frame(s: List[list], frame: list) -> None:
             return
 
 
+def json_label(label: str) -> str:
+    """The label bounded and JSON-encoded once, at decoration time."""
+    return _dumps(bounded_label(label))
+
+
 def pages(statm: bytes) -> int:
     """Resident pages from a raw /proc/self/statm read."""
     return int(statm.split()[1])
@@ -92,7 +99,7 @@ def _emit(record: tuple) -> None:
 def wrap(func: F, label: str) -> F:
     """The decorator form. The hot path keeps raw statm reads (parsed later
     by the flusher) and parses only to credit a tracked parent."""
-    label = bounded_label(label)
+    label = json_label(label)
     if not state.enabled:
         return func
     records = RECORDS
@@ -142,10 +149,11 @@ def wrap(func: F, label: str) -> F:
 class Tracked:
     """`ramflow.track("label")`: a decorator and a context manager at once."""
 
-    __slots__ = ("label", "_frames")
+    __slots__ = ("label", "_json_label", "_frames")
 
     def __init__(self, label: str) -> None:
         self.label = bounded_label(label)
+        self._json_label = json_label(self.label)
         self._frames = _thread._local()
 
     def __call__(self, func: F) -> F:
@@ -177,7 +185,7 @@ class Tracked:
         pop_frame(s, frame)
         if s:
             s[-1][0] += r1 - frame[1]
-        _emit((self.label, frame[2], t1, frame[1], r1, frame[0], EXCEPTION if exc_type else 0))
+        _emit((self._json_label, frame[2], t1, frame[1], r1, frame[0], EXCEPTION if exc_type else 0))
 
 
 def track(arg: Union[Callable[..., Any], str, None] = None) -> Any:
@@ -197,31 +205,35 @@ def default_label(func: Callable[..., Any]) -> str:
 
 # --- serialisation (flusher thread) ------------------------------------------
 
-_PAGE = _memory.PAGE_SIZE
-_dumps = json.JSONEncoder(separators=(",", ":")).encode
 
 
-def encode_records(batch: List[tuple]) -> str:
+_FUNCTION_RECORD = '[%s,"function",null,%.6f,%.9f,%d,%d,%d,%d,%d,null,null,null]'
+
+
+def encode_records(batch: List[Any]) -> str:
     """Wire form of a batch (docs/protocol.md, "calls"). Function calls arrive
-    as hot-path tuples with RSS as raw statm bytes (decorator) or pages
-    (context manager); tasks arrive already in wire form (a list)."""
+    as hot-path tuples (JSON label, ns, ns, RSS as raw statm bytes from the
+    decorator or pages from the context manager, children pages, flags);
+    tasks arrive as lists already in wire form."""
     approx = APPROXIMATE if state.concurrent else 0
+    page = _PAGE
+    offset = _WALL_OFFSET_NS
     out = []
     for r in batch:
         if type(r) is tuple:
             label, t0, t1, r0, r1, children, flags = r
             try:
                 if type(r0) is bytes:
-                    r0, r1 = pages(r0), pages(r1)
+                    r0 = int(r0.split(None, 2)[1])
+                    r1 = int(r1.split(None, 2)[1])
             except (ValueError, IndexError):
                 continue  # the statm fd was lost (e.g. closed by a daemonizer)
-            gross = (r1 - r0) * _PAGE
-            out.append([label, "function", None, (t0 + _WALL_OFFSET_NS) / 1e9, (t1 - t0) / 1e9,
-                        r0 * _PAGE, r1 * _PAGE, gross, gross - children * _PAGE, flags | approx,
-                        None, None, None])
-        else:  # a task, already in wire form
-            out.append(r)
-    return _dumps(out)
+            gross = (r1 - r0) * page
+            out.append(_FUNCTION_RECORD % (label, (t0 + offset) / 1e9, (t1 - t0) / 1e9, r0 * page,
+                                           r1 * page, gross, gross - children * page, flags | approx))
+        else:
+            out.append(_dumps(r))
+    return "[" + ",".join(out) + "]"
 
 
 def wall_seconds(perf_ns: int) -> float:

@@ -172,3 +172,14 @@ TEST(Decoder, EveryReasonHasALabel) {
 
 }  // namespace
 }  // namespace ramflow::ingest
+
+namespace ramflow::ingest {
+namespace {
+
+TEST(Decoder, EscapesAreDecodedToUtf8) {
+  auto result = decode(read_file(fs::path(RAMFLOW_INGEST_CORPUS) / "valid/task_start_escapes.json"));
+  EXPECT_EQ(std::get<TaskStart>(envelopes(result).at(0).message).name, "caf\xC3\xA9 \xF0\x9F\x9A\x80 \"q\"\\/\n");
+}
+
+}  // namespace
+}  // namespace ramflow::ingest

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # OOM forensics end to end (tests/e2e/test_oom.py): real OOM kills in real v1 memory
-# cgroups, ramflowd with the eBPF watcher on, off, inside a pid namespace, and with a
-# forced load failure. Budget: ~90 s (hard stop at 240 s). Skips (pending) while
+# cgroups, ramflowd with the eBPF watcher on, off, inside a pid namespace, and without
+# the BPF capabilities (a real load failure). Budget: ~90 s (hard stop at 240 s). Skips (pending) while
 # ramflowd is not built, unless CI=true; RAMFLOW_REQUIRE_BPF=1 turns eBPF skips into
 # failures. pytest prints the closing "N passed, M failed" summary.
 set -uo pipefail

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -119,6 +120,19 @@ TEST_F(OomWatcherLive, ReportsThePidAsSeenInsideItsOwnPidNamespace) {
   EXPECT_EQ(seen["ns_pid"], seen["child_pid"]) << out;
   EXPECT_NE(seen["host_pid"], seen["child_pid"]) << "the host pid leaked through: " << out;
   EXPECT_EQ(seen["comm"], "python3");
+}
+
+TEST_F(OomWatcherLive, LibbpfMessagesGoToTheDebugCallback) {
+  std::atomic<int> lines{0};
+  Options options;
+  options.on_debug_log = [&lines](std::string_view line) {
+    if (!line.empty()) lines.fetch_add(1);
+  };
+  std::string why_not;
+  auto watcher = OomWatcher::start(options, &why_not);
+  if (!watcher) SKIP_OR_FAIL("eBPF OOM watcher unavailable: " + why_not);
+  watcher->stop();
+  EXPECT_GT(lines.load(), 0) << "libbpf's loading messages did not reach on_debug_log";
 }
 
 TEST_F(OomWatcherLive, MissingCapabilitiesAreNamed) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Kubernetes packaging: Helm chart, kustomize manifests, Dockerfile, in-pod layout.
-# Budget: ~150 s on 2 cores (renderer build ~30 s cold, npm ci ~10 s with the
-# registry reachable, node tests ~40 s, pod-layout pytest ~60 s); pytest is capped at 300 s.
+# Budget: ~120 s on 2 cores (renderer build ~5-30 s, npm ci ~35 s when the lockfile
+# changed, node tests ~20 s, pod-layout pytest ~45 s); pytest is capped at 300 s.
 # Steps: chart-file sync check, Dockerfile check (ldd/dpkg -S), Go renderer build,
 # npm ci of the pinned validators, node tests (render 1.28/1.30 + kubernetes-models,
 # ajv schema, .Values paths, chart-vs-kustomize, the real ramflowd accepting the
@@ -20,7 +20,14 @@ step "chart files in sync" "$helm_tests/sync-chart-files.sh" --check
 step "Dockerfile" "$helm_tests/check-dockerfile.sh"
 export RAMFLOW_HELM_RENDER=$PWD/$helm_tests/.build/render
 step "build the Helm-compatible renderer" "$helm_tests/build-render.sh" "$RAMFLOW_HELM_RENDER"
-step "npm ci (pinned validators)" npm ci --prefix "$helm_tests" --no-audit --no-fund --loglevel=error
+# npm ci reinstalls from scratch (~30 s): skip it when node_modules came from this very lockfile.
+npm_install() {
+  local stamp=$helm_tests/node_modules/.ramflow-lock.sha256 want
+  want=$(sha256sum "$helm_tests/package-lock.json" | cut -d' ' -f1)
+  [ "$(cat "$stamp" 2>/dev/null)" = "$want" ] && { echo "node_modules matches package-lock.json"; return 0; }
+  npm ci --prefix "$helm_tests" --no-audit --no-fund --loglevel=error && echo "$want" > "$stamp"
+}
+step "npm ci (pinned validators)" npm_install
 step "chart and kustomize tests" bash -c "cd $helm_tests && node --test --test-reporter=spec ./*.test.mjs"
 step "in-pod layout (pytest)" timeout 300 /usr/bin/python3 -m pytest -q tests/e2e/test_pod_layout.py
 

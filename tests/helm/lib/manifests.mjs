@@ -36,12 +36,22 @@ export function parseDocs(text, origin) {
   }).filter((o) => o !== null);
 }
 
+// Renders and kustomize runs are memoized per test file (each test file is its
+// own process); callers get a fresh copy, so they may modify it.
+const memo = new Map();
+function once(key, produce) {
+  if (!memo.has(key)) memo.set(key, produce());
+  return structuredClone(memo.get(key));
+}
+
 export function renderChart({ valuesFile, kubeVersion = "1.30.0", notes = false } = {}) {
-  const args = ["-chart", chartDir, "-kube-version", kubeVersion];
-  if (valuesFile) args.push("-f", valuesFile);
-  if (notes) args.push("-notes");
-  const out = execFileSync(rendererPath(), args, { encoding: "utf8" });
-  return notes ? out : parseDocs(out, `chart ${valuesFile ?? "defaults"} @${kubeVersion}`);
+  return once(JSON.stringify(["chart", valuesFile, kubeVersion, notes]), () => {
+    const args = ["-chart", chartDir, "-kube-version", kubeVersion];
+    if (valuesFile) args.push("-f", valuesFile);
+    if (notes) args.push("-notes");
+    const out = execFileSync(rendererPath(), args, { encoding: "utf8" });
+    return notes ? out : parseDocs(out, `chart ${valuesFile ?? "defaults"} @${kubeVersion}`);
+  });
 }
 
 // Every directory under deploy/ that holds a Kustomization (components are
@@ -62,8 +72,8 @@ export function kustomizeDirs() {
 }
 
 export function kustomize(dir) {
-  const out = execFileSync("kubectl", ["kustomize", dir], { encoding: "utf8" });
-  return parseDocs(out, `kustomize ${dir}`);
+  return once(JSON.stringify(["kustomize", dir]), () =>
+    parseDocs(execFileSync("kubectl", ["kustomize", dir], { encoding: "utf8" }), `kustomize ${dir}`));
 }
 
 export function find(objects, kind, name) {

@@ -76,8 +76,7 @@ struct OomWatcher::Impl {
   }
 
   ~Impl() {
-    signal_stop();
-    if (poller.joinable()) poller.join();
+    stop_polling();
     ring_buffer__free(ring);
     oom_watch__destroy(skel);
     if (epoll_fd >= 0) close(epoll_fd);
@@ -89,10 +88,13 @@ struct OomWatcher::Impl {
     }
   }
 
-  void signal_stop() {
-    if (stop_fd < 0) return;
-    uint64_t one = 1;
-    [[maybe_unused]] auto n = write(stop_fd, &one, sizeof(one));
+  // Returns once the poller delivered what the kernel had queued and ended.
+  void stop_polling() {
+    if (stop_fd >= 0) {
+      uint64_t one = 1;
+      [[maybe_unused]] auto n = write(stop_fd, &one, sizeof(one));
+    }
+    if (poller.joinable()) poller.join();
   }
 
   bool wanted(OomEvent& e) {
@@ -171,10 +173,15 @@ std::unique_ptr<OomWatcher> OomWatcher::start(const Options& options, std::strin
 OomWatcher::OomWatcher(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 OomWatcher::~OomWatcher() = default;
 
-void OomWatcher::stop() { impl_.reset(); }
+void OomWatcher::stop() {
+  if (!impl_) return;
+  impl_->stop_polling();
+  dropped_after_stop_ = impl_->dropped.load();
+  impl_.reset();
+}
 
 uint64_t OomWatcher::events_dropped_by_filter() const {
-  return impl_ ? impl_->dropped.load(std::memory_order_relaxed) : 0;
+  return impl_ ? impl_->dropped.load(std::memory_order_relaxed) : dropped_after_stop_;
 }
 
 }  // namespace ramflow::bpf

@@ -67,8 +67,10 @@ class OomWatcher {
   OomWatcher(const OomWatcher&) = delete;
   OomWatcher& operator=(const OomWatcher&) = delete;
 
-  // Stops polling and detaches the program; idempotent; events already read are delivered.
+  // Stops polling and detaches the program; idempotent; events the kernel had
+  // queued are delivered first. Not from the callback (it would wait for itself).
   void stop();
+  // Victims outside the watched cgroups/processes, ignored so far (kept after stop()).
   uint64_t events_dropped_by_filter() const;
 
   struct Impl;
@@ -76,6 +78,7 @@ class OomWatcher {
  private:
   explicit OomWatcher(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+  uint64_t dropped_after_stop_ = 0;
 };
 
 }  // namespace ramflow::bpf

@@ -75,9 +75,17 @@ TEST_F(OomWatcherLive, ReportsTheKilledChildWithPidCommStartTimeAndAnonRss) {
   if (!watcher) SKIP_OR_FAIL("eBPF OOM watcher unavailable: " + why_not);
   auto other = start_watching(bystander.dir(), &unrelated, &why_not);
   ASSERT_NE(other, nullptr) << why_not;
+  EventLog by_pid;
+  std::atomic<pid_t> watched_pid{-1};
+  Options pid_options;
+  pid_options.is_watched_pid = [&watched_pid](pid_t pid) { return pid == watched_pid.load(); };
+  pid_options.on_event = [&by_pid](const OomEvent& e) { by_pid.add(e); };
+  auto pid_watcher = OomWatcher::start(pid_options, &why_not);
+  ASSERT_NE(pid_watcher, nullptr) << why_not;
 
   OomChild child(cgroup.dir());
   ASSERT_GT(child.pid(), 0);
+  watched_pid = child.pid();
   const unsigned long long start_ticks = testing::proc_start_ticks(child.pid());
   ASSERT_TRUE(child.wait_killed()) << "the child was not OOM-killed";
   EXPECT_EQ(cgroup.oom_kill_count(), 1u);
@@ -98,9 +106,17 @@ TEST_F(OomWatcherLive, ReportsTheKilledChildWithPidCommStartTimeAndAnonRss) {
   EXPECT_LE(e.anon_rss_bytes, kLimit);
   EXPECT_GE(e.total_vm_bytes, e.anon_rss_bytes);
 
+  auto pid_events = by_pid.wait_for(1);
+  ASSERT_EQ(pid_events.size(), 1u) << "the watched-pid filter missed the victim";
+  EXPECT_EQ(pid_events[0].pid, child.pid());
+  EXPECT_TRUE(pid_events[0].watched_cgroup.empty());
+
   watcher->stop();
   other->stop();
+  pid_watcher->stop();
   EXPECT_TRUE(unrelated.now().empty()) << "a victim outside the watched cgroup was reported";
+  EXPECT_EQ(other->events_dropped_by_filter(), 1u);
+  EXPECT_EQ(watcher->events_dropped_by_filter(), 0u);
 }
 
 TEST_F(OomWatcherLive, ReportsThePidAsSeenInsideItsOwnPidNamespace) {

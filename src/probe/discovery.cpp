@@ -44,8 +44,19 @@ void assign_roles(std::vector<DiscoveredProcess>& procs) {
 
 DiscoveryResult discover_processes(const std::string& proc_root, const std::regex& match,
                                    std::size_t max_processes, pid_t self_pid) {
+  return ProcessScanner(proc_root, match, max_processes, self_pid).scan();
+}
+
+ProcessScanner::ProcessScanner(std::string proc_root, std::regex match, std::size_t max_processes,
+                               pid_t self_pid)
+    : proc_root_(std::move(proc_root)),
+      match_(std::move(match)),
+      max_processes_(max_processes),
+      self_pid_(self_pid) {}
+
+DiscoveryResult ProcessScanner::scan() {
   DiscoveryResult result;
-  auto pids = list_pids(proc_root);
+  auto pids = list_pids(proc_root_);
   if (!pids) {
     result.errors.push_back(pids.error());
     return result;
@@ -54,24 +65,35 @@ DiscoveryResult discover_processes(const std::string& proc_root, const std::rege
   const auto keep_error = [&](const ReadError& e) {
     if (e.kind != ErrorKind::kNotFound) result.errors.push_back(e);
   };
+  std::unordered_map<pid_t, Verdict> seen;
+  seen.reserve(pids.value().size());
   for (const pid_t pid : pids.value()) {
-    if (pid == self_pid) continue;
-    auto stat = read_proc_stat(proc_root, pid);
+    if (pid == self_pid_) continue;
+    auto stat = read_proc_stat(proc_root_, pid);
     if (!stat) {
       keep_error(stat.error());
       continue;
     }
-    const ProcStat& s = stat.value();
+    ProcStat& s = stat.value();
     if (s.is_kernel_thread() || s.state == 'Z' || s.state == 'X') continue;
-    auto cmdline = read_cmdline(proc_root, pid);
-    if (!cmdline) {
-      keep_error(cmdline.error());
-      if (cmdline.error().kind == ErrorKind::kNotFound) continue;
+    auto known = seen_.find(pid);
+    if (known == seen_.end() || known->second.start_time_ticks != s.start_time_ticks ||
+        known->second.comm != s.comm) {
+      auto cmdline = read_cmdline(proc_root_, pid);
+      if (!cmdline) {
+        keep_error(cmdline.error());
+        if (cmdline.error().kind == ErrorKind::kNotFound) continue;
+      }
+      std::vector<std::string> args = cmdline ? std::move(cmdline).value() : std::vector<std::string>{};
+      const bool matched = std::regex_search(s.comm, match_) || std::regex_search(joined(args), match_);
+      if (!matched) args.clear();
+      known = seen_.insert_or_assign(pid, Verdict{s.start_time_ticks, s.comm, matched, std::move(args)}).first;
     }
-    std::vector<std::string> args = cmdline ? std::move(cmdline).value() : std::vector<std::string>{};
-    if (!std::regex_search(s.comm, match) && !std::regex_search(joined(args), match)) continue;
-    result.processes.push_back({pid, s.ppid, s.start_time_ticks, s.comm, std::move(args), {}});
+    const Verdict& v = seen.emplace(pid, std::move(known->second)).first->second;
+    if (v.matched)
+      result.processes.push_back({pid, s.ppid, s.start_time_ticks, std::move(s.comm), v.cmdline, {}});
   }
+  seen_ = std::move(seen);  // forget pids that are gone
   assign_roles(result.processes);
   result.matched_total = result.processes.size();
   const auto rank = [](const DiscoveredProcess& p) {
@@ -79,7 +101,7 @@ DiscoveryResult discover_processes(const std::string& proc_root, const std::rege
   };
   std::sort(result.processes.begin(), result.processes.end(),
             [&](const auto& a, const auto& b) { return rank(a) < rank(b); });
-  if (result.processes.size() > max_processes) result.processes.resize(max_processes);
+  if (result.processes.size() > max_processes_) result.processes.resize(max_processes_);
   return result;
 }
 

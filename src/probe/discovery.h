@@ -9,6 +9,7 @@
 #include <regex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "probe/result.h"
@@ -39,5 +40,31 @@ struct DiscoveryResult {
 // set does not churn between scans.
 DiscoveryResult discover_processes(const std::string& proc_root, const std::regex& match,
                                    std::size_t max_processes, pid_t self_pid);
+
+// The same scan, repeated: it remembers each process's verdict by (pid, start
+// time, comm), so a process already seen costs one read of /proc/PID/stat
+// instead of stat + cmdline + two regex searches (each procfs read costs tens
+// of µs on a VM). exec changes comm, so a process seen between fork and exec is
+// judged again after it. Memory: one entry per pid of the last scan.
+// Not thread-safe: one scanner per sampler thread.
+class ProcessScanner {
+ public:
+  ProcessScanner(std::string proc_root, std::regex match, std::size_t max_processes, pid_t self_pid);
+  DiscoveryResult scan();
+
+ private:
+  struct Verdict {
+    std::uint64_t start_time_ticks;
+    std::string comm;
+    bool matched;
+    std::vector<std::string> cmdline;  // kept only when matched
+  };
+
+  std::string proc_root_;
+  std::regex match_;
+  std::size_t max_processes_;
+  pid_t self_pid_;
+  std::unordered_map<pid_t, Verdict> seen_;
+};
 
 }  // namespace ramflow::probe

@@ -116,9 +116,12 @@ void Sampler::publish(std::shared_ptr<Snapshot> snap) {
 }
 
 std::vector<model::Candidate> Sampler::candidates(const model::AgentView& agents) {
-  auto found = timed(health_, "discovery", [&] {
-    return probe::discover_processes(config_.proc_root, match_, config_.max_processes, self_pid_);
-  });
+  probe::DiscoveryResult found;
+  if (!agent_only_) {
+    found = timed(health_, "discovery", [&] {
+      return probe::discover_processes(config_.proc_root, match_, config_.max_processes, self_pid_);
+    });
+  }
   for (const auto& e : found.errors) health_.error("discovery", e);
   if (found.matched_total > config_.max_processes) {
     static bool warned = false;
@@ -214,14 +217,16 @@ void Sampler::read_cgroups(Snapshot& snap, double now) {
   for (auto& [path, facts] : cgroups_.cgroups()) {
     if (facts.vanished) continue;
     std::string dir = probe::memory_cgroup_dir(config_.cgroup_root, version_, path);
-    // A worker in its own cgroup namespace sees its cgroup as "/": reach it
-    // through the worker's root (needs the worker's UID or SYS_PTRACE).
+    // A worker in its own cgroup namespace has its container cgroup as the
+    // root of its cgroup mount, which our path (relative to our namespace,
+    // e.g. "/../worker") cannot reach: read it through the worker's root
+    // filesystem instead (needs the worker's UID or SYS_PTRACE).
     auto user = in_use.find(path);
-    if (user != in_use.end() && user->second > 0 && version_ == probe::CgroupVersion::kV2 &&
+    if (user != in_use.end() && user->second > 0 &&
         different_namespaces(config_.proc_root + "/self/ns/cgroup",
-                    config_.proc_root + "/" + std::to_string(user->second) + "/ns/cgroup")) {
+                             config_.proc_root + "/" + std::to_string(user->second) + "/ns/cgroup")) {
       dir = probe::memory_cgroup_dir(
-          config_.proc_root + "/" + std::to_string(user->second) + "/root" + config_.cgroup_root, version_, path);
+          config_.proc_root + "/" + std::to_string(user->second) + "/root" + config_.cgroup_root, version_, "/");
     }
     auto reading = timed(health_, "cgroup", [&] { return probe::read_cgroup_memory(dir, version_); });
     if (!reading) {

@@ -3,10 +3,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "probe/fields.h"
-#include "probe/file_read.h"
+#include "probe/detail/fields.h"
+#include "probe/detail/file_read.h"
 
 namespace ramflow::probe {
+
+using namespace detail;
 
 std::string_view to_string(CgroupVersion v) {
   switch (v) {

@@ -1,9 +1,11 @@
 #include "probe/meminfo.h"
 
-#include "probe/fields.h"
-#include "probe/file_read.h"
+#include "probe/detail/fields.h"
+#include "probe/detail/file_read.h"
 
 namespace ramflow::probe {
+
+using namespace detail;
 
 Result<Meminfo> read_meminfo(const std::string& proc_root) {
   const std::string path = join_path(proc_root, "meminfo");

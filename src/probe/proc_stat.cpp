@@ -7,10 +7,12 @@
 #include <cerrno>
 #include <memory>
 
-#include "probe/fields.h"
-#include "probe/file_read.h"
+#include "probe/detail/fields.h"
+#include "probe/detail/file_read.h"
 
 namespace ramflow::probe {
+
+using namespace detail;
 
 namespace {
 constexpr std::uint32_t kPfKthread = 0x00200000;  // PF_KTHREAD, include/linux/sched.h

@@ -1,9 +1,11 @@
 #include "probe/proc_status.h"
 
-#include "probe/fields.h"
-#include "probe/file_read.h"
+#include "probe/detail/fields.h"
+#include "probe/detail/file_read.h"
 
 namespace ramflow::probe {
+
+using namespace detail;
 
 namespace {
 

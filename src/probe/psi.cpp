@@ -1,9 +1,11 @@
 #include "probe/psi.h"
 
-#include "probe/fields.h"
-#include "probe/file_read.h"
+#include "probe/detail/fields.h"
+#include "probe/detail/file_read.h"
 
 namespace ramflow::probe {
+
+using namespace detail;
 
 namespace {
 

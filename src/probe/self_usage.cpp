@@ -3,12 +3,14 @@
 #include <climits>
 #include <unistd.h>
 
-#include "probe/fields.h"
-#include "probe/file_read.h"
+#include "probe/detail/fields.h"
+#include "probe/detail/file_read.h"
 #include "probe/proc_stat.h"
 #include "probe/proc_status.h"
 
 namespace ramflow::probe {
+
+using namespace detail;
 
 Result<SelfUsage> read_self_usage(const std::string& proc_root) {
   const auto stat = read_proc_stat_file(join_path(proc_root, "self/stat"));

@@ -1,9 +1,11 @@
 #include "probe/smaps_rollup.h"
 
-#include "probe/fields.h"
-#include "probe/file_read.h"
+#include "probe/detail/fields.h"
+#include "probe/detail/file_read.h"
 
 namespace ramflow::probe {
+
+using namespace detail;
 
 Result<SmapsRollup> read_smaps_rollup(const std::string& proc_root, pid_t pid) {
   const std::string path = join_path(proc_root, std::to_string(pid) + "/smaps_rollup");

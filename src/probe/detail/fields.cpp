@@ -1,9 +1,9 @@
-#include "probe/fields.h"
+#include "probe/detail/fields.h"
 
 #include <charconv>
 #include <limits>
 
-namespace ramflow::probe {
+namespace ramflow::probe::detail {
 
 std::optional<std::uint64_t> parse_u64(std::string_view s) {
   if (s.empty()) return std::nullopt;
@@ -97,4 +97,4 @@ Result<std::uint64_t> parse_single_u64(std::string_view text, const std::string&
   return ReadError{ErrorKind::kMalformed, path, "expected one number"};
 }
 
-}  // namespace ramflow::probe
+}  // namespace ramflow::probe::detail

@@ -10,7 +10,7 @@
 
 #include "probe/result.h"
 
-namespace ramflow::probe {
+namespace ramflow::probe::detail {
 
 // Decimal digits only, no sign, must fit: "12x", "", "-1" and overflow are nullopt.
 std::optional<std::uint64_t> parse_u64(std::string_view s);
@@ -40,4 +40,4 @@ std::optional<ReadError> parse_fields(std::string_view text, const std::string& 
 // A file holding one number (memory.current, memory.usage_in_bytes ...).
 Result<std::uint64_t> parse_single_u64(std::string_view text, const std::string& path);
 
-}  // namespace ramflow::probe
+}  // namespace ramflow::probe::detail

@@ -1,4 +1,4 @@
-#include "probe/file_read.h"
+#include "probe/detail/file_read.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace ramflow::probe {
+namespace ramflow::probe::detail {
 
 ReadError error_from_errno(int err, const std::string& path) {
   ErrorKind kind = ErrorKind::kIo;
@@ -55,4 +55,4 @@ std::string join_path(std::string root, std::string_view rest) {
   return root;
 }
 
-}  // namespace ramflow::probe
+}  // namespace ramflow::probe::detail

@@ -6,7 +6,7 @@
 
 #include "probe/result.h"
 
-namespace ramflow::probe {
+namespace ramflow::probe::detail {
 
 // Kernel text files we parse are a few KiB; anything larger is not what we expect.
 inline constexpr std::size_t kMaxFileBytes = 64 * 1024;
@@ -24,4 +24,4 @@ ReadError error_from_errno(int err, const std::string& path);
 // "<root>/<a>/<b>" without doubled or missing slashes.
 std::string join_path(std::string root, std::string_view rest);
 
-}  // namespace ramflow::probe
+}  // namespace ramflow::probe::detail

@@ -1,4 +1,4 @@
-#include "probe/fields.h"
+#include "probe/detail/fields.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -6,9 +6,9 @@
 #include <cstdlib>
 #include <fstream>
 
-#include "probe/file_read.h"
+#include "probe/detail/file_read.h"
 
-namespace ramflow::probe {
+namespace ramflow::probe::detail {
 namespace {
 
 TEST(ParseU64, AcceptsOnlyPlainDecimalThatFits) {
@@ -98,4 +98,4 @@ TEST(JoinPath, NeitherDoublesNorDropsSlashes) {
 }
 
 }  // namespace
-}  // namespace ramflow::probe
+}  // namespace ramflow::probe::detail

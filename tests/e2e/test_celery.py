@@ -1,0 +1,158 @@
+"""End to end with a real Celery worker: the agent injected through PYTHONPATH
+only (sitecustomize), Redis on 127.0.0.1 started by the test, the real
+ramflowd, tasks of known memory behaviour (celery_app/tasks.py). /metrics must
+count every task exactly and attribute net self: ~32 MiB per call of the
+retaining task (within 10 %), < 2 MiB in total for the no-op. Pools: prefork
+(concurrency 2), solo, threads (the report marks threads' attribution
+approximate).
+
+Needs ramflowd (build/default/src/ramflowd, or env RAMFLOWD): skipped while it
+is not built unless CI=true. Budget: ~25 s per pool (hard stop in the stage).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from prom_servers import Servers, free_port, wait_until
+
+REPO = Path(__file__).resolve().parents[2]
+AGENT_DIR = REPO / "agent" / "sitecustomize"
+TASKS_DIR = Path(__file__).with_name("celery_app")
+MIB = 1 << 20
+RUNS = {"tasks.retain_32mib": 3, "tasks.churn_64mib": 3, "tasks.noop": 5}
+
+_SAMPLE = re.compile(r'^(\w+)\{([^}]*)\}\s+(\S+)$')
+_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
+
+def _ramflowd() -> Path:
+    binary = Path(os.environ.get("RAMFLOWD", REPO / "build" / "default" / "src" / "ramflowd"))
+    if not binary.exists():
+        message = f"{binary} is not built yet (cmake --preset default && cmake --build --preset default)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return binary
+
+
+def scrape(port: int) -> list[tuple[str, dict, float]]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    samples = []
+    for line in text.splitlines():
+        m = _SAMPLE.match(line)
+        if m:
+            samples.append((m.group(1), dict(_LABEL.findall(m.group(2))), float(m.group(3))))
+    return samples
+
+
+def task_value(samples, metric: str, task: str) -> float | None:
+    for name, labels, value in samples:
+        if name == metric and labels.get("function") == task and labels.get("kind") == "task":
+            return value
+    return None
+
+
+def report_rows(port: int, task: str) -> list[dict]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/report", timeout=5) as response:
+        report = json.loads(response.read())
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("function") == task and "approximate" in node:
+                found.append(node)
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+    walk(report)
+    return found
+
+
+@pytest.fixture
+def stack(tmp_path):
+    ramflowd = _ramflowd()
+    servers = Servers(tmp_path)
+    redis_port, http_port = free_port(), free_port()
+    socket_path = tmp_path / "ramflow.sock"
+    servers.start("redis", ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
+                            "--appendonly", "no", "--dir", str(tmp_path)])
+    servers.start("ramflowd", [str(ramflowd), "serve", "--listen", f"127.0.0.1:{http_port}",
+                               "--socket", str(socket_path), "--interval", "1s"])
+    wait_until(lambda: scrape(http_port), 20, "ramflowd's /metrics")
+    broker = f"redis://127.0.0.1:{redis_port}/0"
+    yield servers, broker, http_port, socket_path, tmp_path
+    servers.stop()
+
+
+def start_worker(servers: Servers, broker: str, socket_path: Path, home: Path, pool: str) -> None:
+    env = {
+        "PATH": "/usr/bin:/bin", "HOME": str(home),
+        "PYTHONPATH": f"{AGENT_DIR}:{TASKS_DIR}",  # the agent: no code change
+        "RAMFLOW_SOCKET": str(socket_path),
+        "CELERY_BROKER_URL": broker, "CELERY_RESULT_BACKEND": broker,
+    }
+    servers.start(f"worker-{pool}", ["/usr/bin/python3", "-m", "celery", "-A", "tasks", "worker",
+                                     f"--pool={pool}", "--concurrency=2", "--loglevel=INFO",
+                                     "-n", f"e2e-{pool}@%h", "--without-gossip", "--without-mingle",
+                                     "--without-heartbeat"], env=env, cwd=home)
+
+
+def run_tasks(broker: str) -> None:
+    from celery import Celery
+    client = Celery("e2e-client", broker=broker, backend=broker)  # no agent in this process
+    try:
+        for name, count in RUNS.items():
+            for _ in range(count):
+                client.send_task(name).get(timeout=60)  # one at a time: known attribution
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize("pool", ["prefork", "solo", "threads"])
+def test_celery_tasks_are_counted_and_attributed(stack, pool):
+    servers, broker, http_port, socket_path, home = stack
+    start_worker(servers, broker, socket_path, home, pool)
+    wait_until(lambda: servers.check_running(f"worker-{pool}") or "ready" in servers.log_tail(f"worker-{pool}", 200),
+               60, f"the {pool} worker to be ready")
+    run_tasks(broker)
+
+    def counted():
+        samples = scrape(http_port)
+        counts = {t: task_value(samples, "ramflow_function_calls_total", t) for t in RUNS}
+        return samples if counts == {t: float(n) for t, n in RUNS.items()} else None
+
+    try:
+        samples = wait_until(counted, 30, "exact task counts on /metrics")
+    except AssertionError:
+        shown = [s for s in scrape(http_port) if s[0].startswith("ramflow_function") or s[0].startswith("ramflow_agent")]
+        raise AssertionError(f"counts never matched {RUNS}; /metrics has {shown}\n"
+                             f"worker log:\n{servers.log_tail(f'worker-{pool}')}")
+
+    retained = task_value(samples, "ramflow_function_net_self_bytes_total", "tasks.retain_32mib")
+    expected = RUNS["tasks.retain_32mib"] * 32 * MIB
+    assert abs(retained - expected) <= 0.10 * expected, f"retained {retained / MIB:.1f} MiB, expected {expected / MIB} MiB"
+    noop = task_value(samples, "ramflow_function_net_self_bytes_total", "tasks.noop")
+    assert noop is not None and noop < 2 * MIB, f"no-op retained {noop / MIB:.2f} MiB"
+    churn = task_value(samples, "ramflow_function_net_self_bytes_total", "tasks.churn_64mib")
+    assert churn is not None and churn < 0.10 * 64 * MIB * RUNS["tasks.churn_64mib"]
+
+    try:
+        rows = report_rows(http_port, "tasks.retain_32mib")
+    except urllib.error.HTTPError as error:
+        if error.code != 404 or os.environ.get("CI") == "true":
+            raise
+        pytest.skip("counts and net self passed; the approximate check waits for /api/v1/report in this ramflowd")
+    if pool == "threads":
+        assert rows and all(r["approximate"] for r in rows), rows
+    elif rows:
+        assert not any(r["approximate"] for r in rows), rows

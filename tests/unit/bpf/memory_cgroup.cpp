@@ -17,7 +17,7 @@ namespace ramflow::bpf::testing {
 namespace {
 
 constexpr const char* kRoot = "/sys/fs/cgroup/memory";
-constexpr const char* kPrefix = "ramflow_test_";
+constexpr const char* kPrefix = "ramflow_bpf_test_";
 
 bool write_file(const std::string& path, const std::string& value, std::string* error) {
   std::ofstream out(path);

@@ -9,7 +9,7 @@ namespace ramflow::bpf::testing {
 
 class MemoryCgroup {
  public:
-  // Creates /sys/fs/cgroup/memory/ramflow_test_<pid>_<tag> with the limit;
+  // Creates /sys/fs/cgroup/memory/ramflow_bpf_test_<pid>_<tag> with the limit;
   // on failure ok() is false and error() says why.
   MemoryCgroup(const std::string& tag, unsigned long long limit_bytes);
   ~MemoryCgroup();

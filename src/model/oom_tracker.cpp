@@ -86,6 +86,8 @@ void OomTracker::read_counters(const OomInterval& in) {
       last_counter_[c.cgroup] = c.oom_kill;
       continue;
     }
+    // Only the first report of a vanished cgroup counts (callers may repeat it).
+    if (last == last_counter_.end()) continue;
     // The cgroup vanished (memory.oom.group kills the whole container): its final
     // counter cannot be read, so each worker that vanished with it counts as a kill
     // beyond the rises already seen.

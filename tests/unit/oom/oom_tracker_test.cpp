@@ -177,6 +177,18 @@ TEST_F(OomTrackerTest, WholeContainerKilledAndItsCgroupGoneCountsEachWorkerThatV
   EXPECT_EQ(out[0].pid + out[1].pid, 3);
 }
 
+TEST_F(OomTrackerTest, VanishedCgroupReportedAgainInLaterIntervalsCountsOnce) {
+  step(3, {}, {}, false);
+  auto out = step(3, {worker(1, 100, "a"), worker(2, 200, "b")}, {}, false, true);
+  EXPECT_EQ(out.size(), 2u);
+  for (int i = 0; i < 8; ++i) EXPECT_TRUE(step(3, {}, {}, false, true).empty());
+}
+
+TEST_F(OomTrackerTest, VanishedCgroupNeverReadBeforeIsNoKill) {
+  EXPECT_TRUE(step(3, {worker(1, 100, "a")}, {}, false, true).empty());
+  for (int i = 0; i < 8; ++i) EXPECT_TRUE(step(3, {}, {}, false, true).empty());
+}
+
 TEST_F(OomTrackerTest, VanishedCgroupWhoseRiseWasAlreadyReadIsNotCountedTwice) {
   step(0, {}, {}, false);
   auto first = step(2, {worker(1, 100), worker(2, 200)}, {}, false);

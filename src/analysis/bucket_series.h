@@ -25,7 +25,7 @@ struct BucketPoint {
 };
 
 struct BucketSeriesState {
-  std::optional<BucketPoint> open;  // the bucket still receiving samples
+  std::optional<BucketPoint> open = std::nullopt;  // the bucket still receiving samples
   std::deque<BucketPoint> closed;   // oldest first, at most `capacity`
 };
 

@@ -10,7 +10,7 @@ namespace ramflow::analysis {
 
 // What is known about one process at and since its ready marker.
 struct ProcessMemory {
-  std::optional<double> bootstrap_bytes;    // bare interpreter RSS; nullopt = unknown
+  std::optional<double> bootstrap_bytes = std::nullopt;    // bare interpreter RSS; nullopt = unknown
   double ready_rss_bytes = 0;               // RSS at ready (main: worker_ready; child: worker_process_init)
   double ready_hwm_bytes = 0;               // VmHWM read at ready
   double vm_hwm_bytes = 0;                  // VmHWM now (the process footprint)
@@ -27,8 +27,8 @@ struct PeakSinceReady {
 PeakSinceReady peak_since_ready(const ProcessMemory& process);
 
 struct Layers {
-  std::optional<double> bootstrap_bytes;  // nullopt when unknown
-  std::optional<double> ecosystem_bytes;  // ready RSS - bootstrap; nullopt when bootstrap unknown
+  std::optional<double> bootstrap_bytes = std::nullopt;  // nullopt when unknown
+  std::optional<double> ecosystem_bytes = std::nullopt;  // ready RSS - bootstrap; nullopt when bootstrap unknown
   double infrastructure_bytes = 0;        // bootstrap + ecosystem = RSS at ready (known even without bootstrap)
   double business_bytes = 0;              // peak since ready - RSS at ready, clamped at 0
   bool business_sampled = false;

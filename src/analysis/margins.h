@@ -18,7 +18,7 @@ enum class LimitSource { cgroup, host };
 std::string_view to_string(LimitSource source);
 
 struct MemorySnapshot {
-  std::optional<double> cgroup_limit_bytes;  // nullopt = unlimited ("max" or near 2^63)
+  std::optional<double> cgroup_limit_bytes = std::nullopt;  // nullopt = unlimited ("max" or near 2^63)
   double working_set_bytes = 0;
   double nonreclaimable_bytes = 0;
   double mem_total_bytes = 0;      // /proc/meminfo, for the host fallback

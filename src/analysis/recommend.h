@@ -18,9 +18,9 @@ struct Recommendation {
 struct LimitInputs {
   double pod_peak_bytes = 0;
   double headroom = 0.20;
-  std::optional<double> leak_rate_bytes_per_s;  // set only when the leak level is medium or high
+  std::optional<double> leak_rate_bytes_per_s = std::nullopt;  // set only when the leak level is medium or high
   double restart_horizon_s = 24 * 3600.0;
-  std::optional<double> oom_victim_bytes;       // most memory an OOM victim held at death
+  std::optional<double> oom_victim_bytes = std::nullopt;       // most memory an OOM victim held at death
 };
 
 // peak x (1 + headroom) + leak rate x restart horizon, never below the OOM
@@ -36,7 +36,7 @@ struct CeleryInputs {
   double main_rss_bytes = 0;         // the main (parent) process
   int concurrency = 1;               // prefork children
   double child_baseline_bytes = 0;   // a fresh child's RSS at worker_process_init
-  std::optional<std::int64_t> configured_kib;  // the value in force, if any
+  std::optional<std::int64_t> configured_kib = std::nullopt;  // the value in force, if any
 };
 
 struct CeleryRecommendation {

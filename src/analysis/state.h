@@ -29,7 +29,7 @@ inline constexpr size_t kMaxOomHistory = 64;
 struct ProcessState {
   ProcessMemory baseline;                     // ready baselines and peaks
   LeakDetectorState leak;                     // residual (or bucket-minimum) window
-  std::optional<BucketSeriesState> rss_minima;  // only for processes without an agent
+  std::optional<BucketSeriesState> rss_minima = std::nullopt;  // only for processes without an agent
 };
 
 struct OomRecord {

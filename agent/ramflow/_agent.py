@@ -95,6 +95,8 @@ class Agent:
             _memory.reopen()
             self.transport.after_fork_in_child()
             self._configure_hot_path()
+            from . import _tasks
+            _tasks.forget_running()
             self.ready_rank = 0
             self.ready_rss = None
             self._post_hello()

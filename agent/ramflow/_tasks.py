@@ -17,6 +17,13 @@ _running: Dict[int, "TaskRun"] = {}
 _running_lock = _thread.allocate_lock()
 
 
+def forget_running() -> None:
+    """In a forked child: the parent's running tasks are not the child's."""
+    global _running_lock
+    _running.clear()
+    _running_lock = _thread.allocate_lock()
+
+
 class TaskRun:
     __slots__ = ("name", "task_id", "frame", "r0", "t0", "blocks0", "anon0", "overlapped", "key")
 

@@ -25,6 +25,9 @@ _SOCK_CLOEXEC = getattr(_socket, "SOCK_CLOEXEC", 0)
 _MSG_DONTWAIT = getattr(_socket, "MSG_DONTWAIT", 0x40)
 _MSG_NOSIGNAL = getattr(_socket, "MSG_NOSIGNAL", 0x4000)
 _monotonic = time.monotonic
+# Bound at import, before a worker monkey-patches _thread (gevent does).
+_allocate_lock = _thread.allocate_lock
+_start_new_thread = _thread.start_new_thread
 
 # (body without the envelope, events it numbers, records it carries, sticky key)
 _Packet = Tuple[str, int, int, Optional[str]]
@@ -47,7 +50,7 @@ class Transport:
         self._reset_state()
 
     def _reset_state(self) -> None:
-        self.lock = _thread.allocate_lock()
+        self.lock = _allocate_lock()
         self.sock = None
         self.seq = 0
         self.sent_total = 0
@@ -60,7 +63,7 @@ class Transport:
         self.last_heartbeat = _monotonic()
         self.last_alive_check = 0.0
         self._stopping = False
-        self._wake = _thread.allocate_lock()
+        self._wake = _allocate_lock()
         self._wake.acquire()
 
     # --- called from any thread -------------------------------------------
@@ -96,7 +99,7 @@ class Transport:
                 self._send_outbox()
 
     def start(self) -> None:
-        _thread.start_new_thread(self._run, ())
+        _start_new_thread(self._run, ())
 
     def stop(self) -> None:
         self._stopping = True

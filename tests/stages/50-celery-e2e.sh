@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# End to end with real Celery workers (prefork, solo, threads), Redis and ramflowd
-# (tests/e2e/test_celery.py). Budget: ~75 s (hard stop at 300 s). Skips while
+# End to end with real Celery workers (prefork, solo, threads, gevent, eventlet), Redis
+# and ramflowd (tests/e2e/test_celery.py). Budget: ~2 min (hard stop at 300 s). Skips while
 # ramflowd is not built, unless CI=true. pytest prints the closing summary.
 set -uo pipefail
 cd "${RAMFLOW_SRC:-$(dirname "$0")/../..}"

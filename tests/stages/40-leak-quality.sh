@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Leak-test quality benchmark on the committed trace corpus (first 10 seeds of
-# each kind). Budget: ~2 min (build of one target + ~5 s of benchmark).
+# each kind). Budget: ~2 min; the benchmark itself takes ~5 s, the rest is
+# configuring/building one target when stage 10 has not built build/default.
 # Fails if a target of docs/analysis.md is missed; prints "N passed, M failed".
 set -euo pipefail
 cd "${RAMFLOW_SRC:-$(dirname "$0")/../..}"

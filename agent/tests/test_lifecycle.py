@@ -185,3 +185,26 @@ def test_django_setup_marks_ready(sidecar, tmp_path):
     ready = [m for m in conn.of_type("phase") if m["phase"] == "ready"][0]
     # Django's own cost is split among what it imports (asyncio, pytz, ...).
     assert len(ready["imports"]) == 20
+
+
+def test_overlapping_tasks_are_marked_approximate(sidecar):
+    worker = Worker("""
+        import threading, ramflow
+        both_in = threading.Barrier(2)
+
+        def run(name):
+            with ramflow.task(name):
+                both_in.wait()
+
+        threads = [threading.Thread(target=run, args=("t%d" % i,)) for i in range(2)]
+        for t in threads: t.start()
+        for t in threads: t.join()
+        with ramflow.task("alone"):
+            pass
+    """, sidecar.path)
+    conn = sidecar.connection_of(worker.pid)
+    sidecar.wait_for(lambda: len(conn.records()) == 3)
+    worker.finish()
+    flags = {r[0]: r[9] for r in conn.records()}
+    assert flags["t0"] & 2 and flags["t1"] & 2
+    assert not flags["alone"] & 2

@@ -9,14 +9,12 @@ using namespace detail;
 
 Result<Meminfo> read_meminfo(const std::string& proc_root) {
   const std::string path = join_path(proc_root, "meminfo");
-  auto text = read_file(path);
-  if (!text) return text.error();
   Meminfo m;
   const Field fields[] = {
       {"MemTotal", &m.mem_total, Unit::kKiB},
       {"MemAvailable", &m.mem_available, Unit::kKiB},
   };
-  if (auto e = parse_fields(text.value(), path, fields)) return *e;
+  if (auto e = read_fields(path, fields)) return *e;
   return m;
 }
 

@@ -9,8 +9,6 @@ using namespace detail;
 
 Result<SmapsRollup> read_smaps_rollup(const std::string& proc_root, pid_t pid) {
   const std::string path = join_path(proc_root, std::to_string(pid) + "/smaps_rollup");
-  auto text = read_file(path);
-  if (!text) return text.error();
   SmapsRollup r;
   const Field fields[] = {
       {"Rss", &r.rss, Unit::kKiB},
@@ -24,7 +22,7 @@ Result<SmapsRollup> read_smaps_rollup(const std::string& proc_root, pid_t pid) {
       {"Private_Dirty", &r.private_dirty, Unit::kKiB},
       {"Swap", &r.swap, Unit::kKiB},
   };
-  if (auto e = parse_fields(text.value(), path, fields)) return *e;
+  if (auto e = read_fields(path, fields)) return *e;
   return r;
 }
 

@@ -3,6 +3,8 @@
 #include <charconv>
 #include <limits>
 
+#include "probe/detail/file_read.h"
+
 namespace ramflow::probe::detail {
 
 std::optional<std::uint64_t> parse_u64(std::string_view s) {
@@ -87,6 +89,12 @@ std::optional<ReadError> parse_fields(std::string_view text, const std::string& 
       return ReadError{ErrorKind::kMalformed, path, "missing field " + std::string(fields[i].key)};
   }
   return std::nullopt;
+}
+
+std::optional<ReadError> read_fields(const std::string& path, std::span<const Field> fields) {
+  auto text = read_file(path);
+  if (!text) return text.error();
+  return parse_fields(text.value(), path, fields);
 }
 
 Result<std::uint64_t> parse_single_u64(std::string_view text, const std::string& path) {

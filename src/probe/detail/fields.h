@@ -37,6 +37,9 @@ struct Field {
 std::optional<ReadError> parse_fields(std::string_view text, const std::string& path,
                                       std::span<const Field> fields);
 
+// read_file + parse_fields: the whole job of a reader of one "key value" file.
+std::optional<ReadError> read_fields(const std::string& path, std::span<const Field> fields);
+
 // A file holding one number (memory.current, memory.usage_in_bytes ...).
 Result<std::uint64_t> parse_single_u64(std::string_view text, const std::string& path);
 

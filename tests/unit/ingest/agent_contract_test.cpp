@@ -1,0 +1,117 @@
+// The contract between the two halves: everything the real Python agent
+// (agent/ramflow under /usr/bin/python3) sends is accepted by the real
+// SocketServer + decoder, numbered without gaps, attributed to its pid.
+#include <gtest/gtest.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "ingest/socket_server.h"
+
+namespace ramflow::ingest {
+namespace {
+
+struct TallySink : Sink {
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::map<std::string, int> by_type;
+  std::map<std::string, int> rejected;
+  std::uint64_t gaps = 0;
+  int disconnects = 0;
+  pid_t pid = 0;
+  std::vector<CallRecord> records;
+
+  void on_connect(const Peer& p) override { std::lock_guard l(mutex); pid = p.pid; }
+  void on_message(const Peer&, const Envelope& e) override {
+    std::lock_guard l(mutex);
+    static const char* names[] = {"hello", "phase", "task_start", "calls", "heartbeat"};
+    ++by_type[names[e.message.index()]];
+    if (auto* r = std::get_if<CallRecord>(&e.message)) records.push_back(*r);
+  }
+  void on_rejected(const Peer&, RejectReason r) override { std::lock_guard l(mutex); ++rejected[std::string(to_string(r))]; }
+  void on_sequence_gap(const Peer&, std::uint64_t n) override { std::lock_guard l(mutex); gaps += n; }
+  void on_refused(uid_t, pid_t) override {}
+  void on_disconnect(const Peer&) override {
+    { std::lock_guard l(mutex); ++disconnects; }
+    changed.notify_all();
+  }
+};
+
+TEST(AgentContract, EverythingTheRealAgentSendsIsAccepted) {
+  if (::access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "needs /usr/bin/python3";
+  char dir[] = "/tmp/ramflow-contract-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  std::string path = std::string(dir) + "/ramflow.sock";
+  TallySink sink;
+  SocketServer::Options options;
+  options.path = path;
+  SocketServer server(options, sink);
+  ASSERT_EQ(server.start(), std::nullopt);
+
+  const char* script =
+      "import ramflow, json, decimal\n"
+      "from ramflow import tracker\n"
+      "t = ramflow._agent.get().transport\n"
+      "ramflow.mark_ready()\n"
+      "@ramflow.track('caf\\u00e9 \\\"quoted\\\" label')\n"
+      "def f(): return bytearray(b'x' * 100000)\n"
+      "@tracker.track\n"
+      "def seed_style(batch_id=None): pass\n"
+      "with ramflow.task('job'):\n"
+      "    for _ in range(100): f()\n"
+      "    seed_style(batch_id=1)\n"
+      "try:\n"
+      "    with ramflow.track('failing'): raise ValueError()\n"
+      "except ValueError: pass\n"
+      "t.post(ramflow._agent.get()._heartbeat_body())\n";
+  pid_t child = ::fork();
+  if (child == 0) {
+    std::string agent = std::string(RAMFLOW_SOURCE_DIR) + "/agent";
+    ::setenv("PYTHONPATH", agent.c_str(), 1);
+    ::setenv("RAMFLOW_SOCKET", path.c_str(), 1);
+    ::setenv("RAMFLOW_EXACT_PEAK", "1", 1);
+    ::execl("/usr/bin/python3", "python3", "-c", script, static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  {
+    std::unique_lock l(sink.mutex);
+    ASSERT_TRUE(sink.changed.wait_for(l, std::chrono::seconds(20), [&] { return sink.disconnects == 1; }));
+    EXPECT_TRUE(sink.rejected.empty()) << sink.rejected.begin()->first;
+    EXPECT_EQ(sink.gaps, 0u);
+    EXPECT_EQ(sink.pid, child);
+    EXPECT_GE(sink.by_type["hello"], 1);
+    EXPECT_EQ(sink.by_type["phase"], 2);
+    EXPECT_EQ(sink.by_type["task_start"], 1);
+    EXPECT_EQ(sink.by_type["calls"], 103);
+    EXPECT_EQ(sink.by_type["heartbeat"], 1);
+    int tasks = 0;
+    for (const auto& r : sink.records) {
+      if (r.kind == CallKind::task) {
+        ++tasks;
+        EXPECT_EQ(r.label, "job");
+        EXPECT_TRUE(r.peak_rss.has_value());
+        EXPECT_TRUE(r.allocated_blocks_delta.has_value());
+      } else if (r.label == "failing") {
+        EXPECT_TRUE(r.exception);
+      } else if (r.label != "SEED STYLE") {
+        EXPECT_EQ(r.label, "caf\xC3\xA9 \"quoted\" label");
+      }
+    }
+    EXPECT_EQ(tasks, 1);
+  }
+  server.stop();
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace ramflow::ingest

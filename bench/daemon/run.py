@@ -66,8 +66,8 @@ class Tool:
     rss_kib: list[int] = field(default_factory=list)
     scrape_errors: int = 0
     last_body: str = ""
-    cpu_ticks_start: int = 0
-    cpu_ticks_end: int = 0
+    cpu_ticks_start: tuple[int, int] = (0, 0)
+    cpu_ticks_end: tuple[int, int] = (0, 0)
 
 
 def free_port() -> int:
@@ -76,11 +76,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def cpu_ticks(pid: int) -> int:
-    """utime + stime of every thread of pid, in clock ticks."""
+def cpu_ticks(pid: int) -> tuple[int, int]:
+    """(utime, stime) of every thread of pid, in clock ticks."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
+    return int(fields[11]), int(fields[12])
 
 
 def rss_kib(pid: int) -> int:
@@ -249,10 +249,12 @@ def run_one(n: int, args: argparse.Namespace) -> dict:
         samples = window / args.interval
         rows = []
         for t in tools:
-            cpu_s = (t.cpu_ticks_end - t.cpu_ticks_start) / CLK_TCK
+            user_s, sys_s = ((end - start) / CLK_TCK for start, end in zip(t.cpu_ticks_start, t.cpu_ticks_end))
+            cpu_s = user_s + sys_s
             rows.append({
                 "tool": t.name, "processes": n,
                 "cpu_percent": 100 * cpu_s / window,
+                "cpu_sys_share": 100 * sys_s / cpu_s if cpu_s else 0.0,
                 "cpu_ms_per_sample": 1000 * cpu_s / samples,
                 "rss_mib_mean": statistics.mean(t.rss_kib) / 1024,
                 "rss_mib_max": max(t.rss_kib) / 1024,
@@ -275,13 +277,14 @@ def run_one(n: int, args: argparse.Namespace) -> dict:
 
 
 def markdown(results: list[dict]) -> str:
-    out = ["| processes | tool | CPU % of one core | CPU ms / sample | RSS MiB mean | RSS MiB max "
+    out = ["| processes | tool | CPU % of one core | of which kernel % | CPU ms / sample | RSS MiB mean | RSS MiB max "
            "| scrape p50 ms | scrape p99 ms | scrape max ms | series | body KiB | load 1 min (start→end) |",
-           "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+           "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for res in results:
         for r in res["rows"]:
             out.append(
-                f"| {r['processes']} | {r['tool']} | {r['cpu_percent']:.2f} | {r['cpu_ms_per_sample']:.2f} "
+                f"| {r['processes']} | {r['tool']} | {r['cpu_percent']:.2f} | {r['cpu_sys_share']:.0f} "
+                f"| {r['cpu_ms_per_sample']:.2f} "
                 f"| {r['rss_mib_mean']:.1f} | {r['rss_mib_max']:.1f} | {r['scrape_p50_ms']:.2f} "
                 f"| {r['scrape_p99_ms']:.2f} | {r['scrape_max_ms']:.2f} | {r['series']} "
                 f"| {r['body_kib']:.1f} | {res['load_start']}→{res['load_end']} |")

@@ -1,7 +1,9 @@
 #include "analysis/leak_test.h"
 
 #include <algorithm>
+#include <cmath>
 #include <functional>
+#include <stdexcept>
 #include <vector>
 
 #include "analysis/stats.h"
@@ -82,6 +84,17 @@ std::optional<LeakLevel> leak_level_from_string(std::string_view text) {
   return std::nullopt;
 }
 
+std::string validate(const LeakConfig& c) {
+  if (c.min_samples < 3) return "leak test needs at least 3 samples per verdict (min_samples), e.g. 10";
+  if (c.window < c.min_samples) return "leak window must hold at least min_samples samples, e.g. window 100, min_samples 10";
+  if (c.hysteresis_evaluations < 1) return "leak hysteresis must be at least 1 evaluation, e.g. 3";
+  if (!(c.restart_horizon_s > 0) || !(c.high_threshold_bytes > 0)) {
+    return "restart horizon and high threshold must be positive, e.g. 86400 s and 20 MiB";
+  }
+  if (c.step_jumps < 1 || !(c.step_share > 0)) return "step check needs step_jumps >= 1 and step_share > 0, e.g. 3 and 0.6";
+  return {};
+}
+
 LeakEvaluation evaluate_leak_window(std::span<const LeakSample> window, const LeakConfig& config,
                                     std::optional<double> bytes_to_limit) {
   LeakEvaluation e;
@@ -134,11 +147,23 @@ LeakLevel apply_hysteresis(LeakDetectorState& state, LeakLevel raw, int evaluati
 
 LeakDetector::LeakDetector(LeakConfig config, LeakDetectorState state)
     : config_(config), state_(std::move(state)) {
+  if (const auto problem = validate(config_); !problem.empty()) throw std::invalid_argument(problem);
+  for (size_t i = 1; i < state_.window.size(); ++i) {
+    if (!(state_.window[i].x > state_.window[i - 1].x)) {
+      throw std::invalid_argument("restored leak window is not in increasing x order — delete the state file to start fresh");
+    }
+  }
   while (state_.window.size() > config_.window) state_.window.pop_front();
   last_.level = state_.level;
 }
 
 const LeakEvaluation& LeakDetector::add(const LeakSample& sample, std::optional<double> bytes_to_limit) {
+  if (!std::isfinite(sample.x) || !std::isfinite(sample.time_s) || !std::isfinite(sample.bytes)) {
+    throw std::invalid_argument("leak sample must be finite numbers (x, time, bytes)");
+  }
+  if (!state_.window.empty() && sample.x <= state_.window.back().x) {
+    throw std::invalid_argument("leak samples must come in increasing x (task index or bucket start)");
+  }
   state_.window.push_back(sample);
   while (state_.window.size() > config_.window) state_.window.pop_front();
   const std::vector<LeakSample> window(state_.window.begin(), state_.window.end());

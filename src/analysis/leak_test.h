@@ -14,6 +14,7 @@
 #include <deque>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "analysis/units.h"
@@ -42,6 +43,9 @@ struct LeakConfig {
   size_t step_jumps = 3;
   double step_share = 0.6;  // ... when those jumps make up at least this share of the rise
 };
+
+// Empty when usable, else what to change (window >= min_samples >= 3, hysteresis >= 1, ...).
+std::string validate(const LeakConfig& config);
 
 struct LeakEvaluation {
   bool evaluated = false;  // false until min_samples samples are in the window
@@ -75,9 +79,12 @@ LeakLevel apply_hysteresis(LeakDetectorState& state, LeakLevel raw, int evaluati
 
 class LeakDetector {
  public:
+  // Throws std::invalid_argument when validate(config) is not empty or the
+  // restored window is not in increasing x order.
   explicit LeakDetector(LeakConfig config = {}, LeakDetectorState state = {});
 
-  // Adds a sample (samples must come in x order) and evaluates the window.
+  // Adds a sample and evaluates the window. Throws std::invalid_argument on a
+  // non-finite value or an x not after the previous one (the test needs order).
   const LeakEvaluation& add(const LeakSample& sample, std::optional<double> bytes_to_limit = std::nullopt);
 
   LeakLevel level() const { return state_.level; }

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <stdexcept>
 #include <vector>
 
 #include "analysis/units.h"
@@ -122,6 +124,16 @@ TEST(LeakDetector, StaircaseThenFlatFallsBackToLowAfterTheWindowClears) {
   EXPECT_EQ(d.level(), LeakLevel::high);
   for (int i = 40; i < 240; ++i) d.add(s[i]);
   EXPECT_EQ(d.level(), LeakLevel::low);
+}
+
+TEST(LeakDetector, RejectsBadConfigAndBadSamples) {
+  EXPECT_THROW(LeakDetector(LeakConfig{.window = 5}), std::invalid_argument);
+  EXPECT_THROW(LeakDetector(LeakConfig{.hysteresis_evaluations = 0}), std::invalid_argument);
+  LeakDetector d;
+  d.add({1, 2, 0});
+  EXPECT_THROW(d.add({1, 4, 0}), std::invalid_argument);  // same x again
+  EXPECT_THROW(d.add({2, 4, std::nan("")}), std::invalid_argument);
+  EXPECT_EQ(d.state().window.size(), 1u);
 }
 
 TEST(LeakLevelNames, RoundTrip) {

@@ -1,6 +1,7 @@
 #include "analysis/allocation_speed.h"
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 namespace ramflow::analysis {
@@ -11,6 +12,7 @@ AllocationSpeed::AllocationSpeed(double window_s, size_t max_samples) : window_s
 }
 
 void AllocationSpeed::add(double time_s, double rss_bytes) {
+  if (!std::isfinite(time_s) || !std::isfinite(rss_bytes)) throw std::invalid_argument("RSS sample must be finite (time, bytes)");
   samples_.push_back({time_s, rss_bytes});
   while (samples_.size() > max_samples_ || samples_.front().time_s < time_s - window_s_) samples_.pop_front();
 }

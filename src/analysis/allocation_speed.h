@@ -27,6 +27,7 @@ class AllocationSpeed {
   // Throws std::invalid_argument when window_s <= 0 or max_samples < 2.
   explicit AllocationSpeed(double window_s = 30.0, size_t max_samples = 1024);
 
+  // Throws std::invalid_argument on a non-finite time or value.
   void add(double time_s, double rss_bytes);
 
   // Sum of the rises between consecutive samples in the window / the time

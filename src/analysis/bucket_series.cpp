@@ -18,6 +18,7 @@ BucketSeries::BucketSeries(double bucket_s, size_t capacity, BucketReduce reduce
 }
 
 std::optional<BucketPoint> BucketSeries::add(double time_s, double bytes) {
+  if (!std::isfinite(time_s) || !std::isfinite(bytes)) throw std::invalid_argument("bucket sample must be finite (time, bytes)");
   const double start = std::floor(time_s / bucket_s_) * bucket_s_;
   auto& open = state_.open;
   if (open && start <= open->start_s) {

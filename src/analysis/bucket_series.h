@@ -37,6 +37,7 @@ class BucketSeries {
 
   // Adds a sample; returns the bucket it closed, if it opened a new one. A
   // sample older than the open bucket (a clock step back) counts in the open one.
+  // Throws std::invalid_argument on a non-finite time or value.
   std::optional<BucketPoint> add(double time_s, double bytes);
 
   const std::deque<BucketPoint>& closed() const { return state_.closed; }

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <stdexcept>
 
 namespace ramflow::analysis {
@@ -55,6 +56,7 @@ TEST(BucketSeries, RejectsANonPositiveBucket) {
   EXPECT_THROW(BucketSeries(0.0), std::invalid_argument);
   EXPECT_THROW(BucketSeries(-1.0), std::invalid_argument);
   EXPECT_THROW(BucketSeries(1.0, 0), std::invalid_argument);
+  EXPECT_THROW(BucketSeries(1.0).add(std::nan(""), 1), std::invalid_argument);
 }
 
 TEST(BucketSeries, ABucketIsALeakSampleAtItsStart) {

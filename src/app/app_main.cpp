@@ -8,7 +8,9 @@
 #include "app/cli.h"
 #include "app/daemon_runtime.h"
 #include "app/load_config.h"
+#include "app/client_commands.h"
 #include "app/logging.h"
+#include "app/run_command.h"
 #include "app/version.h"
 
 namespace ramflow::app {
@@ -63,6 +65,9 @@ int main(int argc, char** argv, char** envp) {
   }
   setup_logging(config.log_format, config.log_level);
   if (cl.command == "serve") return serve(config);
+  if (cl.command == "run") return run_command(cl, config);
+  if (cl.command == "recommend") return recommend_command(cl);
+  if (cl.command == "report") return report_command(cl);
   std::cerr << "ramflowd: the " << cl.command << " command is not available in this build yet\n";
   return kExitUsage;
 }

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
 #include <mutex>
 #include <set>
 
@@ -12,7 +13,10 @@
 #include "daemon/agent_sink.h"
 #include "daemon/analyzer.h"
 #include "daemon/oom_forensics.h"
+#include "export/badge.h"
 #include "export/http_server.h"
+#include "export/report_json.h"
+#include "export/ui_assets.h"
 #include "export/metrics.h"
 #include "ingest/default_socket_path.h"
 #include "ingest/socket_server.h"
@@ -40,6 +44,10 @@ struct DaemonRuntime::Parts {
   std::unique_ptr<bpf::OomWatcher> watcher;
   std::mutex watched_mu;
   std::map<pid_t, std::string> watched;  // pid → cgroup label, for eBPF events
+  exporter::HostFacts host = exporter::read_host_facts();
+  bool keep_live = false;
+  std::mutex live_mu;
+  daemon::SnapshotPtr last_live;
   exporter::HttpServer http;
   bool socket_running = false;
 };
@@ -74,6 +82,41 @@ std::string DaemonRuntime::start() {
                            : exporter::Response{503, "text/plain", "waiting for the first sample\n"};
   });
 
+  p.http.route("/api/v1/report", [this](const auto& param) {
+    auto snap = parts_->sampler.latest();
+    if (!snap) return exporter::Response{503, "application/json", R"({"error":"no sample taken yet"})"};
+    auto options = report_options("serve");
+    options.cgroup = param("cgroup");
+    try {
+      return exporter::Response{200, "application/json", exporter::build_report(*snap, options).dump()};
+    } catch (const exporter::ReportError& e) {
+      int status = e.kind() == exporter::ReportError::Kind::kUnknownCgroup ? 404 : 503;
+      return exporter::Response{status, "application/json", nlohmann::json{{"error", e.what()}}.dump()};
+    } catch (const std::invalid_argument& e) {
+      return exporter::Response{400, "application/json", nlohmann::json{{"error", e.what()}}.dump()};
+    }
+  });
+  p.http.route("/badge.svg", [this](const auto&) {
+    auto snap = parts_->sampler.latest();
+    std::string svg = exporter::integrity_badge_svg("unknown");
+    if (snap) {
+      try {
+        svg = exporter::report_badge_svg(exporter::build_report(*snap, report_options("serve")));
+      } catch (const std::exception&) {
+        // nothing watched yet: the badge says unknown
+      }
+    }
+    return exporter::Response{200, "image/svg+xml", svg};
+  });
+  for (std::string_view name : {"index.html", "app.js", "style.css"}) {
+    const exporter::UiAsset* asset = exporter::find_ui_asset(name);
+    if (!asset) continue;
+    std::string path = name == "index.html" ? "/" : "/" + std::string(name);
+    p.http.route(path, [asset](const auto&) {
+      return exporter::Response{200, std::string(asset->content_type), std::string(asset->bytes)};
+    });
+  }
+
   if (std::string err = p.http.bind(p.config.listen); !err.empty()) return err;
   start_oom_watcher();
   sampler.set_enricher([&p](daemon::Snapshot& snap, const std::vector<model::ProcessFacts>& vanished,
@@ -81,9 +124,16 @@ std::string DaemonRuntime::start() {
     p.analyzer.analyze(snap, p.oom.largest_victim_bytes());
     p.oom.update(snap, vanished, agents);
     snap.configuration = config::describe(p.config);
-    std::lock_guard lock(p.watched_mu);
-    p.watched.clear();
-    for (const auto& proc : snap.processes) p.watched[proc.facts.pid] = proc.facts.cgroup;
+    {
+      std::lock_guard lock(p.watched_mu);
+      p.watched.clear();
+      for (const auto& proc : snap.processes) p.watched[proc.facts.pid] = proc.facts.cgroup;
+    }
+    if (p.keep_live && !snap.processes.empty()) {
+      auto copy = std::make_shared<daemon::Snapshot>(snap);
+      std::lock_guard lock(p.live_mu);
+      p.last_live = std::move(copy);
+    }
   });
 
   if (auto err = p.socket.start()) {
@@ -96,6 +146,32 @@ std::string DaemonRuntime::start() {
   p.http.start();
   spdlog::info("ramflowd {} serving {} (metrics at /metrics, dashboard at /)", kVersion, url());
   return {};
+}
+
+exporter::ReportOptions DaemonRuntime::report_options(const std::string& source) const {
+  exporter::ReportOptions o = exporter::report_options(parts_->config);
+  o.source = source;
+  o.env = exporter::report_env(std::getenv("RAMFLOW_ENV"), std::getenv("APP_ENV"));
+  o.version = kVersion;
+  o.host = parts_->host;
+  return o;
+}
+
+void DaemonRuntime::keep_last_live_snapshot() { parts_->keep_live = true; }
+
+nlohmann::json DaemonRuntime::final_report(const std::string& source) {
+  daemon::SnapshotPtr snap;
+  {
+    std::lock_guard lock(parts_->live_mu);
+    snap = parts_->last_live;
+  }
+  if (!snap) snap = parts_->sampler.latest();
+  if (!snap) snap = std::make_shared<daemon::Snapshot>();
+  daemon::Snapshot final = *snap;
+  auto agents = parts_->agents.view();  // calls that ended after the last sample
+  final.functions = std::move(agents.functions);
+  final.agent_counters = std::move(agents.counters);
+  return exporter::build_report(final, report_options(source));
 }
 
 void DaemonRuntime::start_oom_watcher() {

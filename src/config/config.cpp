@@ -75,7 +75,7 @@ const std::vector<Option>& options() {
   static const std::vector<Option> table = {
       {"listen", "HOST:PORT", "address of /metrics, /api/v1/report and the dashboard (default 0.0.0.0:9977; 127.0.0.1:9977 for loopback only)",
        [](Config& c, std::string_view v) -> std::string {
-         if (!valid_listen_address(v)) return "HOST:PORT with a port from 1 to 65535, e.g. 0.0.0.0:9977";
+         if (!valid_listen_address(v)) return "HOST:PORT with a port from 0 (any free port) to 65535, e.g. 0.0.0.0:9977";
          c.listen = std::string(v);
          return {};
        },

@@ -114,7 +114,7 @@ bool valid_listen_address(std::string_view text) {
   std::string_view host = text.substr(0, colon);
   if (host.front() == '[' && host.back() != ']') return false;
   auto port = parse_unsigned(text.substr(colon + 1));
-  return port && *port >= 1 && *port <= 65535;
+  return port && *port <= 65535;  // 0: any free port (tests, `ramflowd run`)
 }
 
 std::string format_duration(std::chrono::milliseconds d) {

@@ -17,7 +17,7 @@ std::optional<std::uint64_t> parse_bytes(std::string_view text);
 std::optional<std::uint64_t> parse_unsigned(std::string_view text);
 std::optional<double> parse_number(std::string_view text);
 std::optional<bool> parse_bool(std::string_view text);
-// "HOST:PORT" with a numeric port 1..65535; IPv6 hosts in brackets.
+// "HOST:PORT" with a numeric port 0..65535 (0: any free port); IPv6 hosts in brackets.
 bool valid_listen_address(std::string_view text);
 std::string format_duration(std::chrono::milliseconds d);
 

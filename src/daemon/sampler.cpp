@@ -54,11 +54,11 @@ constexpr double kAgentRecentSeconds = 60;
 Sampler::Sampler(const config::Config& config, model::AgentRegistry& agents)
     : config_(config),
       agents_(agents),
-      match_(config.process_match),
+      scanner_(config.proc_root, std::regex(config.process_match), config.max_processes,
+               probe::self_pid(config.proc_root).value_or(-1)),
       version_(probe::detect_cgroup_version(config.cgroup_root)),
       processes_(),
       cgroups_() {
-  self_pid_ = probe::self_pid(config_.proc_root).value_or(::getpid());
   auto uptime = probe::read_uptime_seconds(config_.proc_root);
   boot_time_ = uptime ? unix_now() - uptime.value() : 0;
   if (version_ == probe::CgroupVersion::kNone) {
@@ -119,7 +119,7 @@ std::vector<model::Candidate> Sampler::candidates(const model::AgentView& agents
   probe::DiscoveryResult found;
   if (!agent_only_) {
     found = timed(health_, "discovery", [&] {
-      return probe::discover_processes(config_.proc_root, match_, config_.max_processes, self_pid_);
+      return scanner_.scan();
     });
   }
   for (const auto& e : found.errors) health_.error("discovery", e);

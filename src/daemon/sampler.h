@@ -14,6 +14,7 @@
 
 #include "config/config.h"
 #include "daemon/probe_health.h"
+#include "probe/discovery.h"
 #include "daemon/snapshot.h"
 #include "model/agent_registry.h"
 #include "model/cgroup_table.h"
@@ -33,6 +34,9 @@ class Sampler {
 
   void set_enricher(Enricher enricher) { enricher_ = std::move(enricher); }
   void set_ebpf_status(bool active, std::string status);
+  // `ramflowd run`: watch only processes whose agent connected (the child's tree),
+  // not every process the regex matches on the machine.
+  void set_agent_processes_only(bool only) { agent_only_ = only; }
   void start();
   void stop();
   // One cycle on the caller's thread (tests, `ramflowd run`'s final sample).
@@ -50,16 +54,16 @@ class Sampler {
 
   const config::Config config_;
   model::AgentRegistry& agents_;
-  std::regex match_;
+  probe::ProcessScanner scanner_;
   probe::CgroupVersion version_;
   model::ProcessTable processes_;
   model::CgroupTable cgroups_;
   ProbeHealth health_;
   Enricher enricher_;
   bool ebpf_active_ = false;
+  bool agent_only_ = false;
   std::string ebpf_status_ = "off";
   double boot_time_ = 0;
-  pid_t self_pid_ = 0;
   std::uint64_t cycles_ = 0;
 
   mutable std::mutex published_mu_;

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "analysis/units.h"
+
 namespace ramflow::analysis {
 namespace {
 
@@ -64,6 +66,21 @@ TEST(BucketSeries, ABucketIsALeakSampleAtItsStart) {
   EXPECT_DOUBLE_EQ(s.x, 120);
   EXPECT_DOUBLE_EQ(s.time_s, 120);
   EXPECT_DOUBLE_EQ(s.bytes, 42);
+}
+
+TEST(BucketSeries, AgentlessLeakReachesTheDetectorInBytesPerSecond) {
+  // RSS sampled every 0.1 s: 512 KiB/s of growth plus a 50 MiB transient in
+  // the middle of every second, which the per-second minimum drops.
+  BucketSeries minima(1.0);
+  LeakDetector detector;
+  for (int i = 0; i < 400; ++i) {
+    const double t = i * 0.1;
+    const double rss = 100 * kMiB + 512 * kKiB * t + (i % 10 == 5 ? 50 * kMiB : 0);
+    if (auto closed = minima.add(t, rss)) detector.add(to_leak_sample(*closed));
+  }
+  EXPECT_EQ(detector.last().samples, 39u);
+  EXPECT_NEAR(detector.last().rate_bytes_per_s, 512 * kKiB, 1);
+  EXPECT_EQ(detector.level(), LeakLevel::high);
 }
 
 }  // namespace

@@ -78,9 +78,12 @@ class Transport:
         with self.lock:
             if sticky_key is not None:
                 self.sticky[sticky_key] = body
+            connects = self.connects
             self._connect_if_due()
             if self.sock is None:
                 return  # sticky: sent on connect; heartbeats are regenerated anyway
+            if sticky_key is not None and self.connects != connects:
+                return  # this very connect just sent (or queued) it with the other sticky ones
             self._send_outbox()
             if self.outbox or not self._send(body, 1):
                 if self.sock is not None or sticky_key is None:

@@ -176,3 +176,29 @@ def test_drops_are_counted_and_reported(socket_path):
         assert heartbeat["sent"] == heartbeat["seq"]  # every event before it was sent on this connection
     finally:
         sidecar.close()
+
+
+def test_a_sticky_message_that_triggers_the_connect_is_sent_once(socket_path):
+    worker = Worker("""
+        import time, ramflow
+        from scenario_helpers import wait_drained
+        t = ramflow._agent.get().transport
+        t.stop()  # no flusher: the task start below makes the connect itself
+        print("go", flush=True)
+        input()
+        t.next_attempt = 0
+        with ramflow.task("first"):
+            pass
+        wait_drained()
+    """, socket_path)
+    assert worker.readline() == "go"
+    sidecar = Sidecar(socket_path)
+    try:
+        worker.tell()
+        conn = sidecar.connection_of(worker.pid)
+        sidecar.wait_for(lambda: len(conn.records()) == 1, "the task record")
+        worker.finish()
+        assert [m["name"] for m in conn.of_type("task_start")] == ["first"]
+        assert len(conn.of_type("hello")) == 1
+    finally:
+        sidecar.close()

@@ -13,6 +13,9 @@ using Role = probe::DiscoveredProcess::Role;
 constexpr std::size_t kMinimaKept = 120;      // forecast window: Theil–Sen is O(n²)
 constexpr std::size_t kPeaksKept = 7 * 1440;  // request: per-bucket peaks over a week at 60 s
 constexpr double kAllocationWindowSeconds = 30;
+// Share of the cgroup's non-reclaimable memory the watched workers must hold
+// (RSS, or PSS where read) for the cgroup's peak to stand for theirs.
+constexpr double kAloneShare = 0.8;
 
 double seconds(std::chrono::milliseconds d) { return std::chrono::duration<double>(d).count(); }
 
@@ -161,8 +164,23 @@ void Analyzer::analyze_cgroup(CgroupView& c, const Snapshot& snap, std::optional
   analysis::OomRiskConfig risk;
   risk.margin_threshold = config_.oom_risk_margin;
   out.oom_risk = analysis::oom_risk(out.margins, pressure, risk);
-  out.footprint = analysis::pod_footprint(m.peak ? std::optional<double>(static_cast<double>(*m.peak)) : std::nullopt,
-                                          static_cast<double>(c.facts.highest_working_set));
+  double workers_rss = 0, workers_hwm = 0;
+  for (const auto& p : snap.processes) {
+    if (p.facts.cgroup != c.facts.path || !p.facts.status) continue;
+    workers_rss += static_cast<double>(p.facts.smaps ? p.facts.smaps->pss : p.facts.status->vm_rss);
+    workers_hwm += static_cast<double>(p.facts.status->vm_hwm);
+  }
+  out.workers_alone = workers_rss >= kAloneShare * static_cast<double>(m.nonreclaimable());
+  if (out.workers_alone) {
+    out.footprint = analysis::pod_footprint(m.peak ? std::optional<double>(static_cast<double>(*m.peak)) : std::nullopt,
+                                            static_cast<double>(c.facts.highest_working_set));
+    out.footprint_source = !m.peak ? "sampled_working_set"
+                           : m.version == probe::CgroupVersion::kV2 ? "cgroup_peak"
+                                                                    : "cgroup_max_usage";
+  } else {
+    out.footprint = {workers_hwm, false};
+    out.footprint_source = "process_peaks";
+  }
 
   const auto& minima = memo.nonreclaimable_minima.closed();
   std::vector<analysis::BucketPoint> points(minima.begin(), minima.end());

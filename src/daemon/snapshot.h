@@ -60,6 +60,11 @@ struct CgroupAnalysis {
   analysis::Margins margins;
   analysis::OomRisk oom_risk;
   analysis::Footprint footprint;
+  // The watched workers hold (nearly) all the cgroup's non-reclaimable memory,
+  // as in a pod; false on a laptop's session cgroup, where the footprint is
+  // then the sum of the workers' VmHWM instead of the cgroup's peak.
+  bool workers_alone = true;
+  std::string footprint_source;  // cgroup_peak, cgroup_max_usage, sampled_working_set, process_peaks
   std::optional<analysis::TimeToOom> time_to_oom;
   analysis::Recommendation recommended_limit;
   analysis::Recommendation recommended_request;

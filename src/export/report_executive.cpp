@@ -186,13 +186,12 @@ json safety_margin_json(const daemon::CgroupView& c) {
 }
 
 json footprint_json(const daemon::Snapshot& s, const daemon::CgroupView& c) {
-  const double peak = static_cast<double>(c.peak);
+  (void)s;
+  const double peak = c.analysis.footprint.bytes;
   const double ratio = c.limit.bytes > 0 ? peak / static_cast<double>(c.limit.bytes) : 0;
   json j;
-  j["peak_bytes"] = c.peak;
-  j["source"] = !c.facts.last.peak                           ? "sampled_working_set"
-                : s.cgroup_version == probe::CgroupVersion::kV2 ? "cgroup_peak"
-                                                             : "cgroup_max_usage";
+  j["peak_bytes"] = whole(peak);
+  j["source"] = c.analysis.footprint_source;
   j["limit_ratio"] = ratio;
   j["verdict"] = ratio >= 0.90 ? "near_limit" : "fits";
   return j;

@@ -106,7 +106,7 @@ WorkerGroup choose_group(const daemon::Snapshot& s, const daemon::CgroupView& cg
   }
   std::optional<WorkerGroup> best;
   for (auto& members : groups) {
-    GroupPeak peak = group_peak(members, cgroup, members.size() == procs.size());
+    GroupPeak peak = group_peak(members, cgroup, cgroup.analysis.workers_alone && members.size() == procs.size());
     if (best && peak.bytes <= best->peak.bytes) continue;
     best = WorkerGroup{&cgroup, members, peak, layers_of(members, peak)};
   }

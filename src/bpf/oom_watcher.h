@@ -59,6 +59,9 @@ struct Options {
 
 class OomWatcher {
  public:
+  // The name of the polling thread (/proc/PID/task/TID/comm).
+  static constexpr const char* kThreadName = "rf-oom-watch";
+
   static std::unique_ptr<OomWatcher> start(const Options& options, std::string* why_not);
   // True when this binary was built with the BPF program (RAMFLOW_WITH_BPF).
   static bool built_with_bpf();

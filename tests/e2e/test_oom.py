@@ -1,6 +1,6 @@
 """OOM forensics end to end: a real Python worker with the ramflow agent enters a
-named task and allocates past its real v1 memory cgroup's limit; the kernel
-OOM-kills it; ramflowd must report exactly one kill naming the pid and the task,
+named task (in a forked child, as Celery prefork does) and allocates past its
+real v1 memory cgroup's limit; the kernel OOM-kills it; ramflowd must report exactly one kill naming the pid and the task,
 on /metrics (ramflow_oom_kills_total{cgroup,task,source}) and in /api/v1/report.
 
 Runs once with the eBPF watcher (source="ebpf"), once without it (the cgroup
@@ -21,6 +21,7 @@ import os
 import re
 import shlex
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -93,8 +94,9 @@ class Run:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=5) as response:
             return response.read().decode()
 
-    def report(self) -> dict:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/v1/report", timeout=5) as response:
+    def report(self, cgroup: str) -> dict:
+        query = urllib.parse.urlencode({"cgroup": cgroup})
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/v1/report?{query}", timeout=5) as response:
             return json.loads(response.read())
 
     def sample(self, name: str) -> list[tuple[dict, float]]:
@@ -148,7 +150,7 @@ def _assert_one_kill_named(run: Run, source: str) -> None:
     labels, value = kills[0]
     assert len(kills) == 1 and value == 1, f"exactly one kill expected, got {kills}"
     assert labels["source"] == source and labels["cgroup"].endswith(run.cgroup.path.name), labels
-    records = wait_until(lambda: _records_naming(run.report(), run.worker_pid), 10,
+    records = wait_until(lambda: _records_naming(run.report(labels["cgroup"]), run.worker_pid), 10,
                          f"/api/v1/report to list the OOM kill of pid {run.worker_pid}")
     assert len(records) == 1, records
     assert records[0]["task"] == TASK, records[0]

@@ -7,6 +7,8 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <vector>
@@ -28,6 +30,16 @@ constexpr unsigned long long kLimit = 48ULL << 20;
     if (testing::bpf_required()) FAIL() << "RAMFLOW_REQUIRE_BPF=1: " << (reason); \
     GTEST_SKIP() << (reason);                                                  \
   } while (0)
+
+int thread_count_named(const std::string& name) {
+  int n = 0;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string line;
+    if (std::getline(comm, line) && line == name) ++n;
+  }
+  return n;
+}
 
 class EventLog {
  public:
@@ -138,7 +150,7 @@ TEST_F(OomWatcherLive, ReportsThePidAsSeenInsideItsOwnPidNamespace) {
   EXPECT_EQ(seen["comm"], "python3");
 }
 
-TEST_F(OomWatcherLive, LibbpfMessagesGoToTheDebugCallback) {
+TEST_F(OomWatcherLive, LibbpfMessagesGoToTheDebugCallbackAndThePollerIsNamed) {
   std::atomic<int> lines{0};
   Options options;
   options.on_debug_log = [&lines](std::string_view line) {
@@ -147,7 +159,9 @@ TEST_F(OomWatcherLive, LibbpfMessagesGoToTheDebugCallback) {
   std::string why_not;
   auto watcher = OomWatcher::start(options, &why_not);
   if (!watcher) SKIP_OR_FAIL("eBPF OOM watcher unavailable: " + why_not);
+  EXPECT_EQ(thread_count_named(OomWatcher::kThreadName), 1);
   watcher->stop();
+  EXPECT_EQ(thread_count_named(OomWatcher::kThreadName), 0);
   EXPECT_GT(lines.load(), 0) << "libbpf's loading messages did not reach on_debug_log";
 }
 

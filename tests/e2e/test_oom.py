@@ -1,7 +1,8 @@
 """OOM forensics end to end: a real Python worker with the ramflow agent enters a
 named task (in a forked child, as Celery prefork does) and allocates past its
-real v1 memory cgroup's limit; the kernel OOM-kills it; ramflowd must report exactly one kill naming the pid and the task,
-on /metrics (ramflow_oom_kills_total{cgroup,task,source}) and in /api/v1/report.
+real v1 memory cgroup's limit; the kernel OOM-kills it; ramflowd must report
+exactly one kill naming the pid and the task, on /metrics
+(ramflow_oom_kills_total{cgroup,task,source}) and in /api/v1/report?cgroup=.
 
 Runs once with the eBPF watcher (source="ebpf"), once without it (the cgroup
 counter fallback, source="inferred"), once with ramflowd and the worker inside

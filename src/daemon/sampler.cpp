@@ -48,6 +48,7 @@ bool different_namespaces(const std::string& a, const std::string& b) {
 
 constexpr double kCgroupKeepSeconds = 600;
 constexpr double kAgentRecentSeconds = 60;
+constexpr double kCgroupRecheckSeconds = 10;
 
 }  // namespace
 
@@ -183,7 +184,12 @@ void Sampler::read_process(model::ProcessFacts& p, double now) {
   if (p.timeline.empty() && p.start_time > 0 && now - p.start_time <= 1.0) p.early_rss = rss;
   p.max_sampled_rss = std::max(p.max_sampled_rss, rss);
   p.timeline.push({now, rss});
-  p.cgroup = resolve_cgroup(p.pid);
+  // A process rarely changes cgroup (a restarted container is a new process):
+  // re-read /proc/PID/cgroup on first sight and then every kCgroupRecheckSeconds.
+  if (p.cgroup.empty() || now - p.cgroup_resolved >= kCgroupRecheckSeconds) {
+    p.cgroup = resolve_cgroup(p.pid);
+    p.cgroup_resolved = now;
+  }
 
   double smaps_every = std::chrono::duration<double>(config_.smaps_interval).count();
   if (p.smaps_time != 0 && now - p.smaps_time < smaps_every) return;

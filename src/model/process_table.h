@@ -40,6 +40,7 @@ struct ProcessFacts {
   probe::DiscoveredProcess::Role role = probe::DiscoveredProcess::Role::kStandalone;
   bool via_agent_only = false;  // not matched by the regex; watched because its agent connected
   std::string cgroup;           // memory cgroup path relative to the root
+  double cgroup_resolved = 0;   // when /proc/PID/cgroup was last read
   double first_seen = 0;
 
   std::optional<probe::ProcStatus> status;

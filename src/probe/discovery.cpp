@@ -56,7 +56,7 @@ ProcessScanner::ProcessScanner(std::string proc_root, std::regex match, std::siz
 
 DiscoveryResult ProcessScanner::scan() {
   DiscoveryResult result;
-  auto pids = list_pids(proc_root_);
+  auto pids = list_pid_entries(proc_root_);
   if (!pids) {
     result.errors.push_back(pids.error());
     return result;
@@ -67,16 +67,26 @@ DiscoveryResult ProcessScanner::scan() {
   };
   std::unordered_map<pid_t, Verdict> seen;
   seen.reserve(pids.value().size());
-  for (const pid_t pid : pids.value()) {
+  const bool recheck = ++scans_ % kRecheckEvery == 0;
+  for (const auto [pid, inode] : pids.value()) {
     if (pid == self_pid_) continue;
+    auto known = seen_.find(pid);
+    // Same /proc inode and judged not a worker before: no file read at all.
+    if (!recheck && known != seen_.end() && inode != 0 && known->second.inode == inode && !known->second.matched &&
+        known->second.confirmations >= kTrustAfter) {
+      seen.emplace(pid, std::move(known->second));
+      continue;
+    }
     auto stat = read_proc_stat(proc_root_, pid);
     if (!stat) {
       keep_error(stat.error());
       continue;
     }
     ProcStat& s = stat.value();
-    if (s.is_kernel_thread() || s.state == 'Z' || s.state == 'X') continue;
-    auto known = seen_.find(pid);
+    if (s.is_kernel_thread() || s.state == 'Z' || s.state == 'X') {
+      seen.emplace(pid, Verdict{inode, s.start_time_ticks, s.comm, false, {}, kTrustAfter});
+      continue;
+    }
     if (known == seen_.end() || known->second.start_time_ticks != s.start_time_ticks ||
         known->second.comm != s.comm) {
       auto cmdline = read_cmdline(proc_root_, pid);
@@ -87,8 +97,10 @@ DiscoveryResult ProcessScanner::scan() {
       std::vector<std::string> args = cmdline ? std::move(cmdline).value() : std::vector<std::string>{};
       const bool matched = std::regex_search(s.comm, match_) || std::regex_search(joined(args), match_);
       if (!matched) args.clear();
-      known = seen_.insert_or_assign(pid, Verdict{s.start_time_ticks, s.comm, matched, std::move(args)}).first;
+      known = seen_.insert_or_assign(pid, Verdict{inode, s.start_time_ticks, s.comm, matched, std::move(args), 0}).first;
     }
+    known->second.inode = inode;
+    ++known->second.confirmations;
     const Verdict& v = seen.emplace(pid, std::move(known->second)).first->second;
     if (v.matched)
       result.processes.push_back({pid, s.ppid, s.start_time_ticks, std::move(s.comm), v.cmdline, {}});

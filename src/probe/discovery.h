@@ -43,22 +43,30 @@ DiscoveryResult discover_processes(const std::string& proc_root, const std::rege
 
 // The same scan, repeated: it remembers each process's verdict by (pid, start
 // time, comm), so a process already seen costs one read of /proc/PID/stat
-// instead of stat + cmdline + two regex searches (each procfs read costs tens
+// (none once trusted, see kTrustAfter) instead of stat + cmdline + two regex searches (each procfs read costs tens
 // of µs on a VM). exec changes comm, so a process seen between fork and exec is
 // judged again after it. Memory: one entry per pid of the last scan.
 // Not thread-safe: one scanner per sampler thread.
 class ProcessScanner {
  public:
+  // A process keeps its pid and /proc inode across exec (a shell wrapper
+  // exec'ing celery), so a "not a worker" verdict is trusted without reading
+  // only once it held for a few scans, and is re-read every kRecheckEvery scans.
+  static constexpr int kTrustAfter = 3;
+  static constexpr unsigned kRecheckEvery = 30;
   ProcessScanner(std::string proc_root, std::regex match, std::size_t max_processes, pid_t self_pid);
   DiscoveryResult scan();
 
  private:
   struct Verdict {
+    std::uint64_t inode;  // of /proc/PID, from readdir
     std::uint64_t start_time_ticks;
     std::string comm;
     bool matched;
     std::vector<std::string> cmdline;  // kept only when matched
+    int confirmations = 0;             // full reads in a row that gave this verdict
   };
+  unsigned scans_ = 0;
 
   std::string proc_root_;
   std::regex match_;

@@ -72,15 +72,24 @@ Result<std::vector<std::string>> read_cmdline(const std::string& proc_root, pid_
   return args;
 }
 
-Result<std::vector<pid_t>> list_pids(const std::string& proc_root) {
+Result<std::vector<PidEntry>> list_pid_entries(const std::string& proc_root) {
   std::unique_ptr<DIR, int (*)(DIR*)> dir(::opendir(proc_root.c_str()), ::closedir);
   if (!dir) return error_from_errno(errno, proc_root);
-  std::vector<pid_t> pids;
+  std::vector<PidEntry> entries;
   while (const dirent* e = ::readdir(dir.get())) {
     const auto n = parse_u64(e->d_name);
-    if (n && *n > 0 && *n <= 0x7fffffff) pids.push_back(static_cast<pid_t>(*n));
+    if (n && *n > 0 && *n <= 0x7fffffff) entries.push_back({static_cast<pid_t>(*n), static_cast<std::uint64_t>(e->d_ino)});
   }
-  std::sort(pids.begin(), pids.end());
+  std::sort(entries.begin(), entries.end(), [](const PidEntry& a, const PidEntry& b) { return a.pid < b.pid; });
+  return entries;
+}
+
+Result<std::vector<pid_t>> list_pids(const std::string& proc_root) {
+  auto entries = list_pid_entries(proc_root);
+  if (!entries) return entries.error();
+  std::vector<pid_t> pids;
+  pids.reserve(entries.value().size());
+  for (const auto& e : entries.value()) pids.push_back(e.pid);
   return pids;
 }
 

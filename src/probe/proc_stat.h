@@ -36,6 +36,15 @@ Result<std::vector<std::string>> read_cmdline(const std::string& proc_root, pid_
 // Numeric entries of proc_root, ascending.
 Result<std::vector<pid_t>> list_pids(const std::string& proc_root);
 
+// A /proc/PID entry with the inode number readdir gave for it: a new process
+// on a reused pid gets a new inode, so an unchanged inode lets a scan skip
+// re-reading a process it has already judged.
+struct PidEntry {
+  pid_t pid = 0;
+  std::uint64_t inode = 0;
+};
+Result<std::vector<PidEntry>> list_pid_entries(const std::string& proc_root);
+
 // First field of <proc_root>/uptime.
 Result<double> read_uptime_seconds(const std::string& proc_root);
 

@@ -98,6 +98,22 @@ TEST_F(ScannerTest, AReusedPidIsJudgedAgain) {
   EXPECT_EQ(r.processes[0].start_time_ticks, 60000u);
 }
 
+TEST_F(ScannerTest, ALongKnownNonWorkerIsTrustedUntilTheNextRecheck) {
+  ProcessScanner scanner(root_.string(), std::regex("celery"), 64, -1);
+  for (int i = 0; i < ProcessScanner::kTrustAfter; ++i) EXPECT_TRUE(scanner.scan().processes.empty());
+  // Same /proc inode (a real new process on this pid would have a new one):
+  // the trusted verdict skips the read until the periodic recheck.
+  exec_python();
+  unsigned scans = ProcessScanner::kTrustAfter;
+  std::size_t found = 0;
+  while (found == 0 && scans < ProcessScanner::kRecheckEvery) {
+    found = scanner.scan().processes.size();
+    ++scans;
+  }
+  EXPECT_EQ(found, 1u);
+  EXPECT_EQ(scans, ProcessScanner::kRecheckEvery) << "found by the periodic recheck, not before";
+}
+
 TEST_F(ScannerTest, AnExitedProcessIsForgotten) {
   ProcessScanner scanner(root_.string(), std::regex("sleep"), 64, -1);
   EXPECT_EQ(scanner.scan().processes.size(), 1u);

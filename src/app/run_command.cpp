@@ -90,13 +90,17 @@ int run_command(const CommandLine& cl, config::Config config) {
   }
   std::string private_dir = tmpl;
   config.socket = private_dir + "/ramflow.sock";
-  bool listen_given = false, interval_given = false;
-  for (const auto& [name, value] : cl.options) {
-    listen_given |= name == "listen";
-    interval_given |= name == "interval";
-  }
-  if (!listen_given && !std::getenv("RAMFLOW_LISTEN")) config.listen = "127.0.0.1:0";
-  if (!interval_given && !std::getenv("RAMFLOW_INTERVAL")) config.interval = std::chrono::milliseconds(250);
+  // A local run lasts seconds to minutes: sample and bucket finer than a sidecar
+  // unless told otherwise, and listen on loopback only.
+  auto given = [&cl](const char* name, const char* env) {
+    for (const auto& option : cl.options) {
+      if (option.first == name) return true;
+    }
+    return std::getenv(env) != nullptr;
+  };
+  if (!given("listen", "RAMFLOW_LISTEN")) config.listen = "127.0.0.1:0";
+  if (!given("interval", "RAMFLOW_INTERVAL")) config.interval = std::chrono::milliseconds(250);
+  if (!given("bucket", "RAMFLOW_BUCKET")) config.bucket = std::chrono::milliseconds(1000);
 
   sigset_t signals;
   sigemptyset(&signals);

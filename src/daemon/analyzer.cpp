@@ -145,9 +145,17 @@ void Analyzer::analyze_cgroup(CgroupView& c, const Snapshot& snap, std::optional
   CgroupMemo& memo = it->second;
   const auto& m = c.facts.last;
   CgroupAnalysis& out = c.analysis;
+  double workers_rss = 0, workers_hwm = 0;
+  for (const auto& p : snap.processes) {
+    if (p.facts.cgroup != c.facts.path || !p.facts.status) continue;
+    workers_rss += static_cast<double>(p.facts.smaps ? p.facts.smaps->pss : p.facts.status->vm_rss);
+    workers_hwm += static_cast<double>(p.facts.status->vm_hwm);
+  }
+  out.workers_alone = workers_rss >= kAloneShare * static_cast<double>(m.nonreclaimable());
   if (!c.facts.vanished) {
     memo.nonreclaimable_minima.add(c.facts.last_read, static_cast<double>(m.nonreclaimable()));
-    memo.working_set_maxima.add(c.facts.last_read, static_cast<double>(m.working_set()));
+    // Request basis: the cgroup's working set, or the workers' own memory when they share it.
+    memo.working_set_maxima.add(c.facts.last_read, out.workers_alone ? static_cast<double>(m.working_set()) : workers_rss);
   }
 
   analysis::MemorySnapshot mem;
@@ -164,13 +172,6 @@ void Analyzer::analyze_cgroup(CgroupView& c, const Snapshot& snap, std::optional
   analysis::OomRiskConfig risk;
   risk.margin_threshold = config_.oom_risk_margin;
   out.oom_risk = analysis::oom_risk(out.margins, pressure, risk);
-  double workers_rss = 0, workers_hwm = 0;
-  for (const auto& p : snap.processes) {
-    if (p.facts.cgroup != c.facts.path || !p.facts.status) continue;
-    workers_rss += static_cast<double>(p.facts.smaps ? p.facts.smaps->pss : p.facts.status->vm_rss);
-    workers_hwm += static_cast<double>(p.facts.status->vm_hwm);
-  }
-  out.workers_alone = workers_rss >= kAloneShare * static_cast<double>(m.nonreclaimable());
   if (out.workers_alone) {
     out.footprint = analysis::pod_footprint(m.peak ? std::optional<double>(static_cast<double>(*m.peak)) : std::nullopt,
                                             static_cast<double>(c.facts.highest_working_set));
@@ -215,11 +216,19 @@ void Analyzer::analyze_cgroup(CgroupView& c, const Snapshot& snap, std::optional
   limit.restart_horizon_s = leak_config_.restart_horizon_s;
   limit.oom_victim_bytes = oom_victim_bytes;
   out.recommended_limit = analysis::recommend_limit(limit);
+  if (snap.host_memory && out.recommended_limit.bytes > static_cast<double>(snap.host_memory->mem_total)) {
+    // A limit above the node's memory is no advice: say what would help instead.
+    out.recommended_limit.bytes = analysis::round_up_to_mib(static_cast<double>(snap.host_memory->mem_total));
+    out.recommended_limit.reason +=
+        "; capped at the node's memory: the leak cannot be budgeted over the restart horizon — fix it, or recycle "
+        "workers sooner (Celery worker_max_tasks_per_child, or a shorter --restart-horizon)";
+  }
   out.leak_allowance_bytes = leak_rate * leak_config_.restart_horizon_s;
 
   std::vector<double> peaks;
   for (const auto& b : memo.working_set_maxima.closed()) peaks.push_back(b.bytes);
-  if (peaks.empty()) peaks.push_back(static_cast<double>(m.working_set()));
+  if (memo.working_set_maxima.state().open) peaks.push_back(memo.working_set_maxima.state().open->bytes);
+  if (peaks.empty()) peaks.push_back(out.workers_alone ? static_cast<double>(m.working_set()) : workers_rss);
   out.recommended_request = analysis::recommend_request(peaks);
 
   if (main && children > 0 && main->facts.status) {

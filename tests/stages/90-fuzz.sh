@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# libFuzzer targets of tests/fuzz/ (agent decoder, /proc and cgroup readers,
+# config loader), each run for a bounded time on its seeds plus the corpus it
+# grew in earlier runs; any crash, leak, timeout or sanitizer report fails.
+# Budget: build ~1.5 min cold on 2 cores, then RAMFLOW_FUZZ_SECONDS (default 20)
+# per target x 12 targets = 4 min; ~6 min in all.
+set -uo pipefail
+cd "${RAMFLOW_SRC:-$(dirname "$0")/../..}"
+
+seconds="${RAMFLOW_FUZZ_SECONDS:-20}"
+build=build/fuzz
+
+cmake -S . -B "$build" -G Ninja \
+  -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+  -DCMAKE_BUILD_TYPE= -DCMAKE_CXX_FLAGS="-O1 -g" \
+  -DRAMFLOW_SANITIZE=ON -DRAMFLOW_BUILD_FUZZERS=ON \
+  -DRAMFLOW_BUILD_TESTS=OFF -DRAMFLOW_WITH_BPF=OFF >/dev/null || { echo "configure failed"; exit 1; }
+cmake --build "$build" -j2 --target ramflow_fuzzers || { echo "build failed"; exit 1; }
+
+mkdir -p "$build/logs" "$build/artifacts"
+scratch="$(mktemp -d "$( [ -w /dev/shm ] && echo /dev/shm || echo /tmp )/ramflow-fuzz-stage.XXXXXX")"
+trap 'rm -rf "$scratch"' EXIT
+export RAMFLOW_FUZZ_SCRATCH="$scratch"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+passed=0
+failed=0
+for seeds in tests/fuzz/*/; do
+  name="$(basename "$seeds")"
+  fuzzer="$build/tests/fuzz/fuzz_$name"
+  log="$build/logs/$name.log"
+  mkdir -p "$build/corpus/$name"
+  # New inputs go to the first directory (build/), never into the committed seeds.
+  timeout $((seconds + 120)) "$fuzzer" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+    -print_final_stats=1 -artifact_prefix="$build/artifacts/$name-" \
+    "$build/corpus/$name" "$seeds" >"$log" 2>&1
+  rc=$?
+  done_line="$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1)"
+  if [ "$rc" -eq 0 ] && [ -n "$done_line" ]; then
+    passed=$((passed + 1))
+    echo "PASS $name: $(echo "$done_line" | awk '{print $1 " runs, " $3 " " $4 " " $5 " " $6}' | tr -d '#')"
+  else
+    failed=$((failed + 1))
+    echo "FAIL $name (exit $rc; log $log, reproducer under $build/artifacts/):"
+    grep -E 'ERROR|SUMMARY|invariant failed|Test unit written' "$log" | head -8 | sed 's/^/  /'
+  fi
+done
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

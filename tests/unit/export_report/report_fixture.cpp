@@ -172,6 +172,7 @@ daemon::CgroupView cgroup() {
   auto& a = c.analysis;
   a.margins = {512 * kMiB, analysis::LimitSource::cgroup, 112.0 / 512, 128.0 / 512};
   a.footprint = {430 * kMiB, false};
+  a.footprint_source = "cgroup_max_usage";
   a.time_to_oom = analysis::TimeToOom{1000, 128 * kMiB / 1000, 0.99};
   a.leak_allowance_bytes = 100 * 86400.0;
   analysis::LimitInputs limit;

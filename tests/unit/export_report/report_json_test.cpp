@@ -230,7 +230,8 @@ TEST_F(ReportJsonTest, SystemContext) {
 }
 
 TEST_F(ReportJsonTest, ConfigurationSourceIsDefaultOnlyWhenTheValueIsTheDefault) {
-  for (const auto& c : report()["system_context"]["configuration"]) {
+  json r = report();  // a loop over a temporary's member would read freed memory
+  for (const auto& c : r["system_context"]["configuration"]) {
     if (c["key"] == "listen") EXPECT_EQ(c["source"], nullptr);
     else EXPECT_EQ(c["source"], "default") << c.dump();
   }

@@ -108,7 +108,13 @@ const std::vector<Option>& options() {
        [](const Config& c) { return format_duration(c.interval); }},
       {"process-match", "REGEX", "regular expression over comm and cmdline selecting Python workers (default python|celery|gunicorn|uwsgi)",
        [](Config& c, std::string_view v) -> std::string {
-         if (v.empty()) return "a non-empty ECMAScript regular expression";
+         // libstdc++ compiles a regex recursively, a frame per term: a pattern of a few
+         // ten thousand characters overflows the stack. Real ones are a few dozen.
+         constexpr std::size_t kMaxLength = 1024;
+         if (v.empty() || v.size() > kMaxLength) {
+           return "a non-empty ECMAScript regular expression of at most " + std::to_string(kMaxLength) +
+                  " characters";
+         }
          try {
            std::regex check{std::string(v)};
          } catch (const std::regex_error& e) {

@@ -95,6 +95,21 @@ TEST(Config, InvalidRegexIsRejected) {
   EXPECT_THROW(set_option(c, "process-match", "python(", Source::kFlag), ConfigError);
 }
 
+// Found by tests/fuzz/config_option: a 20000-character pattern overflowed the
+// stack inside std::regex's compiler instead of being rejected.
+TEST(Config, OverlongRegexIsRejectedNotCompiled) {
+  Config c;
+  set_option(c, "process-match", std::string(1024, 'a'), Source::kFlag);
+  EXPECT_EQ(c.process_match.size(), 1024u);
+  try {
+    set_option(c, "process-match", std::string(100000, 'a'), Source::kFlag);
+    FAIL() << "no ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("at most 1024 characters"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(c.process_match.size(), 1024u);
+}
+
 TEST(Config, MissingFileSaysWhatToCheck) {
   Config c;
   try {

@@ -15,14 +15,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view name = input.substr(0, eq);
   const std::string_view value = eq == std::string_view::npos ? std::string_view() : input.substr(eq + 1);
   Config config;
-  for (const Source source : {Source::kFlag, Source::kEnv, Source::kFile}) {
-    try {
-      set_option(config, name, value, source, "fuzz.yaml");
-    } catch (const ConfigError& e) {
-      RAMFLOW_FUZZ_CHECK(std::string_view(e.what()).size() > 0);
-      continue;
-    }
-    RAMFLOW_FUZZ_CHECK(describe(config).size() > 0);  // shows what was set
+  try {
+    set_option(config, name, value, Source::kFile, "fuzz.yaml");
+  } catch (const ConfigError& e) {
+    RAMFLOW_FUZZ_CHECK(std::string_view(e.what()).find("fuzz.yaml") != std::string_view::npos);
+    return 0;
   }
+  RAMFLOW_FUZZ_CHECK(describe(config).size() > 0);  // shows what was set
   return 0;
 }

@@ -234,11 +234,31 @@ std::string env_name(std::string_view option) {
   return out;
 }
 
+// A user's text as an error message quotes it: control bytes escaped (a NUL would
+// end what() there, losing the option and what to do) and long text cut.
+std::string printable(std::string_view text) {
+  constexpr std::size_t kMaxBytes = 80;
+  std::string out;
+  for (const char ch : text.substr(0, kMaxBytes)) {
+    const auto byte = static_cast<unsigned char>(ch);
+    if (byte < 0x20 || byte == 0x7f) {
+      static constexpr char kHex[] = "0123456789abcdef";
+      out += "\\x";
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0xf];
+    } else {
+      out += ch;
+    }
+  }
+  if (text.size() > kMaxBytes) out += "... (" + std::to_string(text.size()) + " bytes)";
+  return out;
+}
+
 std::string describe_source(Source source, std::string_view name, std::string_view origin) {
   switch (source) {
-    case Source::kFlag: return "--" + std::string(name);
+    case Source::kFlag: return "--" + printable(name);
     case Source::kEnv: return env_name(name);
-    case Source::kFile: return "key '" + std::string(name) + "' in " + std::string(origin);
+    case Source::kFile: return "key '" + printable(name) + "' in " + std::string(origin);
   }
   return std::string(name);
 }
@@ -252,7 +272,7 @@ void set_option(Config& config, std::string_view name, std::string_view value, S
     if (option.name != key) continue;
     std::string allowed = option.set(config, value);
     if (!allowed.empty()) {
-      throw ConfigError("invalid value \"" + std::string(value) + "\" for " +
+      throw ConfigError("invalid value \"" + printable(value) + "\" for " +
                         describe_source(source, option.name, origin) + ": expected " + allowed);
     }
     return;
@@ -288,7 +308,7 @@ void apply_yaml_text(Config& config, const std::string& text, const std::string&
         value += (value.empty() ? "" : ",") + item.Scalar();
       }
     } else {
-      throw ConfigError("key '" + key + "' in " + origin + " must be a single value, not a " +
+      throw ConfigError("key '" + printable(key) + "' in " + origin + " must be a single value, not a " +
                         (node.IsMap() ? "mapping" : node.IsSequence() ? "list" : "null"));
     }
     set_option(config, key, value, Source::kFile, origin);

@@ -111,6 +111,34 @@ TEST(Config, OverlongRegexIsRejectedNotCompiled) {
   EXPECT_EQ(c.process_match.size(), 1024u);
 }
 
+// Found by tests/fuzz/config_yaml: a YAML value holding a NUL ("\0" in a quoted
+// scalar) cut the message at the NUL, so it named neither the key nor what is allowed.
+TEST(Config, ValueWithControlBytesKeepsTheWholeMessage) {
+  Config c;
+  try {
+    apply_yaml_text(c, "max-processes: \"12\\0\\n3\"\n", "cfg.yaml");
+    FAIL() << "no ConfigError";
+  } catch (const ConfigError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("\"12\\x00\\x0a3\""), std::string::npos) << msg;
+    EXPECT_NE(msg.find("key 'max-processes' in cfg.yaml"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("expected a whole number"), std::string::npos) << msg;
+  }
+}
+
+TEST(Config, LongValueIsCutInTheMessage) {
+  Config c;
+  try {
+    set_option(c, "max-processes", std::string(100000, '9'), Source::kFlag);
+    FAIL() << "no ConfigError";
+  } catch (const ConfigError& e) {
+    const std::string msg = e.what();
+    EXPECT_LT(msg.size(), 300u) << msg;
+    EXPECT_NE(msg.find("(100000 bytes)"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("--max-processes"), std::string::npos) << msg;
+  }
+}
+
 TEST(Config, MissingFileSaysWhatToCheck) {
   Config c;
   try {

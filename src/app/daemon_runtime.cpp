@@ -124,6 +124,7 @@ std::string DaemonRuntime::start() {
     p.analyzer.analyze(snap, p.oom.largest_victim_bytes());
     p.oom.update(snap, vanished, agents);
     snap.configuration = config::describe(p.config);
+    snap.configuration_sources = p.config.sources;
     {
       std::lock_guard lock(p.watched_mu);
       p.watched.clear();

@@ -275,6 +275,7 @@ void set_option(Config& config, std::string_view name, std::string_view value, S
       throw ConfigError("invalid value \"" + printable(value) + "\" for " +
                         describe_source(source, option.name, origin) + ": expected " + allowed);
     }
+    config.sources[std::string(option.name)] = source == Source::kFile ? "file" : source == Source::kEnv ? "env" : "flag";
     return;
   }
   std::string known;

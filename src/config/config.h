@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -47,6 +48,9 @@ struct Config {
   // logging
   LogFormat log_format = LogFormat::kText;
   std::string log_level = "info";
+
+  // Where each option set away from its default came from: "file", "env" or "flag".
+  std::map<std::string, std::string> sources;
 };
 
 class ConfigError : public std::runtime_error {

@@ -51,7 +51,12 @@ void OomForensics::update(Snapshot& snap, const std::vector<model::ProcessFacts>
   }
   for (const auto& r : tracker_.update(in)) {
     std::string task = r.task.empty() ? "unknown" : r.task;
-    if (task != "unknown" && !admitted_tasks.count(task)) task = "other";
+    // Bounded: a task killed mid-run never finished, so the function table may
+    // not know it; keep up to kMaxTaskLabels names of our own, then fold.
+    if (task != "unknown" && !admitted_tasks.count(task) && !task_labels_.count(task)) {
+      if (task_labels_.size() < kMaxTaskLabels) task_labels_.insert(task);
+      else task = "other";
+    }
     ++counts_[{r.cgroup, task, r.source}];
     spdlog::warn(
         "OOM kill: pid={} comm=\"{}\" task=\"{}\" cgroup=\"{}\" rss_at_death_bytes={} last_residual_bytes={} "

@@ -7,6 +7,7 @@
 
 #include <map>
 #include <mutex>
+#include <set>
 #include <tuple>
 #include <vector>
 
@@ -34,6 +35,8 @@ class OomForensics {
     std::string leak_level;
   };
   std::map<pid_t, LastVerdict> last_verdicts_;
+  static constexpr std::size_t kMaxTaskLabels = 50;
+  std::set<std::string> task_labels_;
 };
 
 }  // namespace ramflow::daemon

@@ -169,12 +169,12 @@ std::string Sampler::resolve_cgroup(pid_t pid) {
   return path.value();
 }
 
-void Sampler::read_process(model::ProcessFacts& p, double now) {
+bool Sampler::read_process(model::ProcessFacts& p, double now) {
   auto status = timed(health_, "status", [&] { return probe::read_proc_status(config_.proc_root, p.pid); });
   if (!status) {
-    if (status.error().kind != probe::ErrorKind::kNotFound) health_.error("status", status.error());
-    p.status.reset();
-    return;
+    if (status.error().kind == probe::ErrorKind::kNotFound) return false;  // exited
+    health_.error("status", status.error());  // unreadable: keep the process and its last reading
+    return true;
   }
   p.status = status.value();
   std::uint64_t rss = p.status->vm_rss;
@@ -192,24 +192,25 @@ void Sampler::read_process(model::ProcessFacts& p, double now) {
   }
 
   double smaps_every = std::chrono::duration<double>(config_.smaps_interval).count();
-  if (p.smaps_time != 0 && now - p.smaps_time < smaps_every) return;
+  if (p.smaps_time != 0 && now - p.smaps_time < smaps_every) return true;
   p.smaps_time = now;
   if (rss > config_.smaps_max_rss) {
     p.smaps.reset();
     p.smaps_skipped = "RSS above --smaps-max-rss: reading smaps_rollup would stall the process";
-    return;
+    return true;
   }
   auto smaps = timed(health_, "smaps_rollup", [&] { return probe::read_smaps_rollup(config_.proc_root, p.pid); });
   if (!smaps) {
-    if (smaps.error().kind == probe::ErrorKind::kNotFound) return;
+    if (smaps.error().kind == probe::ErrorKind::kNotFound) return false;
     health_.error("smaps_rollup", smaps.error());
     p.smaps.reset();
     p.smaps_skipped = smaps.error().message();
-    return;
+    return true;
   }
   p.smaps = smaps.value();
   p.smaps_skipped.clear();
   p.smaps_history.push({now, p.smaps->pss, p.smaps->uss(), p.smaps->rss});
+  return true;
 }
 
 void Sampler::read_cgroups(Snapshot& snap, double now) {
@@ -289,10 +290,9 @@ void Sampler::cycle_once() {
 
   auto agents = agents_.view();
   auto vanished = processes_.reconcile(candidates(agents), now);
-  for (auto& [pid, p] : processes_.processes()) read_process(p, now);
-  // A process whose status vanished mid-cycle has exited: drop it now.
+  // A process that exited mid-cycle is dropped now, not one interval later.
   for (auto it = processes_.processes().begin(); it != processes_.processes().end();) {
-    if (!it->second.status) {
+    if (!read_process(it->second, now)) {
       vanished.push_back(std::move(it->second));
       it = processes_.processes().erase(it);
     } else {

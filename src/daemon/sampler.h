@@ -47,7 +47,8 @@ class Sampler {
  private:
   void loop();
   std::vector<model::Candidate> candidates(const model::AgentView& agents);
-  void read_process(model::ProcessFacts& p, double now);
+  // False when the process exited.
+  bool read_process(model::ProcessFacts& p, double now);
   std::string resolve_cgroup(pid_t pid);
   void read_cgroups(Snapshot& snap, double now);
   void publish(std::shared_ptr<Snapshot> snap);

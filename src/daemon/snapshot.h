@@ -105,6 +105,7 @@ struct Snapshot {
   };
   std::vector<OomCount> oom_counts;
   std::vector<std::pair<std::string, std::string>> configuration;
+  std::map<std::string, std::string> configuration_sources;  // option → file, env or flag
 };
 
 using SnapshotPtr = std::shared_ptr<const Snapshot>;

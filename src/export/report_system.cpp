@@ -88,7 +88,9 @@ json oom_kills_json(const daemon::Snapshot& s, const daemon::CgroupView& c) {
     k["pid"] = it->pid;
     k["comm"] = text(it->comm);
     k["task"] = it->task.empty() || it->task == "unknown" ? json(nullptr) : json(text(it->task));
-    k["anon_rss_bytes"] = it->rss_at_death > 0 ? json(it->rss_at_death) : json(nullptr);
+    k["rss_at_death_bytes"] = it->rss_at_death > 0 ? json(it->rss_at_death) : json(nullptr);
+    k["last_residual_bytes"] = it->last_residual ? json(*it->last_residual) : json(nullptr);
+    k["leak_level"] = it->leak_level.empty() ? json("unknown") : json(it->leak_level);
     k["source"] = it->source;
     recent.push_back(k);
   }
@@ -114,14 +116,15 @@ json agent_json(const daemon::Snapshot& s) {
   return j;
 }
 
-// The snapshot keeps each setting's value, not where it came from: a value
-// equal to the built-in default is "default", any other is of unknown source.
+// Each setting with where it came from (file, env, flag), else "default".
 json configuration_json(const daemon::Snapshot& s) {
   static const auto defaults = config::describe(config::Config{});
   json out = json::array();
   for (const auto& [key, value] : s.configuration) {
+    auto origin = s.configuration_sources.find(key);
     bool is_default = std::find(defaults.begin(), defaults.end(), std::pair(key, value)) != defaults.end();
-    out.push_back({{"key", text(key)}, {"value", text(value)}, {"source", is_default ? json("default") : json(nullptr)}});
+    json source = origin != s.configuration_sources.end() ? json(origin->second) : is_default ? json("default") : json(nullptr);
+    out.push_back({{"key", text(key)}, {"value", text(value)}, {"source", source}});
   }
   return out;
 }

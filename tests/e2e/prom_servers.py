@@ -178,3 +178,37 @@ class MemoryCgroup:
             return True
         except OSError:
             return False
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def ramflowd_binary() -> Path:
+    """The ramflowd under test (env RAMFLOWD, else build/default); skips, or fails in CI, when not built."""
+    import pytest  # only the tests import this module
+
+    binary = Path(os.environ.get("RAMFLOWD", REPO / "build" / "default" / "src" / "ramflowd"))
+    if not binary.exists():
+        message = f"{binary} is not built yet (cmake --preset default && cmake --build --preset default)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return binary
+
+
+def scrape_metrics(port: int) -> list[tuple[str, dict, float]]:
+    """(name, labels, value) of every sample on ramflowd's /metrics."""
+    import re
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    samples = []
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        match = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})? (\S+)$', line)
+        if not match:
+            raise AssertionError(f"unparsable metrics line: {line!r}")
+        labels = dict(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"', match.group(3) or ""))
+        samples.append((match.group(1), labels, float(match.group(4))))
+    return samples

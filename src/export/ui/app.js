@@ -401,7 +401,7 @@
     const ooms = sc.oom_kills;
     const oomBody = ooms.recent.length
       ? table('Recent OOM kills', [{ label: 'When' }, { label: 'PID' }, { label: 'Command' }, { label: 'Task' }, { label: 'Anon RSS', num: 1 }, { label: 'Seen by' }],
-        ooms.recent.map((k) => [fmtDateTime(k.time), String(k.pid), k.comm, k.task || UNKNOWN, fmtBytes(k.anon_rss_bytes), k.source]))
+        ooms.recent.map((k) => [fmtDateTime(k.time), String(k.pid), k.comm, k.task || UNKNOWN, fmtBytes(k.rss_at_death_bytes), k.source]))
       : el('p', { class: 'muted' }, 'No OOM kill seen in this cgroup.');
 
     const config = table('Configuration in force', [{ label: 'Setting' }, { label: 'Value' }, { label: 'Source' }],

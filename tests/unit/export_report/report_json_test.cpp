@@ -224,7 +224,7 @@ TEST_F(ReportJsonTest, SystemContext) {
   EXPECT_EQ(s["pressure"]["note"], "cgroup v1 has no per-cgroup PSI: host-wide /proc/pressure/memory");
   EXPECT_EQ(s["oom_kills"]["total"], 1);
   EXPECT_EQ(s["oom_kills"]["recent"][0]["task"], "tasks.search");
-  EXPECT_EQ(s["oom_kills"]["recent"][0]["anon_rss_bytes"], mib(300));
+  EXPECT_EQ(s["oom_kills"]["recent"][0]["rss_at_death_bytes"], mib(300));
   EXPECT_EQ(s["ebpf"], json::parse(R"({"state":"active","reason":null})"));
   EXPECT_EQ(s["agent"], json::parse(R"({"connected_processes":3,"events_total":123,"rejected_total":2,"dropped_total":5})"));
 }

@@ -181,7 +181,11 @@ json safety_margin_json(const daemon::CgroupView& c) {
   j["limit_source"] = c.limit.source;
   j["working_set_bytes"] = c.facts.last.working_set();
   j["nonreclaimable_bytes"] = c.facts.last.nonreclaimable();
-  j["verdict"] = margin_verdict(std::min(m.safety, m.nonreclaimable));
+  // Page cache alone never raises the verdict: the non-reclaimable margin
+  // decides, and the OOM-risk rule (low margin with real PSI pressure) can only raise it.
+  j["verdict"] = c.analysis.oom_risk.at_risk ? "critical" : margin_verdict(m.nonreclaimable);
+  j["oom_risk"] = c.analysis.oom_risk.at_risk;
+  j["oom_risk_reason"] = c.analysis.oom_risk.reason;
   return j;
 }
 

@@ -1,6 +1,7 @@
 #include "config/config.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -55,6 +56,22 @@ std::string set_real(double& field, std::string_view v, double min, double max, 
   }
   field = *n;
   return {};
+}
+
+// libstdc++ reads a back-reference (\N) or repeat count ({N,M}) into a long
+// without an overflow check: undefined behaviour past 18 digits. 9 is plenty.
+bool has_huge_regex_number(std::string_view pattern) {
+  std::size_t digits = 0;
+  char before = 0;
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    if (std::isdigit(static_cast<unsigned char>(pattern[i]))) {
+      if (digits == 0) before = i > 0 ? pattern[i - 1] : 0;
+      if (++digits > 9 && (before == '\\' || before == '{' || before == ',')) return true;
+    } else {
+      digits = 0;
+    }
+  }
+  return false;
 }
 
 std::string set_path(std::string& field, std::string_view v) {
@@ -114,6 +131,9 @@ const std::vector<Option>& options() {
          if (v.empty() || v.size() > kMaxLength) {
            return "a non-empty ECMAScript regular expression of at most " + std::to_string(kMaxLength) +
                   " characters";
+         }
+         if (has_huge_regex_number(v)) {
+           return "an ECMAScript regular expression whose back-references and repeat counts have at most 9 digits";
          }
          try {
            std::regex check{std::string(v)};

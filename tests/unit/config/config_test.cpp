@@ -139,6 +139,16 @@ TEST(Config, LongValueIsCutInTheMessage) {
   }
 }
 
+// Found by tests/fuzz/config_option and config_yaml (UBSan): std::regex's
+// compiler overflowed a long reading the back-reference "\\5555555555555555555".
+TEST(Config, RegexWithHugeBackReferenceOrCountIsRejectedNotCompiled) {
+  Config c;
+  EXPECT_THROW(set_option(c, "process-match", "(a)\\5555555555555555555", Source::kFlag), ConfigError);
+  EXPECT_THROW(set_option(c, "process-match", "a{1,99999999999999999999}", Source::kFlag), ConfigError);
+  set_option(c, "process-match", "worker-1234567890|a{1,3}", Source::kFlag);  // a literal number is fine
+  EXPECT_EQ(c.process_match, "worker-1234567890|a{1,3}");
+}
+
 TEST(Config, MissingFileSaysWhatToCheck) {
   Config c;
   try {

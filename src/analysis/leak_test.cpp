@@ -107,7 +107,9 @@ LeakEvaluation evaluate_leak_window(std::span<const LeakSample> window, const Le
   e.rate_per_x = whole->fit.slope;
   const double elapsed = window.back().time_s - window.front().time_s;
   if (elapsed > 0) e.rate_bytes_per_s = e.rate_per_x * (window.back().x - window.front().x) / elapsed;
-  e.noise_bytes = noise_around(window, whole->fit);
+  // A quiet process has almost no scatter, so any allocator creep would pass a
+  // gate of a few MADs: the gate never goes below noise_floor_bytes.
+  e.noise_bytes = std::max(noise_around(window, whole->fit), config.noise_floor_bytes);
   const double growth = e.rate_per_x * whole->span_x;
   e.step_share = step_share_of(window, e.rate_per_x * (window.back().x - window.front().x), config.step_jumps);
 

@@ -42,6 +42,9 @@ struct LeakConfig {
   // jumps of the filtered series is a step (fragmentation, a cache), not a leak.
   size_t step_jumps = 3;
   double step_share = 0.6;  // ... when those jumps make up at least this share of the rise
+  // Smallest noise the gates assume (one CPython arena, 1 MiB): sub-MiB creep of a
+  // quiet process (allocator warm-up) is not a leak, however regular.
+  double noise_floor_bytes = 1 * kMiB;
 };
 
 // Empty when usable, else what to change (window >= min_samples >= 3, hysteresis >= 1, ...).

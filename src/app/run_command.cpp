@@ -141,9 +141,16 @@ int run_command(const CommandLine& cl, config::Config config) {
   }
   int code = exit_code_of(status);
 
-  nlohmann::json report = runtime.final_report("run");
+  nlohmann::json report;
+  try {
+    report = runtime.final_report("run");
+  } catch (const std::exception& e) {
+    // E.g. the command ended before one sample could be taken.
+    std::cerr << "ramflowd run: no report: " << e.what() << "\n";
+  }
   runtime.stop();
   fs::remove_all(private_dir);
+  if (report.is_null()) return code;
 
   std::string path = cl.report.empty() ? default_report_path(cl.suffix) : cl.report;
   std::error_code ec;

@@ -5,6 +5,8 @@
 
 #include "analysis/units.h"
 
+#include <spdlog/spdlog.h>
+
 namespace ramflow::daemon {
 namespace {
 
@@ -98,7 +100,15 @@ void Analyzer::analyze_process(ProcessView& p, const std::map<pid_t, const Proce
   }
 
   // Residual series from the agent's task ends; without an agent, per-bucket RSS minima.
-  if (agent && is_ready(p) && agent->tasks_ended > 0) {
+  std::string series = agent && is_ready(p) && agent->tasks_ended > 0 ? "residual"
+                       : (!agent || !agent->connected)                ? "rss_bucket_minimum"
+                                                                       : "";
+  if (!series.empty() && series != memo.leak_series) {
+    // Task indices and bucket times are different x axes: a new series starts afresh.
+    if (!memo.leak_series.empty()) memo.leak = analysis::LeakDetector(leak_config_);
+    memo.leak_series = series;
+  }
+  if (series == "residual") {
     out.leak_series = "residual";
     const auto& ends = agent->task_ends;
     std::size_t first_kept = ends.pushed() - ends.size();
@@ -118,7 +128,7 @@ void Analyzer::analyze_process(ProcessView& p, const std::map<pid_t, const Proce
       }
     });
     out.bloat = analysis::what_holds_bloat(deltas);
-  } else if (!agent || !agent->connected) {
+  } else if (series == "rss_bucket_minimum") {
     out.leak_series = "rss_bucket_minimum";
     if (auto closed = memo.rss_minima.add(sample.time, rss)) memo.leak.add(analysis::to_leak_sample(*closed));
   }
@@ -246,16 +256,30 @@ void Analyzer::analyze(Snapshot& snap, std::optional<double> oom_victim_bytes) {
   for (const auto& p : snap.processes) by_pid[p.facts.pid] = &p;
   std::set<pid_t> alive;
   for (auto& p : snap.processes) {
-    analyze_process(p, by_pid, snap.time);
     alive.insert(p.facts.pid);
+    try {
+      analyze_process(p, by_pid, snap.time);
+    } catch (const std::exception& e) {
+      // One process's odd input must not cost the whole snapshot: forget what
+      // was learned about it and start again next cycle.
+      spdlog::warn("analysis of pid {} failed and restarts: {}", p.facts.pid, e.what());
+      processes_.erase(p.facts.pid);
+      p.analysis = ProcessAnalysis{};
+    }
   }
   for (auto it = processes_.begin(); it != processes_.end();) {
     it = alive.count(it->first) ? std::next(it) : processes_.erase(it);
   }
   std::set<std::string> paths;
   for (auto& c : snap.cgroups) {
-    analyze_cgroup(c, snap, oom_victim_bytes);
     paths.insert(c.facts.path);
+    try {
+      analyze_cgroup(c, snap, oom_victim_bytes);
+    } catch (const std::exception& e) {
+      spdlog::warn("analysis of cgroup {} failed and restarts: {}", c.facts.path, e.what());
+      cgroups_.erase(c.facts.path);
+      c.analysis = CgroupAnalysis{};
+    }
   }
   for (auto it = cgroups_.begin(); it != cgroups_.end();) {
     it = paths.count(it->first) ? std::next(it) : cgroups_.erase(it);

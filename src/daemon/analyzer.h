@@ -33,6 +33,7 @@ class Analyzer {
     analysis::AllocationSpeed speed;
     analysis::BucketSeries rss_minima;
     double last_seen = 0;
+    std::string leak_series;  // which series feeds `leak`: "residual" or "rss_bucket_minimum"
   };
   struct CgroupMemo {
     analysis::BucketSeries nonreclaimable_minima;

@@ -212,7 +212,7 @@ def stack(tmp_path_factory):
                                 "--save", "", "--appendonly", "no", "--dir", str(tmp)])
         socket_path = tmp / "ramflow.sock"
         servers.start("ramflowd", [str(ramflowd), "serve", "--listen", f"127.0.0.1:{ramflowd_port}",
-                                   "--socket", str(socket_path), "--interval", "1s",
+                                   "--socket", str(socket_path), "--interval", "1s", "--bucket", "1s",
                                    *shlex.split(os.environ.get("RAMFLOWD_ARGS", ""))])
         prometheus = _start_prometheus(servers, tmp, ramflowd_port, _start_alertmanager(servers, tmp, webhook))
         env = {

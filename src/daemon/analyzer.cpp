@@ -207,8 +207,12 @@ void Analyzer::analyze_cgroup(CgroupView& c, const Snapshot& snap, std::optional
     if (p.analysis.leak.evaluated && p.analysis.leak.level != analysis::LeakLevel::low) {
       leak_rate += std::max(0.0, p.analysis.leak.rate_bytes_per_s);
     }
+    // The Celery main is the prefork process that forked the pool; its
+    // discovery role may be "child" when a wrapper (timeout, tini, sh) matched too.
     bool celery = p.agent && p.agent->hello && p.agent->hello->framework == "celery";
-    if (celery && p.facts.role == Role::kMain && p.agent->hello->pool == "prefork") main = &p;
+    bool forked_pool = std::any_of(snap.processes.begin(), snap.processes.end(),
+                                   [&p](const ProcessView& q) { return q.facts.ppid == p.facts.pid; });
+    if (celery && forked_pool && p.agent->hello->pool == "prefork") main = &p;
   }
   if (main) {
     for (const auto& p : snap.processes) {

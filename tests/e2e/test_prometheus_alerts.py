@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from prom_servers import MemoryCgroup, Servers, Webhook, free_port, get_json, wait_until
+from prom_servers import MemoryCgroup, Servers, Webhook, free_port, get_json, ramflowd_binary, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "deploy" / "prometheus"))
@@ -346,6 +346,25 @@ def test_every_dashboard_query_returns_data(stack: Stack):
     for label, match in (("namespace", "ramflow_build_info"), ("pod", "ramflow_build_info"), ("worker", "ramflow_process_rss_bytes")):
         found = get_json(f"{stack.prometheus}/api/v1/label/{label}/values", {"match[]": match})["data"]
         assert [v for v in found if v], f"variable ${label} would be empty (label_values({match}, {label}))"
+
+
+def test_recommend_reads_the_fleet_history_from_prometheus(stack: Stack):
+    selector = f'{{namespace="{NAMESPACE}",workload="celery-worker"}}'
+    recorded = wait_until(
+        lambda: stack.query(f"namespace_workload:ramflow_recommended_memory_limit_bytes:max_7d{selector}"),
+        60, "the fleet recording rule for the recommended limit")
+    out = subprocess.run([str(ramflowd_binary()), "recommend", "--prometheus", stack.prometheus, "--selector", selector,
+                          "--output", "json"], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    readout = json.loads(out.stdout)
+    assert readout["limit"]["bytes"] >= float(recorded[0]["value"][1]) * 0.999
+    assert readout["limit"]["quantity"].endswith(("Mi", "Gi"))
+    text = subprocess.run([str(ramflowd_binary()), "recommend", "--prometheus", stack.prometheus, "--selector", selector],
+                          capture_output=True, text=True, timeout=30)
+    assert text.returncode == 0 and "resources:" in text.stdout and "max over replicas and 7 days" in text.stdout
+    bad = subprocess.run([str(ramflowd_binary()), "recommend", "--prometheus", stack.prometheus, "--selector", "nope"],
+                         capture_output=True, text=True, timeout=30)
+    assert bad.returncode == 2 and "--selector" in bad.stderr
 
 
 def test_sidecar_down_reaches_webhook(stack: Stack):

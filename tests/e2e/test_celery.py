@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from prom_servers import Servers, free_port, wait_until
+from prom_servers import Servers, free_port, ramflowd_binary, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 AGENT_DIR = REPO / "agent" / "sitecustomize"
@@ -30,16 +30,6 @@ RUNS = {"tasks.retain_32mib": 3, "tasks.churn_64mib": 3, "tasks.noop": 5}
 
 _SAMPLE = re.compile(r'^(\w+)\{([^}]*)\}\s+(\S+)$')
 _LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
-
-
-def _ramflowd() -> Path:
-    binary = Path(os.environ.get("RAMFLOWD", REPO / "build" / "default" / "src" / "ramflowd"))
-    if not binary.exists():
-        message = f"{binary} is not built yet (cmake --preset default && cmake --build --preset default)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return binary
 
 
 def scrape(port: int) -> list[tuple[str, dict, float]]:
@@ -90,7 +80,7 @@ def report_rows(port: int, task: str) -> list[dict]:
 
 @pytest.fixture
 def stack(tmp_path):
-    ramflowd = _ramflowd()
+    ramflowd = ramflowd_binary()
     servers = Servers(tmp_path)
     redis_port, http_port = free_port(), free_port()
     socket_path = tmp_path / "ramflow.sock"

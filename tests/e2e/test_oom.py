@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from prom_servers import MemoryCgroup, Servers, free_port, wait_until
+from prom_servers import MemoryCgroup, Servers, free_port, ramflowd_binary, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 AGENT_DIR = REPO / "agent" / "sitecustomize"
@@ -43,23 +43,13 @@ def _skip(reason: str, bpf: bool = False) -> None:
     pytest.skip(reason)
 
 
-def _ramflowd() -> Path:
-    binary = Path(os.environ.get("RAMFLOWD", REPO / "build" / "default" / "src" / "ramflowd"))
-    if not binary.exists():
-        message = f"{binary} is not built yet (cmake --preset default && cmake --build --preset default)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return binary
-
-
 @pytest.fixture
 def host(request):
     if os.geteuid() != 0:
         _skip("needs root to create a v1 memory cgroup", bpf=True)
     if not Path("/sys/fs/cgroup/memory/memory.limit_in_bytes").exists():
         _skip("needs the cgroup v1 memory controller at /sys/fs/cgroup/memory", bpf=True)
-    return _ramflowd()
+    return ramflowd_binary()
 
 
 class Run:

@@ -368,6 +368,11 @@ def test_recommend_reads_the_fleet_history_from_prometheus(stack: Stack):
 
 
 def test_sidecar_down_reaches_webhook(stack: Stack):
+    stopped_at = time.monotonic()
     stack.servers.stop_one("ramflowd")
-    down = wait_until(lambda: stack.webhook.alerts("RamflowSidecarDown"), 30, "RamflowSidecarDown at the webhook")
+    # Before Prometheus's first scrape, absent(up) may already have fired (labels
+    # {job} only): look at what arrives after the stop, from the up == 0 branch.
+    down = wait_until(lambda: [a for a in stack.webhook.alerts("RamflowSidecarDown")
+                               if a["at"] > stopped_at and "pod" in a["labels"]],
+                      30, "RamflowSidecarDown at the webhook")
     assert down[0]["labels"]["namespace"] == NAMESPACE and down[0]["labels"]["pod"] == POD

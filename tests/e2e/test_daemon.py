@@ -3,6 +3,7 @@ HTTP surface, bad kernel files, and shutdown. Real binary, real processes,
 servers on 127.0.0.1 only."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -177,3 +178,28 @@ def test_a_malformed_proc_file_is_counted_logged_once_and_serving_goes_on(tmp):
         assert log.count("/proc/PID/status") + log.count("12663/status") == 1, log
     finally:
         daemon.stop()
+
+
+def test_report_and_recommend_read_a_running_sidecar(tmp):
+    daemon = Daemon(tmp)
+    try:
+        out = run_cli("report", "--url", daemon.url, "--output", str(tmp / "post-mortem.json"))
+        assert out.returncode == 0, out.stderr
+        report = json.loads((tmp / "post-mortem.json").read_text())
+        assert report["source"] == "report" and report["schema_version"] == 1
+        out = run_cli("report", "--url", daemon.url, "--output", str(tmp / "post-mortem.html"))
+        assert out.returncode == 0, out.stderr
+        html = (tmp / "post-mortem.html").read_text()
+        assert 'id="ramflow-report"' in html and "https://" not in html and "http://" not in html
+        out = run_cli("recommend", "--url", daemon.url)
+        assert out.returncode == 0, out.stderr
+        assert "recommended limit" in out.stdout and "resources:" in out.stdout and "worker:\n  resources:" in out.stdout
+        out = run_cli("recommend", "--url", daemon.url, "--output", "json")
+        readout = json.loads(out.stdout)
+        assert readout["limit"]["quantity"].endswith("Mi") and readout["limit"]["bytes"] > 0
+    finally:
+        daemon.stop()
+    out = run_cli("recommend", "--url", f"http://127.0.0.1:{free_port()}")
+    assert out.returncode == 1 and "cannot reach" in out.stderr
+    out = run_cli("report", "--url", "nonsense", "--output", str(tmp / "x.json"))
+    assert out.returncode == 2 and "is not a URL" in out.stderr

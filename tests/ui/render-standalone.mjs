@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './launch-chromium.mjs';
 
 const files = process.argv.slice(2);
 if (!files.length) {
@@ -20,13 +20,7 @@ const failures = [];
 const check = (name, ok, detail) => (ok ? passed++ : failures.push(`${name}${detail ? `: ${detail}` : ''}`));
 
 const profile = mkdtempSync(join(tmpdir(), 'ramflow-render-'));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-  viewport: { width: 1280, height: 800 },
-});
+const context = await launchChromium(profile);
 try {
   for (const file of files) {
     const page = await context.newPage();

@@ -10,7 +10,7 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './launch-chromium.mjs';
 import { buildStandalone } from './build-standalone.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -166,13 +166,7 @@ check(`assets total ${assetBytes} bytes < 300 KB`, assetBytes < 300 * 1024);
 const profile = mkdtempSync(join(tmpdir(), 'ramflow-ui-'));
 const server = await startServer();
 const base = `http://127.0.0.1:${server.address().port}/`;
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync'],
-  viewport: { width: 1280, height: 800 },
-});
+const context = await launchChromium(profile);
 try {
   // Live mode: served assets + /api/v1/report, refreshing.
   const live = await context.newPage();

@@ -81,16 +81,6 @@ class Stack:
         return get_json(f"{self.prometheus}/api/v1/query_range", params, timeout=20)["data"]["result"]
 
 
-def _ramflowd() -> Path:
-    binary = Path(os.environ.get("RAMFLOWD", REPO / "build" / "default" / "src" / "ramflowd"))
-    if not binary.is_file():
-        message = f"{binary} is not built yet (cmake --preset default && cmake --build --preset default)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip("pending: " + message)
-    return binary
-
-
 def _requirements() -> None:
     if os.geteuid() != 0:
         pytest.skip("needs root to create a v1 memory cgroup")
@@ -201,7 +191,7 @@ def test_rules_and_every_dashboard_query_are_accepted_by_prometheus(tmp_path: Pa
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     _requirements()
-    ramflowd = _ramflowd()
+    ramflowd = ramflowd_binary()
     tmp = tmp_path_factory.mktemp("prom-e2e")
     servers, webhook = Servers(tmp), Webhook()
     cgroup = MemoryCgroup(f"ramflow-e2e-{os.getpid()}", LIMIT)

@@ -22,7 +22,11 @@ HttpServer::HttpServer() : impl_(std::make_unique<Impl>()) {
   s.set_payload_max_length(kMaxRequestBytes);
   s.set_read_timeout(5, 0);
   s.set_write_timeout(5, 0);
-  s.set_keep_alive_max_count(100);
+  // One request per connection: cpp-httplib 0.11 waits for a kept-alive
+  // connection's next request by polling every ~10 ms, which cost 0.9 % of a
+  // core per idle scraper connection (docs/performance.md). A new TCP
+  // connection per scrape costs far less.
+  s.set_keep_alive_max_count(1);
   s.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
     if (req.method != "GET" && req.method != "HEAD") {
       res.status = 405;

@@ -3,6 +3,7 @@ HTTP surface, bad kernel files, and shutdown. Real binary, real processes,
 servers on 127.0.0.1 only."""
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import shutil
@@ -140,6 +141,14 @@ def test_http_is_read_only_and_refuses_oversized_requests(tmp):
         with pytest.raises((urllib.error.HTTPError, urllib.error.URLError, ConnectionError)):
             urllib.request.urlopen(huge, timeout=5)
         assert urllib.request.urlopen(daemon.url + "/healthz", timeout=5).status == 200
+        # http.client asks for keep-alive; the server answers one request per
+        # connection (a kept-alive idle connection costs a core's 0.9 %: docs/performance.md).
+        conn = http.client.HTTPConnection("127.0.0.1", daemon.port, timeout=5)
+        conn.request("GET", "/metrics")
+        response = conn.getresponse()
+        assert response.status == 200 and response.getheader("Connection") == "close"
+        response.read()
+        conn.close()
         badge = urllib.request.urlopen(daemon.url + "/badge.svg", timeout=5)
         assert badge.headers["Content-Type"].startswith("image/svg+xml")
         assert b"<svg" in badge.read()

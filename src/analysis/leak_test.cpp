@@ -156,6 +156,11 @@ LeakDetector::LeakDetector(LeakConfig config, LeakDetectorState state)
     }
   }
   while (state_.window.size() > config_.window) state_.window.pop_front();
+  // A restored window shows its evaluation at once, not after the next sample;
+  // the level is the saved one (no hysteresis step without a new sample).
+  if (!state_.window.empty()) {
+    last_ = evaluate_leak_window(std::vector<LeakSample>(state_.window.begin(), state_.window.end()), config_);
+  }
   last_.level = state_.level;
 }
 

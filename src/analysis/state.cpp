@@ -1,6 +1,8 @@
 #include "analysis/state.h"
 
+#include <cmath>
 #include <stdexcept>
+
 #include <nlohmann/json.hpp>
 
 namespace ramflow::analysis {
@@ -9,152 +11,168 @@ namespace {
 using nlohmann::json;
 
 [[noreturn]] void bad(const std::string& path, const std::string& what) {
-  throw std::invalid_argument("ramflow state: " + path + ": " + what + " — delete the state file to start fresh");
+  throw std::invalid_argument("ramflow state: " + (path.empty() ? std::string("the document") : path) + ": " + what + " — delete the state file to start fresh");
 }
 
 const json& field(const json& j, const std::string& path, const char* key) {
   if (!j.is_object()) bad(path, "not an object");
   const auto it = j.find(key);
-  if (it == j.end()) bad(path + "." + key, "missing");
+  if (it == j.end()) bad(path.empty() ? key : path + "." + key, "missing");
   return *it;
 }
 
+std::string child(const std::string& path, const char* key) { return path.empty() ? key : path + "." + key; }
+
 double number(const json& j, const std::string& path, const char* key) {
   const auto& v = field(j, path, key);
-  if (!v.is_number()) bad(path + "." + key, "not a number");
+  if (!v.is_number()) bad(child(path, key), "not a number");
   return v.get<double>();
-}
-
-int integer(const json& j, const std::string& path, const char* key) {
-  const auto& v = field(j, path, key);
-  if (!v.is_number_integer()) bad(path + "." + key, "not an integer");
-  return v.get<int>();
 }
 
 const json& array(const json& j, const std::string& path, const char* key, size_t max) {
   const auto& v = field(j, path, key);
-  if (!v.is_array()) bad(path + "." + key, "not an array");
-  if (v.size() > max) bad(path + "." + key, "more than " + std::to_string(max) + " entries");
+  if (!v.is_array()) bad(child(path, key), "not an array");
+  if (v.size() > max) bad(child(path, key), "more than " + std::to_string(max) + " entries");
   return v;
 }
 
-json optional_number(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
-
-std::optional<double> optional_number_from(const json& j, const std::string& path, const char* key) {
-  if (field(j, path, key).is_null()) return std::nullopt;
-  return number(j, path, key);
+// Bytes and bucket starts are whole numbers: written as integers, which is
+// both shorter and several times faster to format than a double.
+json compact(double v) {
+  if (std::floor(v) == v && std::fabs(v) < 9.0e15) return static_cast<std::int64_t>(v);
+  return v;
 }
 
-json point_to_json(const BucketPoint& p) { return {{"start_s", p.start_s}, {"bytes", p.bytes}}; }
-
-BucketPoint point_from(const json& j, const std::string& path) {
-  return {number(j, path, "start_s"), number(j, path, "bytes")};
+// [a, b, ...] of `n` finite numbers.
+std::vector<double> tuple(const json& j, const std::string& path, size_t n, const char* shape) {
+  if (!j.is_array() || j.size() != n) bad(path, std::string("not ") + shape + " numbers");
+  std::vector<double> out;
+  for (const auto& v : j) {
+    if (!v.is_number() || !std::isfinite(v.get<double>())) bad(path, std::string("not ") + shape + " numbers");
+    out.push_back(v.get<double>());
+  }
+  return out;
 }
 
 json series_to_json(const BucketSeriesState& s) {
   json closed = json::array();
-  for (const auto& p : s.closed) closed.push_back(point_to_json(p));
-  return {{"open", s.open ? point_to_json(*s.open) : json(nullptr)}, {"closed", closed}};
+  for (const auto& p : s.closed) closed.push_back({compact(p.start_s), compact(p.bytes)});
+  return {{"open", s.open ? json{compact(s.open->start_s), compact(s.open->bytes)} : json(nullptr)},
+          {"closed", std::move(closed)}};
 }
 
 BucketSeriesState series_from(const json& j, const std::string& path) {
   BucketSeriesState s;
-  if (!field(j, path, "open").is_null()) s.open = point_from(j["open"], path + ".open");
+  if (const auto& open = field(j, path, "open"); !open.is_null()) {
+    const auto v = tuple(open, path + ".open", 2, "[start_s, bytes]");
+    s.open = BucketPoint{v[0], v[1]};
+  }
   const auto& closed = array(j, path, "closed", kMaxStateSeriesPoints);
-  for (size_t i = 0; i < closed.size(); ++i) s.closed.push_back(point_from(closed[i], path + ".closed[" + std::to_string(i) + "]"));
+  for (size_t i = 0; i < closed.size(); ++i) {
+    const auto v = tuple(closed[i], path + ".closed[" + std::to_string(i) + "]", 2, "[start_s, bytes]");
+    if (!s.closed.empty() && !(v[0] > s.closed.back().start_s)) {
+      bad(path + ".closed[" + std::to_string(i) + "]", "bucket starts must increase");
+    }
+    s.closed.push_back({v[0], v[1]});
+  }
   return s;
 }
 
 json leak_to_json(const LeakDetectorState& s) {
   json window = json::array();
-  for (const auto& x : s.window) window.push_back({{"x", x.x}, {"time_s", x.time_s}, {"bytes", x.bytes}});
-  return {{"window", window}, {"level", to_string(s.level)}, {"failed_high", s.failed_high}, {"failed_medium", s.failed_medium}};
+  for (const auto& x : s.window) window.push_back({compact(x.x), x.time_s, compact(x.bytes)});
+  return {{"window", std::move(window)},
+          {"level", to_string(s.level)},
+          {"failed_high", s.failed_high},
+          {"failed_medium", s.failed_medium}};
+}
+
+int counter(const json& j, const std::string& path, const char* key) {
+  const auto& v = field(j, path, key);
+  if (!v.is_number_integer() || v.get<std::int64_t>() < 0 || v.get<std::int64_t>() > 1'000'000) {
+    bad(child(path, key), "not a count between 0 and 1000000");
+  }
+  return v.get<int>();
 }
 
 LeakDetectorState leak_from(const json& j, const std::string& path) {
   LeakDetectorState s;
   const auto& window = array(j, path, "window", kMaxStateSeriesPoints);
   for (size_t i = 0; i < window.size(); ++i) {
-    const std::string p = path + ".window[" + std::to_string(i) + "]";
-    s.window.push_back({number(window[i], p, "x"), number(window[i], p, "time_s"), number(window[i], p, "bytes")});
+    const auto v = tuple(window[i], path + ".window[" + std::to_string(i) + "]", 3, "[x, time_s, bytes]");
+    s.window.push_back({v[0], v[1], v[2]});
   }
   const auto& level = field(j, path, "level");
   const auto parsed = level.is_string() ? leak_level_from_string(level.get<std::string>()) : std::nullopt;
   if (!parsed) bad(path + ".level", "not one of low, medium, high");
   s.level = *parsed;
-  s.failed_high = integer(j, path, "failed_high");
-  s.failed_medium = integer(j, path, "failed_medium");
+  s.failed_high = counter(j, path, "failed_high");
+  s.failed_medium = counter(j, path, "failed_medium");
   return s;
 }
 
-json baseline_to_json(const ProcessMemory& m) {
-  return {{"bootstrap_bytes", optional_number(m.bootstrap_bytes)},
-          {"ready_rss_bytes", m.ready_rss_bytes},
-          {"ready_hwm_bytes", m.ready_hwm_bytes},
-          {"vm_hwm_bytes", m.vm_hwm_bytes},
-          {"max_sampled_rss_since_ready", m.max_sampled_rss_since_ready}};
+json process_to_json(const ProcessState& p) {
+  return {{"pid", p.pid},
+          {"start_ticks", p.start_ticks},
+          {"leak_series", p.leak_series},
+          {"leak", leak_to_json(p.leak)},
+          {"next_x", compact(p.next_x)},
+          {"ready_time", p.ready_time},
+          {"max_rss_since_ready", compact(p.max_rss_since_ready)},
+          {"rss_minima", series_to_json(p.rss_minima)}};
 }
 
-ProcessMemory baseline_from(const json& j, const std::string& path) {
-  ProcessMemory m;
-  m.bootstrap_bytes = optional_number_from(j, path, "bootstrap_bytes");
-  m.ready_rss_bytes = number(j, path, "ready_rss_bytes");
-  m.ready_hwm_bytes = number(j, path, "ready_hwm_bytes");
-  m.vm_hwm_bytes = number(j, path, "vm_hwm_bytes");
-  m.max_sampled_rss_since_ready = number(j, path, "max_sampled_rss_since_ready");
-  return m;
+ProcessState process_from(const json& j, const std::string& path) {
+  ProcessState p;
+  const auto& pid = field(j, path, "pid");
+  if (!pid.is_number_integer() || pid.get<std::int64_t>() <= 0) bad(path + ".pid", "not a positive integer");
+  p.pid = pid.get<std::int64_t>();
+  const auto& ticks = field(j, path, "start_ticks");
+  if (!ticks.is_number_unsigned()) bad(path + ".start_ticks", "not a non-negative integer");
+  p.start_ticks = ticks.get<std::uint64_t>();
+  const auto& series = field(j, path, "leak_series");
+  if (!series.is_string() || (series != "" && series != "residual" && series != "rss_bucket_minimum")) {
+    bad(path + ".leak_series", "not one of \"\", residual, rss_bucket_minimum");
+  }
+  p.leak_series = series.get<std::string>();
+  p.leak = leak_from(field(j, path, "leak"), path + ".leak");
+  p.next_x = number(j, path, "next_x");
+  p.ready_time = number(j, path, "ready_time");
+  p.max_rss_since_ready = number(j, path, "max_rss_since_ready");
+  p.rss_minima = series_from(field(j, path, "rss_minima"), path + ".rss_minima");
+  return p;
 }
 
 }  // namespace
 
-void record_oom(AnalysisState& state, OomRecord record) {
-  state.oom_history.push_back(std::move(record));
-  while (state.oom_history.size() > kMaxOomHistory) state.oom_history.pop_front();
-}
-
 json to_json(const AnalysisState& state) {
-  json processes = json::object();
-  for (const auto& [name, p] : state.processes) {
-    processes[name] = {{"baseline", baseline_to_json(p.baseline)},
-                       {"leak", leak_to_json(p.leak)},
-                       {"rss_minima", p.rss_minima ? series_to_json(*p.rss_minima) : json(nullptr)}};
+  json processes = json::array();
+  for (const auto& p : state.processes) processes.push_back(process_to_json(p));
+  json cgroups = json::object();
+  for (const auto& [path, c] : state.cgroups) {
+    cgroups[path] = {{"nonreclaimable_minima", series_to_json(c.nonreclaimable_minima)},
+                     {"working_set_maxima", series_to_json(c.working_set_maxima)}};
   }
-  json ooms = json::array();
-  for (const auto& o : state.oom_history) ooms.push_back({{"time_s", o.time_s}, {"pid", o.pid}, {"task", o.task}, {"bytes", o.bytes}});
-  return {{"version", kStateVersion},
-          {"processes", processes},
-          {"nonreclaimable_minima", series_to_json(state.nonreclaimable_minima)},
-          {"working_set_maxima", series_to_json(state.working_set_maxima)},
-          {"oom_history", ooms}};
+  return {{"version", kStateVersion}, {"processes", std::move(processes)}, {"cgroups", std::move(cgroups)}};
 }
 
 AnalysisState analysis_state_from_json(const json& j) {
-  if (integer(j, "", "version") != kStateVersion) {
+  const auto& version = field(j, "", "version");
+  if (!version.is_number_integer() || version.get<std::int64_t>() != kStateVersion) {
     bad("version", "written by another ramflow version (this one reads " + std::to_string(kStateVersion) + ")");
   }
   AnalysisState state;
-  const auto& processes = field(j, "", "processes");
-  if (!processes.is_object()) bad("processes", "not an object");
-  if (processes.size() > kMaxStateProcesses) bad("processes", "more than " + std::to_string(kMaxStateProcesses) + " entries");
-  for (const auto& [name, p] : processes.items()) {
-    const std::string path = "processes." + name;
-    ProcessState ps;
-    ps.baseline = baseline_from(field(p, path, "baseline"), path + ".baseline");
-    ps.leak = leak_from(field(p, path, "leak"), path + ".leak");
-    if (!field(p, path, "rss_minima").is_null()) ps.rss_minima = series_from(p["rss_minima"], path + ".rss_minima");
-    state.processes.emplace(name, std::move(ps));
+  const auto& processes = array(j, "", "processes", kMaxStateProcesses);
+  for (size_t i = 0; i < processes.size(); ++i) {
+    state.processes.push_back(process_from(processes[i], "processes[" + std::to_string(i) + "]"));
   }
-  state.nonreclaimable_minima = series_from(field(j, "", "nonreclaimable_minima"), "nonreclaimable_minima");
-  state.working_set_maxima = series_from(field(j, "", "working_set_maxima"), "working_set_maxima");
-  const auto& ooms = array(j, "", "oom_history", kMaxOomHistory);
-  for (size_t i = 0; i < ooms.size(); ++i) {
-    const std::string path = "oom_history[" + std::to_string(i) + "]";
-    const auto& task = field(ooms[i], path, "task");
-    if (!task.is_string()) bad(path + ".task", "not a string");
-    const auto& pid = field(ooms[i], path, "pid");
-    if (!pid.is_number_integer()) bad(path + ".pid", "not an integer");
-    state.oom_history.push_back({number(ooms[i], path, "time_s"), pid.get<std::int64_t>(), task.get<std::string>(),
-                                 number(ooms[i], path, "bytes")});
+  const auto& cgroups = field(j, "", "cgroups");
+  if (!cgroups.is_object()) bad("cgroups", "not an object");
+  if (cgroups.size() > kMaxStateCgroups) bad("cgroups", "more than " + std::to_string(kMaxStateCgroups) + " entries");
+  for (const auto& [path, c] : cgroups.items()) {
+    const std::string where = "cgroups[" + json(path).dump() + "]";
+    state.cgroups[path] = {series_from(field(c, where, "nonreclaimable_minima"), where + ".nonreclaimable_minima"),
+                           series_from(field(c, where, "working_set_maxima"), where + ".working_set_maxima")};
   }
   return state;
 }

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <mutex>
 #include <set>
@@ -13,6 +14,7 @@
 #include "daemon/agent_sink.h"
 #include "daemon/analyzer.h"
 #include "daemon/oom_forensics.h"
+#include "daemon/state_store.h"
 #include "export/badge.h"
 #include "export/http_server.h"
 #include "export/report_json.h"
@@ -40,6 +42,7 @@ struct DaemonRuntime::Parts {
   daemon::AgentSink sink;
   daemon::Analyzer analyzer;
   daemon::OomForensics oom;
+  daemon::StateStore state{config.state_dir};
   ingest::SocketServer socket;
   std::unique_ptr<bpf::OomWatcher> watcher;
   std::mutex watched_mu;
@@ -118,11 +121,17 @@ std::string DaemonRuntime::start() {
   }
 
   if (std::string err = p.http.bind(p.config.listen); !err.empty()) return err;
+  restore_state();
   start_oom_watcher();
   sampler.set_enricher([&p](daemon::Snapshot& snap, const std::vector<model::ProcessFacts>& vanished,
                             const model::AgentView& agents) {
     p.analyzer.analyze(snap, p.oom.largest_victim_bytes());
     p.oom.update(snap, vanished, agents);
+    if (p.state.enabled()) {
+      p.state.save_if_changed(p.analyzer.generation(), [&p] { return p.analyzer.save_state(); }, p.oom.save_state(),
+                              snap.time);
+      snap.state_file = p.state.status();
+    }
     snap.configuration = config::describe(p.config);
     snap.configuration_sources = p.config.sources;
     {
@@ -175,6 +184,17 @@ nlohmann::json DaemonRuntime::final_report(const std::string& source) {
   return exporter::build_report(final, report_options(source));
 }
 
+void DaemonRuntime::restore_state() {
+  Parts& p = *parts_;
+  p.state.restore([&p](const analysis::AnalysisState& analysis, std::string_view oom_json) {
+    std::string error;
+    if (model::OomTracker check; !check.restore(oom_json, &error)) throw std::invalid_argument(error);
+    // Both parts or neither: the OOM part is checked above, the analyzer's restore is all or nothing.
+    p.analyzer.restore(analysis, std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
+    p.oom.restore(oom_json, &error);
+  });
+}
+
 void DaemonRuntime::start_oom_watcher() {
   Parts& p = *parts_;
   if (p.config.ebpf == config::EbpfMode::kOff) {
@@ -223,6 +243,12 @@ void DaemonRuntime::stop() {
   if (parts_->socket_running) parts_->socket.stop();
   parts_->socket_running = false;
   parts_->sampler.stop();
+  // The sampler thread is gone: the last cycle's state is saved here, on the caller's.
+  auto snap = parts_->sampler.latest();
+  if (parts_->state.enabled() && snap) {
+    parts_->state.save_if_changed(parts_->analyzer.generation(), [this] { return parts_->analyzer.save_state(); },
+                                  parts_->oom.save_state(), snap->time);
+  }
 }
 
 }  // namespace ramflow::app

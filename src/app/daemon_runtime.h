@@ -34,6 +34,7 @@ class DaemonRuntime {
   nlohmann::json final_report(const std::string& source);
 
  private:
+  void restore_state();
   void start_oom_watcher();
   exporter::ReportOptions report_options(const std::string& source) const;
   struct Parts;

@@ -15,6 +15,8 @@ using Role = probe::DiscoveredProcess::Role;
 constexpr std::size_t kMinimaKept = 120;      // forecast window: Theil–Sen is O(n²)
 constexpr std::size_t kPeaksKept = 7 * 1440;  // request: per-bucket peaks over a week at 60 s
 constexpr double kAllocationWindowSeconds = 30;
+// An agent retries its connection with a backoff of at most 5 s.
+constexpr double kAgentReconnectGraceSeconds = 60;
 // Share of the cgroup's non-reclaimable memory the watched workers must hold
 // (RSS, or PSS where read) for the cgroup's peak to stand for theirs.
 constexpr double kAloneShare = 0.8;
@@ -44,6 +46,25 @@ Analyzer::Analyzer(const config::Config& config) : config_(config) {
   thresholds_.high_bytes = config.leak_high_mib * analysis::kMiB;
 }
 
+Analyzer::ProcessMemo Analyzer::new_memo(std::uint64_t start_ticks) const {
+  return ProcessMemo{start_ticks,
+                     analysis::LeakDetector(leak_config_),
+                     0,
+                     0,
+                     0,
+                     0,
+                     analysis::AllocationSpeed(kAllocationWindowSeconds),
+                     analysis::BucketSeries(seconds(config_.bucket), leak_config_.window, analysis::BucketReduce::minimum),
+                     0,
+                     {},
+                     0};
+}
+
+Analyzer::CgroupMemo Analyzer::new_cgroup_memo() const {
+  return CgroupMemo{analysis::BucketSeries(seconds(config_.bucket), kMinimaKept, analysis::BucketReduce::minimum),
+                    analysis::BucketSeries(seconds(config_.bucket), kPeaksKept, analysis::BucketReduce::maximum)};
+}
+
 Analyzer::ProcessMemo& Analyzer::memo_for(const ProcessView& p) {
   auto it = processes_.find(p.facts.pid);
   if (it != processes_.end() && it->second.start_ticks != p.facts.start_ticks) {
@@ -51,18 +72,18 @@ Analyzer::ProcessMemo& Analyzer::memo_for(const ProcessView& p) {
     it = processes_.end();
   }
   if (it == processes_.end()) {
-    ProcessMemo memo{p.facts.start_ticks,
-                     analysis::LeakDetector(leak_config_),
-                     0,
-                     0,
-                     0,
-                     analysis::AllocationSpeed(kAllocationWindowSeconds),
-                     analysis::BucketSeries(seconds(config_.bucket), leak_config_.window,
-                                            analysis::BucketReduce::minimum),
-                     0};
-    it = processes_.emplace(p.facts.pid, std::move(memo)).first;
+    it = processes_.emplace(p.facts.pid, new_memo(p.facts.start_ticks)).first;
+    ++generation_;
   }
   return it->second;
+}
+
+std::optional<analysis::BucketPoint> Analyzer::add(analysis::BucketSeries& series, double time, double bytes) {
+  const auto before = series.state().open;
+  auto closed = series.add(time, bytes);
+  const auto& after = series.state().open;
+  if (closed || !before || before->start_s != after->start_s || before->bytes != after->bytes) ++generation_;
+  return closed;
 }
 
 void Analyzer::analyze_process(ProcessView& p, const std::map<pid_t, const ProcessView*>& by_pid, double now) {
@@ -88,8 +109,12 @@ void Analyzer::analyze_process(ProcessView& p, const std::map<pid_t, const Proce
     if (memo.ready_time != agent->ready_time) {
       memo.ready_time = agent->ready_time;
       memo.max_rss_since_ready = 0;
+      ++generation_;
     }
-    if (sample.time >= memo.ready_time) memo.max_rss_since_ready = std::max(memo.max_rss_since_ready, rss);
+    if (sample.time >= memo.ready_time && rss > memo.max_rss_since_ready) {
+      memo.max_rss_since_ready = rss;
+      ++generation_;
+    }
     analysis::ProcessMemory mine = memory_of(p, memo.max_rss_since_ready);
     auto parent = by_pid.find(p.facts.ppid);
     if (p.facts.role == Role::kChild && parent != by_pid.end() && is_ready(*parent->second)) {
@@ -103,10 +128,14 @@ void Analyzer::analyze_process(ProcessView& p, const std::map<pid_t, const Proce
   std::string series = agent && is_ready(p) && agent->tasks_ended > 0 ? "residual"
                        : (!agent || !agent->connected)                ? "rss_bucket_minimum"
                                                                        : "";
+  // Restored after a sidecar restart: the agent reconnects within seconds and
+  // re-sends its phases; until then its residual series is kept, not replaced.
+  if (memo.leak_series == "residual" && series != "residual" && now < memo.agent_grace_until) series.clear();
   if (!series.empty() && series != memo.leak_series) {
     // Task indices and bucket times are different x axes: a new series starts afresh.
     if (!memo.leak_series.empty()) memo.leak = analysis::LeakDetector(leak_config_);
     memo.leak_series = series;
+    ++generation_;
   }
   if (series == "residual") {
     out.leak_series = "residual";
@@ -116,7 +145,8 @@ void Analyzer::analyze_process(ProcessView& p, const std::map<pid_t, const Proce
     for (std::size_t seq = from; seq < ends.pushed(); ++seq) {
       const model::TaskEnd& end = ends[seq - first_kept];
       double residual = analysis::residual_bytes(static_cast<double>(end.rss_after), static_cast<double>(*agent->ready_rss));
-      memo.leak.add({static_cast<double>(seq), end.time, residual});
+      memo.leak.add({memo.x_base + static_cast<double>(seq), end.time, residual});
+      ++generation_;
     }
     memo.task_ends_consumed = ends.pushed();
     const model::TaskEnd& last = ends.back();
@@ -130,8 +160,9 @@ void Analyzer::analyze_process(ProcessView& p, const std::map<pid_t, const Proce
     out.bloat = analysis::what_holds_bloat(deltas);
   } else if (series == "rss_bucket_minimum") {
     out.leak_series = "rss_bucket_minimum";
-    if (auto closed = memo.rss_minima.add(sample.time, rss)) memo.leak.add(analysis::to_leak_sample(*closed));
+    if (auto closed = add(memo.rss_minima, sample.time, rss)) memo.leak.add(analysis::to_leak_sample(*closed));
   }
+  if (out.leak_series.empty()) out.leak_series = memo.leak_series;  // held while its agent reconnects
   out.leak = memo.leak.last();
   if (out.leak.evaluated) out.leak.level = memo.leak.level();
   if (out.residual_bytes) {
@@ -148,10 +179,11 @@ void Analyzer::analyze_process(ProcessView& p, const std::map<pid_t, const Proce
 }
 
 void Analyzer::analyze_cgroup(CgroupView& c, const Snapshot& snap, std::optional<double> oom_victim_bytes) {
-  auto [it, added] = cgroups_.try_emplace(
-      c.facts.path,
-      CgroupMemo{analysis::BucketSeries(seconds(config_.bucket), kMinimaKept, analysis::BucketReduce::minimum),
-                 analysis::BucketSeries(seconds(config_.bucket), kPeaksKept, analysis::BucketReduce::maximum)});
+  auto it = cgroups_.find(c.facts.path);
+  if (it == cgroups_.end()) {
+    it = cgroups_.emplace(c.facts.path, new_cgroup_memo()).first;
+    ++generation_;
+  }
   CgroupMemo& memo = it->second;
   const auto& m = c.facts.last;
   CgroupAnalysis& out = c.analysis;
@@ -163,9 +195,9 @@ void Analyzer::analyze_cgroup(CgroupView& c, const Snapshot& snap, std::optional
   }
   out.workers_alone = workers_rss >= kAloneShare * static_cast<double>(m.nonreclaimable());
   if (!c.facts.vanished) {
-    memo.nonreclaimable_minima.add(c.facts.last_read, static_cast<double>(m.nonreclaimable()));
+    add(memo.nonreclaimable_minima, c.facts.last_read, static_cast<double>(m.nonreclaimable()));
     // Request basis: the cgroup's working set, or the workers' own memory when they share it.
-    memo.working_set_maxima.add(c.facts.last_read, out.workers_alone ? static_cast<double>(m.working_set()) : workers_rss);
+    add(memo.working_set_maxima, c.facts.last_read, out.workers_alone ? static_cast<double>(m.working_set()) : workers_rss);
   }
 
   analysis::MemorySnapshot mem;
@@ -268,11 +300,17 @@ void Analyzer::analyze(Snapshot& snap, std::optional<double> oom_victim_bytes) {
       // was learned about it and start again next cycle.
       spdlog::warn("analysis of pid {} failed and restarts: {}", p.facts.pid, e.what());
       processes_.erase(p.facts.pid);
+      ++generation_;
       p.analysis = ProcessAnalysis{};
     }
   }
   for (auto it = processes_.begin(); it != processes_.end();) {
-    it = alive.count(it->first) ? std::next(it) : processes_.erase(it);
+    if (alive.count(it->first)) {
+      ++it;
+    } else {
+      it = processes_.erase(it);
+      ++generation_;
+    }
   }
   std::set<std::string> paths;
   for (auto& c : snap.cgroups) {
@@ -282,12 +320,60 @@ void Analyzer::analyze(Snapshot& snap, std::optional<double> oom_victim_bytes) {
     } catch (const std::exception& e) {
       spdlog::warn("analysis of cgroup {} failed and restarts: {}", c.facts.path, e.what());
       cgroups_.erase(c.facts.path);
+      ++generation_;
       c.analysis = CgroupAnalysis{};
     }
   }
   for (auto it = cgroups_.begin(); it != cgroups_.end();) {
-    it = paths.count(it->first) ? std::next(it) : cgroups_.erase(it);
+    if (paths.count(it->first)) {
+      ++it;
+    } else {
+      it = cgroups_.erase(it);
+      ++generation_;
+    }
   }
+}
+
+analysis::AnalysisState Analyzer::save_state() const {
+  analysis::AnalysisState state;
+  for (const auto& [pid, m] : processes_) {
+    state.processes.push_back({pid, m.start_ticks, m.leak_series, m.leak.state(),
+                               m.x_base + static_cast<double>(m.task_ends_consumed), m.ready_time,
+                               m.max_rss_since_ready, m.rss_minima.state()});
+  }
+  for (const auto& [path, c] : cgroups_) {
+    state.cgroups[path] = {c.nonreclaimable_minima.state(), c.working_set_maxima.state()};
+  }
+  return state;
+}
+
+void Analyzer::restore(const analysis::AnalysisState& state, double now) {
+  // All or nothing: built aside, swapped in when every entry was taken.
+  std::map<pid_t, ProcessMemo> processes;
+  std::map<std::string, CgroupMemo> cgroups;
+  for (const auto& p : state.processes) {
+    ProcessMemo memo = new_memo(p.start_ticks);
+    memo.leak = analysis::LeakDetector(leak_config_, p.leak);  // throws on a window out of order
+    memo.leak_series = p.leak_series;
+    memo.x_base = p.next_x;  // the new agent connection numbers its task ends from 0 again
+    memo.ready_time = p.ready_time;
+    memo.max_rss_since_ready = p.max_rss_since_ready;
+    memo.rss_minima = analysis::BucketSeries(seconds(config_.bucket), leak_config_.window,
+                                             analysis::BucketReduce::minimum, p.rss_minima);
+    memo.agent_grace_until = now + kAgentReconnectGraceSeconds;
+    processes.insert_or_assign(static_cast<pid_t>(p.pid), std::move(memo));
+  }
+  for (const auto& [path, c] : state.cgroups) {
+    CgroupMemo memo = new_cgroup_memo();
+    memo.nonreclaimable_minima = analysis::BucketSeries(seconds(config_.bucket), kMinimaKept,
+                                                        analysis::BucketReduce::minimum, c.nonreclaimable_minima);
+    memo.working_set_maxima = analysis::BucketSeries(seconds(config_.bucket), kPeaksKept,
+                                                     analysis::BucketReduce::maximum, c.working_set_maxima);
+    cgroups.insert_or_assign(path, std::move(memo));
+  }
+  processes_ = std::move(processes);
+  cgroups_ = std::move(cgroups);
+  ++generation_;
 }
 
 }  // namespace ramflow::daemon

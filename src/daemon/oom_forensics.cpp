@@ -50,14 +50,7 @@ void OomForensics::update(Snapshot& snap, const std::vector<model::ProcessFacts>
     if (f.kind == model::CallKind::kTask) admitted_tasks.insert(f.function);
   }
   for (const auto& r : tracker_.update(in)) {
-    std::string task = r.task.empty() ? "unknown" : r.task;
-    // Bounded: a task killed mid-run never finished, so the function table may
-    // not know it; keep up to kMaxTaskLabels names of our own, then fold.
-    if (task != "unknown" && !admitted_tasks.count(task) && !task_labels_.count(task)) {
-      if (task_labels_.size() < kMaxTaskLabels) task_labels_.insert(task);
-      else task = "other";
-    }
-    ++counts_[{r.cgroup, task, r.source}];
+    count(r, admitted_tasks);
     spdlog::warn(
         "OOM kill: pid={} comm=\"{}\" task=\"{}\" cgroup=\"{}\" rss_at_death_bytes={} last_residual_bytes={} "
         "leak_level={} source={}",
@@ -77,6 +70,29 @@ void OomForensics::update(Snapshot& snap, const std::vector<model::ProcessFacts>
     v.leak_level = p.analysis.leak.evaluated ? std::string(analysis::to_string(p.analysis.leak.level)) : "unknown";
     last_verdicts_[p.facts.pid] = v;
   }
+}
+
+void OomForensics::count(const model::OomRecord& r, const std::set<std::string>& admitted_tasks) {
+  std::string task = r.task.empty() ? "unknown" : r.task;
+  // Bounded: a task killed mid-run never finished, so the function table may
+  // not know it; keep up to kMaxTaskLabels names of our own, then fold.
+  if (task != "unknown" && !admitted_tasks.count(task) && !task_labels_.count(task)) {
+    if (task_labels_.size() < kMaxTaskLabels) task_labels_.insert(task);
+    else task = "other";
+  }
+  ++counts_[{r.cgroup, task, r.source}];
+}
+
+std::string OomForensics::save_state() const { return tracker_.to_json(); }
+
+bool OomForensics::restore(std::string_view json, std::string* error) {
+  if (!tracker_.restore(json, error)) return false;
+  // The counters go on from the kept history, so a restart is no counter reset
+  // for the kills it remembers.
+  counts_.clear();
+  task_labels_.clear();
+  for (const auto& r : tracker_.history()) count(r, {});
+  return true;
 }
 
 std::optional<double> OomForensics::largest_victim_bytes() const {

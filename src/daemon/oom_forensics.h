@@ -8,6 +8,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -23,9 +24,13 @@ class OomForensics {
   void update(Snapshot& snap, const std::vector<model::ProcessFacts>& vanished, const model::AgentView& agents);
   // Most memory a victim held at death among the kept records, for the limit floor.
   std::optional<double> largest_victim_bytes() const;
-  model::OomTracker& tracker() { return tracker_; }
+  // History and last counter readings for the state file, and back.
+  std::string save_state() const;
+  bool restore(std::string_view json, std::string* error);
 
  private:
+  void count(const model::OomRecord& r, const std::set<std::string>& admitted_tasks);
+
   std::mutex kills_mu_;
   std::vector<model::OomKillEvent> pending_kills_;
   model::OomTracker tracker_;

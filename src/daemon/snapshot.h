@@ -17,6 +17,7 @@
 #include "analysis/margins.h"
 #include "analysis/recommend.h"
 #include "analysis/cow_drift.h"
+#include "daemon/state_file_status.h"
 #include "model/agent_registry.h"
 #include "model/oom_tracker.h"
 #include "model/cgroup_table.h"
@@ -104,6 +105,7 @@ struct Snapshot {
     std::uint64_t kills = 0;
   };
   std::vector<OomCount> oom_counts;
+  std::optional<StateFileStatus> state_file;  // absent without --state-dir
   std::vector<std::pair<std::string, std::string>> configuration;
   std::map<std::string, std::string> configuration_sources;  // option → file, env or flag
 };

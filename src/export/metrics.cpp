@@ -177,6 +177,14 @@ void self_metrics(FamilyBuilder& b, const daemon::Snapshot& s, const BuildInfo& 
   for (const auto& [source, seconds] : s.probe_durations) {
     b.gauge("ramflow_probe_duration_seconds", "Time each probe source took in the last sampling cycle.", {{"source", source}}, seconds);
   }
+  if (s.state_file) {
+    b.counter("ramflow_state_write_errors_total", "Failed writes of the state file in --state-dir.", {},
+              static_cast<double>(s.state_file->write_errors));
+    if (s.state_file->last_write) {
+      b.gauge("ramflow_state_last_write_timestamp_seconds", "When the state file was last written, Unix seconds.", {},
+              *s.state_file->last_write);
+    }
+  }
   if (s.self_usage) {
     b.counter("process_cpu_seconds_total", "Total user and system CPU time spent by ramflowd in seconds.", {},
               s.self_usage->cpu_seconds);

@@ -12,20 +12,26 @@ namespace {
 
 AnalysisState sample_state() {
   AnalysisState s;
-  ProcessState main;
-  main.baseline = {.bootstrap_bytes = 10 * kMiB, .ready_rss_bytes = 100 * kMiB, .ready_hwm_bytes = 120 * kMiB,
-                   .vm_hwm_bytes = 150 * kMiB, .max_sampled_rss_since_ready = 140 * kMiB};
+  ProcessState worker;
+  worker.pid = 4242;
+  worker.start_ticks = 987654;
+  worker.leak_series = "residual";
   LeakDetector detector;
-  for (int i = 0; i < 30; ++i) detector.add({double(i), 2.0 * i, i * kMiB});
-  main.leak = detector.state();
-  s.processes["celery@host/0"] = main;
-  ProcessState standalone;  // no agent: bucket minima, unknown bootstrap
-  BucketSeries minima(1.0);
-  for (int t = 0; t < 5; ++t) minima.add(t + 0.5, 1000.0 + t);
+  for (int i = 0; i < 30; ++i) detector.add({double(i), 1700000000.25 + 2.0 * i, i * kMiB});
+  worker.leak = detector.state();
+  worker.next_x = 30;
+  worker.ready_time = 1699999990.5;
+  worker.max_rss_since_ready = 180 * kMiB;
+  s.processes.push_back(worker);
+  ProcessState standalone;
+  standalone.pid = 42;
+  standalone.start_ticks = 7;
+  standalone.leak_series = "rss_bucket_minimum";
+  BucketSeries minima(60.0);
+  for (int t = 0; t < 5; ++t) minima.add(60.0 * t + 0.5, 1000.0 + t);
   standalone.rss_minima = minima.state();
-  s.processes["pid:42"] = standalone;
-  s.nonreclaimable_minima = minima.state();
-  record_oom(s, {.time_s = 1700000000, .pid = 77, .task = "tasks.resize", .bytes = 900 * kMiB});
+  s.processes.push_back(standalone);
+  s.cgroups["/kubepods/pod1/worker"] = {minima.state(), minima.state()};
   return s;
 }
 
@@ -34,17 +40,36 @@ TEST(State, RoundTripsThroughJsonText) {
   const auto text = to_json(original).dump();
   const auto restored = analysis_state_from_json(nlohmann::json::parse(text));
   EXPECT_EQ(to_json(restored), to_json(original));
-  EXPECT_FALSE(restored.processes.at("pid:42").baseline.bootstrap_bytes);
-  EXPECT_EQ(restored.processes.at("celery@host/0").leak.level, LeakLevel::high);
-  EXPECT_EQ(restored.oom_history.front().task, "tasks.resize");
+  ASSERT_EQ(restored.processes.size(), 2u);
+  EXPECT_EQ(restored.processes[0].pid, 4242);
+  EXPECT_EQ(restored.processes[0].start_ticks, 987654u);
+  EXPECT_EQ(restored.processes[0].leak.level, LeakLevel::high);
+  EXPECT_DOUBLE_EQ(restored.processes[0].leak.window.back().time_s, 1700000000.25 + 58);
+  EXPECT_DOUBLE_EQ(restored.processes[0].ready_time, 1699999990.5);
+  EXPECT_EQ(restored.processes[1].rss_minima.closed.size(), 4u);
+  EXPECT_DOUBLE_EQ(restored.cgroups.at("/kubepods/pod1/worker").working_set_maxima.open->bytes, 1004.0);
 }
 
-TEST(State, ARestoredDetectorContinuesWhereTheOldOneStopped) {
+TEST(State, WholeBytesAndBucketStartsAreWrittenAsIntegers) {
+  const auto j = to_json(sample_state());
+  const auto& point = j["cgroups"]["/kubepods/pod1/worker"]["working_set_maxima"]["closed"][0];
+  EXPECT_TRUE(point[0].is_number_integer());
+  EXPECT_TRUE(point[1].is_number_integer());
+  EXPECT_TRUE(j["processes"][0]["leak"]["window"][0][1].is_number_float());  // times keep their fraction
+}
+
+TEST(State, ARestoredDetectorShowsItsEvaluationAtOnceAndContinuesWhereTheOldOneStopped) {
   LeakDetector before;
-  for (int i = 0; i < 30; ++i) before.add({double(i), 2.0 * i, (i % 3) * kMiB});
+  for (int i = 0; i < 30; ++i) before.add({double(i), 2.0 * i, (i % 3) * kMiB + i * 0.2 * kMiB});
   AnalysisState s;
-  s.processes["w"].leak = before.state();
-  LeakDetector after(LeakConfig{}, analysis_state_from_json(to_json(s)).processes.at("w").leak);
+  ProcessState p;
+  p.pid = 1;
+  p.leak = before.state();
+  s.processes.push_back(p);
+  LeakDetector after(LeakConfig{}, analysis_state_from_json(to_json(s)).processes[0].leak);
+  EXPECT_TRUE(after.last().evaluated);
+  EXPECT_EQ(after.last().level, before.last().level);
+  EXPECT_DOUBLE_EQ(after.last().probability, before.last().probability);
   for (int i = 30; i < 60; ++i) {
     const LeakSample next{double(i), 2.0 * i, i * 0.5 * kMiB};
     EXPECT_EQ(before.add(next).level, after.add(next).level);
@@ -52,38 +77,54 @@ TEST(State, ARestoredDetectorContinuesWhereTheOldOneStopped) {
   }
 }
 
-TEST(State, OomHistoryIsBounded) {
-  AnalysisState s;
-  for (int i = 0; i < 100; ++i) record_oom(s, {.time_s = double(i), .pid = i, .task = "unknown", .bytes = 1});
-  EXPECT_EQ(s.oom_history.size(), kMaxOomHistory);
-  EXPECT_EQ(s.oom_history.front().pid, 100 - static_cast<int>(kMaxOomHistory));
-}
-
 TEST(State, BadFieldIsNamedWithWhatToDo) {
   auto j = to_json(sample_state());
-  j["processes"]["celery@host/0"]["leak"]["window"][3]["bytes"] = "lots";
+  j["processes"][0]["leak"]["window"][3][2] = "lots";
   try {
     analysis_state_from_json(j);
     FAIL() << "accepted a string as bytes";
   } catch (const std::invalid_argument& e) {
     EXPECT_STREQ(e.what(),
-                 "ramflow state: processes.celery@host/0.leak.window[3].bytes: not a number — delete the state file "
-                 "to start fresh");
+                 "ramflow state: processes[0].leak.window[3]: not [x, time_s, bytes] numbers — delete the state "
+                 "file to start fresh");
   }
 }
 
-TEST(State, RejectsOtherVersionsUnknownLevelsAndOversizedSeries) {
+TEST(State, RejectsOtherVersionsUnknownValuesDisorderAndOversizedSeries) {
+  auto reject = [](const nlohmann::json& j) { EXPECT_THROW(analysis_state_from_json(j), std::invalid_argument) << j.dump().substr(0, 200); };
   auto j = to_json(sample_state());
-  j["version"] = 99;
-  EXPECT_THROW(analysis_state_from_json(j), std::invalid_argument);
+  j["version"] = 1;
+  reject(j);
   j = to_json(sample_state());
-  j["processes"]["celery@host/0"]["leak"]["level"] = "severe";
-  EXPECT_THROW(analysis_state_from_json(j), std::invalid_argument);
+  j["processes"][0]["leak"]["level"] = "severe";
+  reject(j);
   j = to_json(sample_state());
-  j["working_set_maxima"]["closed"] = nlohmann::json::array();
-  for (size_t i = 0; i <= kMaxStateSeriesPoints; ++i) j["working_set_maxima"]["closed"].push_back({{"start_s", 0}, {"bytes", 0}});
-  EXPECT_THROW(analysis_state_from_json(j), std::invalid_argument);
-  EXPECT_THROW(analysis_state_from_json(nlohmann::json::array()), std::invalid_argument);
+  j["processes"][0]["leak_series"] = "guess";
+  reject(j);
+  j = to_json(sample_state());
+  j["processes"][0]["pid"] = -3;
+  reject(j);
+  j = to_json(sample_state());
+  j["processes"][0]["leak"]["failed_high"] = 1e12;
+  reject(j);
+  j = to_json(sample_state());
+  std::swap(j["processes"][1]["rss_minima"]["closed"][0], j["processes"][1]["rss_minima"]["closed"][1]);
+  reject(j);
+  j = to_json(sample_state());
+  auto& closed = j["cgroups"]["/kubepods/pod1/worker"]["working_set_maxima"]["closed"];
+  closed = nlohmann::json::array();
+  for (size_t i = 0; i <= kMaxStateSeriesPoints; ++i) closed.push_back({i, 0});
+  reject(j);
+  reject(nlohmann::json::array());
+  reject(nlohmann::json::object());
+}
+
+TEST(State, AWeekOfBucketsFits) {
+  AnalysisState s;
+  BucketSeries week(60.0, 7 * 1440, BucketReduce::maximum);
+  for (int i = 0; i <= 7 * 1440; ++i) week.add(60.0 * i, 500.0 * kMiB + i);
+  s.cgroups["/pod"].working_set_maxima = week.state();
+  EXPECT_EQ(analysis_state_from_json(to_json(s)).cgroups.at("/pod").working_set_maxima.closed.size(), 7u * 1440);
 }
 
 }  // namespace

@@ -1,0 +1,164 @@
+#include "daemon/state_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+namespace ramflow::daemon {
+namespace {
+
+constexpr int kFileVersion = 1;
+
+// What to do about a failed write, in the user's terms.
+std::string advice(int err) {
+  switch (err) {
+    case EROFS: return "the directory is read-only: mount a writable volume (an emptyDir) there";
+    case ENOSPC:
+    case EDQUOT: return "the volume is full: raise the emptyDir's sizeLimit or free space";
+    case EACCES:
+    case EPERM:
+      return "ramflowd (UID " + std::to_string(::getuid()) + ") may not write there: make the directory writable for it";
+    case ENOENT:
+    case ENOTDIR: return "the directory does not exist and cannot be created: fix --state-dir";
+    default: return "check the volume mounted at --state-dir";
+  }
+}
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+// Creates `dir` (mode 0700) if it is missing; a failure shows up at the write.
+void ensure_dir(const std::string& dir) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) == 0) return;
+  for (size_t i = 1; i <= dir.size(); ++i) {
+    if (i == dir.size() || dir[i] == '/') ::mkdir(dir.substr(0, i).c_str(), 0700);
+  }
+}
+
+}  // namespace
+
+StateStore::StateStore(std::string dir) : dir_(std::move(dir)) {
+  while (dir_.size() > 1 && dir_.back() == '/') dir_.pop_back();
+}
+
+void StateStore::set_aside(const std::string& why) {
+  const std::string aside = path() + ".corrupt";
+  if (::rename(path().c_str(), aside.c_str()) == 0) {
+    spdlog::warn("cannot restore the state from {}: {}; moved it to {} and starting fresh", path(), why, aside);
+  } else {
+    spdlog::warn("cannot restore the state from {}: {}; starting fresh (could not move it aside: {})", path(), why,
+                 errno_text(errno));
+  }
+}
+
+bool StateStore::restore(const Apply& apply) {
+  if (!enabled()) return false;
+  struct stat st {};
+  if (::stat(path().c_str(), &st) != 0) {
+    if (errno == ENOENT) {
+      spdlog::info("no saved state in {}: learning from scratch", dir_);
+    } else {
+      spdlog::warn("cannot read the state file {}: {} — {}; learning from scratch", path(), errno_text(errno),
+                   advice(errno));
+    }
+    return false;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    set_aside("not a regular file");
+    return false;
+  }
+  if (static_cast<std::uintmax_t>(st.st_size) > kMaxStateFileBytes) {
+    set_aside("larger than " + std::to_string(kMaxStateFileBytes >> 20) + " MiB");
+    return false;
+  }
+  std::ifstream in(path(), std::ios::binary);
+  if (!in) {
+    spdlog::warn("cannot open the state file {}: {} — {}; learning from scratch", path(), errno_text(errno),
+                 advice(errno));
+    return false;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  try {
+    const auto j = nlohmann::json::parse(text.str());
+    if (!j.is_object() || !j.contains("version") || j["version"] != kFileVersion) {
+      throw std::invalid_argument("not a ramflow state file of version " + std::to_string(kFileVersion));
+    }
+    if (!j.contains("analysis") || !j.contains("oom")) throw std::invalid_argument("analysis or oom part missing");
+    const auto state = analysis::analysis_state_from_json(j["analysis"]);
+    apply(state, j["oom"].dump());
+    double written_at = j.value("written_at", 0.0);
+    spdlog::info("restored the state saved at {:.0f} from {}: {} processes, {} cgroups", written_at, path(),
+                 state.processes.size(), state.cgroups.size());
+    return true;
+  } catch (const std::exception& e) {
+    set_aside(e.what());
+    return false;
+  }
+}
+
+bool StateStore::write(const std::string& text, std::string* error) {
+  ensure_dir(dir_);
+  const std::string tmp = dir_ + "/.ramflow-state.json.tmp";
+  // A fresh file, never one that was there (a left-over, or a planted symlink).
+  ::unlink(tmp.c_str());
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) {
+    const int err = errno;
+    *error = "cannot create " + tmp + ": " + errno_text(err) + " — " + advice(err);
+    return false;
+  }
+  size_t done = 0;
+  int err = 0;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      err = n < 0 ? errno : ENOSPC;
+      break;
+    }
+    done += static_cast<size_t>(n);
+  }
+  // No fsync: the file must survive a restart of ramflowd, not of the node,
+  // whose reboot empties the pod's emptyDir anyway.
+  if (::close(fd) != 0 && err == 0) err = errno;
+  if (err == 0 && ::rename(tmp.c_str(), path().c_str()) != 0) err = errno;
+  if (err != 0) {
+    ::unlink(tmp.c_str());
+    *error = "cannot write " + path() + ": " + errno_text(err) + " — " + advice(err);
+    return false;
+  }
+  return true;
+}
+
+void StateStore::save_if_changed(std::uint64_t generation, const std::function<analysis::AnalysisState()>& analysis,
+                                 const std::string& oom_json, double now) {
+  if (!enabled()) return;
+  if (!failing_ && written_generation_ == generation && written_oom_ == oom_json) return;
+  nlohmann::json j = {{"version", kFileVersion},
+                      {"written_at", now},
+                      {"analysis", analysis::to_json(analysis())},
+                      {"oom", nlohmann::json::parse(oom_json)}};
+  std::string error;
+  if (!write(j.dump(), &error)) {
+    ++status_.write_errors;
+    if (!failing_) spdlog::error("{}; serving goes on, but a restart will forget what was learned", error);
+    failing_ = true;
+    return;
+  }
+  if (failing_) spdlog::info("the state file {} is written again", path());
+  failing_ = false;
+  written_generation_ = generation;
+  written_oom_ = oom_json;
+  status_.last_write = now;
+}
+
+}  // namespace ramflow::daemon

@@ -1,0 +1,58 @@
+// The state file: what the analysis and the OOM forensics learned, kept in
+// --state-dir (the pod's emptyDir) so a restarted sidecar goes on where it
+// stopped. Written each sampling interval in which it changed, atomically
+// (temporary file, then rename), so a SIGKILL loses at most one interval. A
+// directory that cannot be written is logged once and counted; serving goes
+// on. The format is in docs/reliability.md.
+//
+//   StateStore store(config.state_dir);
+//   store.restore([&](const analysis::AnalysisState& a, std::string_view oom) { ... });  // at start
+//   store.save_if_changed(generation, [&] { return analyzer.save_state(); }, oom_json, now);  // each cycle
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "analysis/state.h"
+#include "daemon/state_file_status.h"
+
+namespace ramflow::daemon {
+
+inline constexpr std::uintmax_t kMaxStateFileBytes = 64u << 20;
+
+class StateStore {
+ public:
+  explicit StateStore(std::string dir);  // "" disables the store
+
+  bool enabled() const { return !dir_.empty(); }
+  std::string path() const { return dir_ + "/ramflow-state.json"; }
+
+  // Reads the state file and hands its parts to `apply`, which throws
+  // std::exception on content it cannot take. A missing file means a first
+  // start; a file that cannot be read back is moved aside to
+  // ramflow-state.json.corrupt (for a bug report) and the sidecar starts fresh.
+  // Returns true when a state was applied.
+  using Apply = std::function<void(const analysis::AnalysisState&, std::string_view oom_json)>;
+  bool restore(const Apply& apply);
+
+  // Writes when `generation` or `oom_json` differs from what was last written.
+  void save_if_changed(std::uint64_t generation, const std::function<analysis::AnalysisState()>& analysis,
+                       const std::string& oom_json, double now);
+
+  StateFileStatus status() const { return status_; }
+
+ private:
+  bool write(const std::string& text, std::string* error);
+  void set_aside(const std::string& why);
+
+  std::string dir_;
+  std::optional<std::uint64_t> written_generation_;
+  std::string written_oom_;
+  bool failing_ = false;
+  StateFileStatus status_;
+};
+
+}  // namespace ramflow::daemon

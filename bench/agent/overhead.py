@@ -18,6 +18,7 @@ import statistics
 import sys
 import tempfile
 import time
+import tracemalloc
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "agent"))
 os.environ.setdefault("RAMFLOW_SOCKET", os.path.join(tempfile.mkdtemp(), "absent.sock"))
@@ -42,6 +43,19 @@ def seed_style(func):
         finally:
             after = process.memory_info().rss
             wrapper.growth = after - before
+    return wrapper
+
+
+def tracemalloc_style(func):
+    """The stdlib's answer: tracemalloc's traced size before and after (it
+    must be running, which taxes every allocation of the process)."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        before = tracemalloc.get_traced_memory()[0]
+        try:
+            return func(*args, **kwargs)
+        finally:
+            wrapper.growth = tracemalloc.get_traced_memory()[0] - before
     return wrapper
 
 
@@ -110,6 +124,34 @@ def main():
         slow.append((b - a) / a * 100)
     slowdown = statistics.median(slow)
 
+    # Cost against the number of tracked functions: the same calls spread
+    # round-robin over N distinct tracked functions.
+    spread = {}
+    for n in (1, 100, 10000):
+        funcs = [ramflow.track("f%d" % i)(plain) for i in range(n)]
+        cycle = funcs * max(1, CALLS // (10 * n))
+        def call_all(cycle=cycle):
+            for f in cycle:
+                f()
+        spread[n] = median_per_call(call_all, 1) / len(cycle) - base
+
+    # tracemalloc: its per-call decorator cost, and its global tax on the same task.
+    traced = tracemalloc_style(plain)
+    step_traced = tracemalloc_style(step_plain)
+    tracemalloc.start()
+    try:
+        tm_call = median_per_call(traced, CALLS // 10) - base
+        tm_slow = []
+        for _ in range(ROUNDS):
+            tracemalloc.stop()
+            a = per_call_ns(lambda: realistic_task(step_plain), runs // 10)
+            tracemalloc.start()
+            b = per_call_ns(lambda: realistic_task(step_traced), runs // 10)
+            tm_slow.append((b - a) / a * 100)
+    finally:
+        tracemalloc.stop()
+    tm_slowdown = statistics.median(tm_slow)
+
     rows = [
         ("reference: one pread of statm", "%.3f us" % (pread / 1000), "(0.63 us on an idle machine)"),
         ("undecorated call", "%.3f us" % (base / 1000), ""),
@@ -118,7 +160,9 @@ def main():
         ("overhead / pread (load-independent)", "%.2f" % (ours / pread), ""),
         ("ratio psutil / ramflow", "%.1fx" % (theirs / ours), "target >= 8x: %s" % ("PASS" if theirs / ours >= 8 else "FAIL")),
         ("realistic task slowdown", "%.2f %%" % slowdown, "target < 3 %%: %s" % ("PASS" if slowdown < 3 else "FAIL")),
-    ]
+        ("tracemalloc decorator overhead", "%.3f us" % (tm_call / 1000), "ratio to ramflow %.1fx" % (tm_call / ours)),
+        ("realistic task, tracemalloc", "%.2f %%" % tm_slowdown, "(tracemalloc running + decorator)"),
+    ] + [("overhead, calls over %d functions" % n, "%.3f us" % (v / 1000), "") for n, v in spread.items()]
     print("%-34s %12s  %s" % ("measure (median of %d rounds)" % ROUNDS, "value", "verdict"))
     for name, value, verdict in rows:
         print("%-34s %12s  %s" % (name, value, verdict))

@@ -3,26 +3,32 @@
 # the two daemons running side by side in each run (same workers, same noise). Prints the
 # mean and spread of each, the difference in % of one core, and the CPU of the
 # watcher's own thread (rf-oom-watch), which the sampler's noise does not blur.
-# Usage: bench/oom_watch/overhead.sh [-d SECONDS] [-r RUNS] [-- EXTRA SERVE FLAGS]
-#   defaults: -d 300 -r 5 (the issue's 5 min x 5 runs); env RAMFLOWD picks the binary.
+# Usage: bench/oom_watch/overhead.sh [-d SECONDS] [-r RUNS] [-w WORKERS] [-- EXTRA SERVE FLAGS]
+#   defaults: -d 300 -r 5 (the issue's 5 min x 5 runs), -w 8 idle Python workers
+#   (16 MiB each) for both daemons to watch; env RAMFLOWD picks the binary.
 set -euo pipefail
-duration=300 runs=5
-while getopts "d:r:" opt; do
+duration=300 runs=5 workers=8
+while getopts "d:r:w:" opt; do
   case $opt in
     d) duration=$OPTARG ;;
     r) runs=$OPTARG ;;
-    *) echo "usage: $0 [-d SECONDS] [-r RUNS] [-- EXTRA SERVE FLAGS]" >&2; exit 2 ;;
+    w) workers=$OPTARG ;;
+    *) echo "usage: $0 [-d SECONDS] [-r RUNS] [-w WORKERS] [-- EXTRA SERVE FLAGS]" >&2; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
-[[ $duration =~ ^[0-9]+$ && $duration -gt 0 && $runs =~ ^[0-9]+$ && $runs -gt 0 ]] ||
-  { echo "overhead.sh: -d and -r take whole numbers above 0" >&2; exit 2; }
+[[ $duration =~ ^[0-9]+$ && $duration -gt 0 && $runs =~ ^[0-9]+$ && $runs -gt 0 && $workers =~ ^[0-9]+$ ]] ||
+  { echo "overhead.sh: -d and -r take whole numbers above 0, -w a whole number" >&2; exit 2; }
 here=$(cd "$(dirname "$0")" && pwd)
 ramflowd=${RAMFLOWD:-$here/../../build/default/src/ramflowd}
 [ -x "$ramflowd" ] || { echo "overhead.sh: $ramflowd not built (cmake --preset default && cmake --build --preset default), or set RAMFLOWD" >&2; exit 2; }
 tmp=$(mktemp -d)
-daemons=()
-cleanup() { [ ${#daemons[@]} -gt 0 ] && kill "${daemons[@]}" 2>/dev/null && wait "${daemons[@]}" 2>/dev/null; rm -rf "$tmp"; }
+daemons=() worker_pids=()
+cleanup() {
+  [ ${#daemons[@]} -gt 0 ] && kill "${daemons[@]}" 2>/dev/null && wait "${daemons[@]}" 2>/dev/null
+  [ ${#worker_pids[@]} -gt 0 ] && kill "${worker_pids[@]}" 2>/dev/null
+  rm -rf "$tmp"
+}
 trap cleanup EXIT
 ticks=$(getconf CLK_TCK)
 
@@ -64,7 +70,12 @@ measure() {
   awk -v a0="$a0" -v a1="$a1" -v b0="$b0" -v b1="$b1" -v hz="$ticks" 'BEGIN { printf "%.4f %.4f\n", (a1 - a0) / hz, (b1 - b0) / hz }'
 }
 
-extra=("$@")
+for i in $(seq "$workers"); do
+  /usr/bin/python3 -c 'import time; b = bytearray(16 << 20); b[::4096] = b"\1" * len(b[::4096]); time.sleep(10**6)' \
+    oom-watch-bench-worker "$i" &
+  worker_pids+=("$!")
+done
+extra=(--process-match oom-watch-bench-worker "$@")
 on=() off=() diff=()
 for r in $(seq "$runs"); do
   measure "${extra[@]}" >"$tmp/run"

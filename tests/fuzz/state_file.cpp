@@ -1,0 +1,42 @@
+// The state file read back at start (daemon::StateStore): arbitrary JSON into
+// analysis::analysis_state_from_json, the Analyzer's restore (leak windows,
+// bucket series) and the OOM tracker's restore. Every input is taken or
+// refused with a message; a taken state saves back to itself.
+#include <cstddef>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "analysis/state.h"
+#include "check.h"
+#include "config/config.h"
+#include "daemon/analyzer.h"
+#include "model/oom_tracker.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  using namespace ramflow;
+  const std::string_view text(reinterpret_cast<const char*>(data), size);
+  const auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) return 0;
+  if (j.contains("analysis")) {
+    try {
+      const auto state = analysis::analysis_state_from_json(j["analysis"]);
+      daemon::Analyzer analyzer{config::Config{}};
+      analyzer.restore(state, 0);
+      const auto saved = analysis::to_json(analyzer.save_state());
+      RAMFLOW_FUZZ_CHECK(analysis::to_json(analysis::analysis_state_from_json(saved)) == saved);
+    } catch (const std::invalid_argument& e) {
+      RAMFLOW_FUZZ_CHECK(std::string(e.what()).size() > 0);
+    }
+  }
+  if (j.contains("oom")) {
+    model::OomTracker tracker;
+    std::string error;
+    if (!tracker.restore(j["oom"].dump(), &error)) RAMFLOW_FUZZ_CHECK(!error.empty());
+    RAMFLOW_FUZZ_CHECK(tracker.history().size() <= 100);
+  }
+  return 0;
+}

@@ -17,19 +17,48 @@ std::vector<const daemon::ProcessView*> processes_in(const daemon::Snapshot& s, 
   return out;
 }
 
-// A main with its children, a standalone process, or a child whose main is not watched.
+// A main with all its descendants, a standalone process, or a child whose
+// parent is not watched. A wrapper without an agent that only started the
+// worker (tini, `sh -c`, timeout) is not the group's main: the worker under it
+// is, and the wrapper is listed after it.
 std::vector<std::vector<const daemon::ProcessView*>> groups_of(const std::vector<const daemon::ProcessView*>& procs) {
+  auto children_of = [&](pid_t pid) {
+    std::vector<const daemon::ProcessView*> out;
+    for (const auto* p : procs) {
+      if (p->facts.ppid == pid && p->facts.pid != pid) out.push_back(p);
+    }
+    return out;
+  };
   auto watched = [&](pid_t pid) {
     return std::any_of(procs.begin(), procs.end(), [&](const auto* p) { return p->facts.pid == pid; });
   };
   std::vector<std::vector<const daemon::ProcessView*>> groups;
   for (const auto* root : procs) {
-    if (root->facts.role == Role::kChild && watched(root->facts.ppid)) continue;
-    std::vector<const daemon::ProcessView*> members{root};
-    for (const auto* p : procs) {
-      if (p != root && p->facts.role == Role::kChild && p->facts.ppid == root->facts.pid) members.push_back(p);
+    if (watched(root->facts.ppid) && root->facts.ppid != root->facts.pid) continue;  // part of its parent's group
+    const daemon::ProcessView* main = root;
+    std::vector<const daemon::ProcessView*> rest;
+    for (auto kids = children_of(main->facts.pid); !main->agent && kids.size() == 1 && rest.size() < procs.size();
+         kids = children_of(main->facts.pid)) {
+      rest.push_back(main);
+      main = kids.front();
     }
-    std::sort(members.begin() + 1, members.end(), [](const auto* a, const auto* b) { return a->facts.pid < b->facts.pid; });
+    if (!main->agent) {  // no agent down the chain: no wrapper to see through
+      main = root;
+      rest.clear();
+    }
+    std::vector<const daemon::ProcessView*> frontier{main};
+    while (!frontier.empty()) {  // every descendant, however deep
+      const auto* p = frontier.back();
+      frontier.pop_back();
+      for (const auto* kid : children_of(p->facts.pid)) {
+        if (rest.size() + 1 >= procs.size()) break;  // a ppid cycle in odd input cannot loop
+        rest.push_back(kid);
+        frontier.push_back(kid);
+      }
+    }
+    std::sort(rest.begin(), rest.end(), [](const auto* a, const auto* b) { return a->facts.pid < b->facts.pid; });
+    std::vector<const daemon::ProcessView*> members{main};
+    members.insert(members.end(), rest.begin(), rest.end());
     groups.push_back(std::move(members));
   }
   return groups;

@@ -18,7 +18,7 @@ struct GroupPeak {
 
 struct WorkerGroup {
   const daemon::CgroupView* cgroup = nullptr;
-  std::vector<const daemon::ProcessView*> members;  // the main (or only) process first, then children by pid
+  std::vector<const daemon::ProcessView*> members;  // the main (or only) process first, then its descendants (and any wrapper above it) by pid
   GroupPeak peak;
   std::optional<analysis::Layers> layers;  // once the main is ready
 

@@ -36,6 +36,11 @@ Result<ProcStatus> read_proc_status_file(const std::string& path) {
   auto text = read_file(path);
   if (!text) return text.error();
   const std::string& t = text.value();
+  // A zombie keeps its status file but has no memory left (no Vm* lines): it
+  // exited, it just was not reaped yet. Reading it as "RSS 0" would be a lie.
+  if (t.find("\nState:\tZ") != std::string::npos || t.find("\nState:\tX") != std::string::npos) {
+    return ReadError{ErrorKind::kNotFound, path, "the process exited (zombie, not reaped yet)"};
+  }
   ProcStatus s;
   std::uint64_t pid = 0, ppid = 0;
   const Field fields[] = {

@@ -62,6 +62,32 @@ TEST_F(ReportJsonTest, DescribesTheCeleryGroupMainFirst) {
   EXPECT_EQ(w["agent_connected"], true);
 }
 
+TEST_F(ReportJsonTest, AWrapperAboveTheWorkerIsSeenThrough) {
+  // `sh -c "celery ... worker"` (or tini, timeout): the wrapper matches the
+  // regex and is the discovery "main"; the Celery main is its child.
+  daemon::ProcessView wrapper = snapshot.processes[0];
+  wrapper.facts.pid = 4090;
+  wrapper.facts.ppid = 1;
+  wrapper.facts.role = probe::DiscoveredProcess::Role::kMain;
+  wrapper.facts.cmdline = {"/bin/sh", "-c", "celery -A shop.search worker"};
+  wrapper.agent.reset();
+  wrapper.worker.clear();
+  for (auto& p : snapshot.processes) {
+    if (p.facts.pid == 4100) {
+      p.facts.ppid = 4090;
+      p.facts.role = probe::DiscoveredProcess::Role::kChild;
+    }
+  }
+  snapshot.processes.insert(snapshot.processes.begin(), wrapper);
+  json r = report();
+  json w = r["executive"]["worker"];
+  EXPECT_EQ(w["main_pid"], 4100);
+  EXPECT_EQ(w["pool"], "prefork");
+  EXPECT_EQ(w["pids"], json::array({4100, 4090, 4101, 4102}));
+  EXPECT_EQ(r["executive"]["layers"]["peak_source"], "cgroup") << "the group is still alone in its cgroup";
+  EXPECT_EQ(r["executive"]["layers"]["ecosystem_bytes"], mib(90));
+}
+
 TEST_F(ReportJsonTest, GroupLayersUseTheCgroupPeakWhenTheGroupIsAloneInIt) {
   json l = report()["executive"]["layers"];
   EXPECT_EQ(l["bootstrap_bytes"], mib(10));

@@ -1,6 +1,8 @@
 #include "probe/proc_status.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "fixture.h"
 
@@ -44,6 +46,19 @@ TEST(ProcStatus, ExitedProcessIsNotFound) {
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().kind, ErrorKind::kNotFound);
   EXPECT_EQ(s.error().path, kV1Proc + "/999999/status");
+}
+
+TEST(ProcStatus, AZombieHasExitedEvenBeforeItIsReaped) {  // a real zombie of this test
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) ::_exit(0);
+  // Wait until the kernel shows it as a zombie, without reaping it.
+  siginfo_t info{};
+  ASSERT_EQ(::waitid(P_PID, static_cast<id_t>(child), &info, WEXITED | WNOWAIT), 0);
+  const auto s = read_proc_status("/proc", child);
+  ::waitpid(child, nullptr, 0);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().kind, ErrorKind::kNotFound) << s.error().message();
 }
 
 }  // namespace

@@ -71,10 +71,13 @@ DiscoveryResult ProcessScanner::scan() {
   for (const auto [pid, inode] : pids.value()) {
     if (pid == self_pid_) continue;
     auto known = seen_.find(pid);
-    // Same /proc inode and judged not a worker before: no file read at all.
-    if (!recheck && known != seen_.end() && inode != 0 && known->second.inode == inode && !known->second.matched &&
+    // Same /proc inode and the same verdict a few scans in a row: no file read
+    // at all. A watched worker's memory is read by the sampler anyway; its
+    // ppid (for the role) is refreshed by the periodic recheck.
+    if (!recheck && known != seen_.end() && inode != 0 && known->second.inode == inode &&
         known->second.confirmations >= kTrustAfter) {
-      seen.emplace(pid, std::move(known->second));
+      const Verdict& v = seen.emplace(pid, std::move(known->second)).first->second;
+      if (v.matched) result.processes.push_back({pid, v.ppid, v.start_time_ticks, v.comm, v.cmdline, {}});
       continue;
     }
     auto stat = read_proc_stat(proc_root_, pid);
@@ -100,6 +103,7 @@ DiscoveryResult ProcessScanner::scan() {
       known = seen_.insert_or_assign(pid, Verdict{inode, s.start_time_ticks, s.comm, matched, std::move(args), 0}).first;
     }
     known->second.inode = inode;
+    known->second.ppid = s.ppid;
     ++known->second.confirmations;
     const Verdict& v = seen.emplace(pid, std::move(known->second)).first->second;
     if (v.matched)

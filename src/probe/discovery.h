@@ -50,8 +50,9 @@ DiscoveryResult discover_processes(const std::string& proc_root, const std::rege
 class ProcessScanner {
  public:
   // A process keeps its pid and /proc inode across exec (a shell wrapper
-  // exec'ing celery), so a "not a worker" verdict is trusted without reading
-  // only once it held for a few scans, and is re-read every kRecheckEvery scans.
+  // exec'ing celery), so a verdict — worker or not — is trusted without
+  // reading only once it held for a few scans, and is re-read (with the ppid,
+  // which changes when a parent dies) every kRecheckEvery scans.
   static constexpr int kTrustAfter = 3;
   static constexpr unsigned kRecheckEvery = 30;
   ProcessScanner(std::string proc_root, std::regex match, std::size_t max_processes, pid_t self_pid);
@@ -65,6 +66,7 @@ class ProcessScanner {
     bool matched;
     std::vector<std::string> cmdline;  // kept only when matched
     int confirmations = 0;             // full reads in a row that gave this verdict
+    pid_t ppid = 0;                    // as of the last full read
   };
   unsigned scans_ = 0;
 

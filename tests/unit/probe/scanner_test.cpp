@@ -114,6 +114,32 @@ TEST_F(ScannerTest, ALongKnownNonWorkerIsTrustedUntilTheNextRecheck) {
   EXPECT_EQ(scans, ProcessScanner::kRecheckEvery) << "found by the periodic recheck, not before";
 }
 
+TEST_F(ScannerTest, ALongKnownWorkerIsTrustedAndItsParentRefreshedAtTheRecheck) {
+  ProcessScanner scanner(root_.string(), std::regex("sleep"), 64, -1);
+  pid_t ppid = 0;
+  for (int i = 0; i < ProcessScanner::kTrustAfter; ++i) {
+    const auto r = scanner.scan();
+    ASSERT_EQ(r.processes.size(), 1u);
+    ppid = r.processes[0].ppid;
+  }
+  // Its parent died: the kernel reparents it (to 1). Trusted, it is not read
+  // again until the recheck, and keeps being reported meanwhile.
+  const std::string stat = slurp(pid_dir_() / "stat");
+  const std::string old_ppid = " S " + std::to_string(ppid) + " ";
+  ASSERT_NE(stat.find(old_ppid), std::string::npos) << stat;
+  put(pid_dir_() / "stat", replaced(stat, old_ppid, " S 1 "));
+  unsigned scans = ProcessScanner::kTrustAfter;
+  pid_t seen = ppid;
+  while (seen == ppid && scans < ProcessScanner::kRecheckEvery) {
+    const auto r = scanner.scan();
+    ASSERT_EQ(r.processes.size(), 1u);
+    seen = r.processes[0].ppid;
+    ++scans;
+  }
+  EXPECT_EQ(seen, 1);
+  EXPECT_EQ(scans, ProcessScanner::kRecheckEvery);
+}
+
 TEST_F(ScannerTest, AnExitedProcessIsForgotten) {
   ProcessScanner scanner(root_.string(), std::regex("sleep"), 64, -1);
   EXPECT_EQ(scanner.scan().processes.size(), 1u);

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import stat
 import time
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from prom_servers import MemoryCgroup, Servers, free_port, ramflowd_binary, wait_until
+from prom_servers import MemoryCgroup, Servers, free_port, ramflowd_binary, scrape_metrics, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 AGENT_DIR = REPO / "agent" / "sitecustomize"
@@ -32,15 +31,7 @@ INTERVAL_S = 0.5
 
 
 def sample(port: int, name: str) -> list[tuple[dict, float]]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-        text = response.read().decode()
-    found = []
-    for line in text.splitlines():
-        match = re.fullmatch(rf'{name}(?:\{{(.*)\}})? (\S+)', line)
-        if match:
-            labels = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', match.group(1) or ""))
-            found.append((labels, float(match.group(2))))
-    return found
+    return [(labels, value) for n, labels, value in scrape_metrics(port) if n == name]
 
 
 def leak_level(port: int, pid: int) -> str | None:

@@ -49,6 +49,9 @@ bool different_namespaces(const std::string& a, const std::string& b) {
 constexpr double kCgroupKeepSeconds = 600;
 constexpr double kAgentRecentSeconds = 60;
 constexpr double kCgroupRecheckSeconds = 10;
+// Past this many watched processes, status files are opened per read: the fds
+// stay well inside the default RLIMIT_NOFILE of 1024.
+constexpr std::size_t kMaxOpenStatusFiles = 256;
 
 }  // namespace
 
@@ -169,8 +172,33 @@ std::string Sampler::resolve_cgroup(pid_t pid) {
   return path.value();
 }
 
+probe::Result<probe::ProcStatus> Sampler::read_status(const model::ProcessFacts& p) {
+  const auto key = std::pair{p.pid, p.start_ticks};
+  auto it = status_files_.find(key);
+  if (it == status_files_.end()) {
+    if (status_files_.size() >= kMaxOpenStatusFiles) return probe::read_proc_status(config_.proc_root, p.pid);
+    auto file = probe::ProcFile::open(config_.proc_root + "/" + std::to_string(p.pid) + "/status");
+    if (!file) return file.error();
+    it = status_files_.emplace(key, std::move(file).value()).first;
+  }
+  auto text = it->second.read();
+  if (!text) {
+    auto error = text.error();
+    status_files_.erase(it);
+    return error;
+  }
+  return probe::parse_proc_status(text.value(), it->second.path());
+}
+
+void Sampler::close_status_files_of_the_gone() {
+  for (auto it = status_files_.begin(); it != status_files_.end();) {
+    const model::ProcessFacts* p = processes_.find(it->first.first);
+    it = p && p->start_ticks == it->first.second ? std::next(it) : status_files_.erase(it);
+  }
+}
+
 bool Sampler::read_process(model::ProcessFacts& p, double now) {
-  auto status = timed(health_, "status", [&] { return probe::read_proc_status(config_.proc_root, p.pid); });
+  auto status = timed(health_, "status", [&] { return read_status(p); });
   if (!status) {
     if (status.error().kind == probe::ErrorKind::kNotFound) return false;  // exited
     health_.error("status", status.error());  // unreadable: keep the process and its last reading
@@ -299,6 +327,7 @@ void Sampler::cycle_once() {
       ++it;
     }
   }
+  close_status_files_of_the_gone();
   read_cgroups(*snap, now);
 
   for (const auto& [pid, p] : processes_.processes()) {

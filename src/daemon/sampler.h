@@ -15,6 +15,8 @@
 #include "config/config.h"
 #include "daemon/probe_health.h"
 #include "probe/discovery.h"
+#include "probe/proc_file.h"
+#include "probe/proc_status.h"
 #include "daemon/snapshot.h"
 #include "model/agent_registry.h"
 #include "model/cgroup_table.h"
@@ -50,6 +52,8 @@ class Sampler {
   // False when the process exited.
   bool read_process(model::ProcessFacts& p, double now);
   std::string resolve_cgroup(pid_t pid);
+  probe::Result<probe::ProcStatus> read_status(const model::ProcessFacts& p);
+  void close_status_files_of_the_gone();
   void read_cgroups(Snapshot& snap, double now);
   void publish(std::shared_ptr<Snapshot> snap);
 
@@ -58,6 +62,8 @@ class Sampler {
   probe::ProcessScanner scanner_;
   probe::CgroupVersion version_;
   model::ProcessTable processes_;
+  // /proc/PID/status of each watched process, kept open (probe/proc_file.h).
+  std::map<std::pair<pid_t, std::uint64_t>, probe::ProcFile> status_files_;
   model::CgroupTable cgroups_;
   ProbeHealth health_;
   Enricher enricher_;

@@ -35,7 +35,10 @@ std::optional<std::uint64_t> real_uid_of(std::string_view text) {
 Result<ProcStatus> read_proc_status_file(const std::string& path) {
   auto text = read_file(path);
   if (!text) return text.error();
-  const std::string& t = text.value();
+  return parse_proc_status(text.value(), path);
+}
+
+Result<ProcStatus> parse_proc_status(const std::string& t, const std::string& path) {
   // A zombie keeps its status file but has no memory left (no Vm* lines): it
   // exited, it just was not reaped yet. Reading it as "RSS 0" would be a lie.
   if (t.find("\nState:\tZ") != std::string::npos || t.find("\nState:\tX") != std::string::npos) {

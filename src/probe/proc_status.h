@@ -29,4 +29,8 @@ Result<ProcStatus> read_proc_status(const std::string& proc_root, pid_t pid);
 // The same parser on an explicit file (e.g. "<proc_root>/self/status").
 Result<ProcStatus> read_proc_status_file(const std::string& path);
 
+// The parser alone, on a status file's text (read through a kept-open
+// ProcFile); `path` names the file in errors.
+Result<ProcStatus> parse_proc_status(const std::string& text, const std::string& path);
+
 }  // namespace ramflow::probe

@@ -247,7 +247,7 @@ void DaemonRuntime::stop() {
   auto snap = parts_->sampler.latest();
   if (parts_->state.enabled() && snap) {
     parts_->state.save_if_changed(parts_->analyzer.generation(), [this] { return parts_->analyzer.save_state(); },
-                                  parts_->oom.save_state(), snap->time);
+                                  parts_->oom.save_state(), snap->time, /*force=*/true);
   }
 }
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -140,15 +141,24 @@ bool StateStore::write(const std::string& text, std::string* error) {
 }
 
 void StateStore::save_if_changed(std::uint64_t generation, const std::function<analysis::AnalysisState()>& analysis,
-                                 const std::string& oom_json, double now) {
+                                 const std::string& oom_json, double now, bool force) {
   if (!enabled()) return;
   if (!failing_ && written_generation_ == generation && written_oom_ == oom_json) return;
+  const auto steady = [] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  };
+  const double started = steady();
+  if (!force && started < next_allowed_) return;
+
   nlohmann::json j = {{"version", kFileVersion},
                       {"written_at", now},
                       {"analysis", analysis::to_json(analysis())},
                       {"oom", nlohmann::json::parse(oom_json)}};
   std::string error;
-  if (!write(j.dump(), &error)) {
+  const bool written = write(j.dump(), &error);
+  // Whatever the outcome, the next attempt waits in proportion to this one's cost.
+  next_allowed_ = started + (steady() - started) / kStateWriteCpuShare;
+  if (!written) {
     ++status_.write_errors;
     if (!failing_) spdlog::error("{}; serving goes on, but a restart will forget what was learned", error);
     failing_ = true;

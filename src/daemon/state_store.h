@@ -1,9 +1,12 @@
 // The state file: what the analysis and the OOM forensics learned, kept in
 // --state-dir (the pod's emptyDir) so a restarted sidecar goes on where it
-// stopped. Written each sampling interval in which it changed, atomically
-// (temporary file, then rename), so a SIGKILL loses at most one interval. A
-// directory that cannot be written is logged once and counted; serving goes
-// on. The format is in docs/reliability.md.
+// stopped. Written atomically (temporary file, then rename) in each sampling
+// interval in which it changed — unless the last write was so large that
+// writing again now would spend more than kStateWriteCpuShare of a core: a
+// 20 ms write (a week of history, 64 busy workers) then waits 20 s. So a
+// SIGKILL loses at most one interval of a small state and at most
+// write-time / kStateWriteCpuShare of a large one. A directory that cannot be
+// written is logged once and counted; serving goes on. docs/reliability.md.
 //
 //   StateStore store(config.state_dir);
 //   store.restore([&](const analysis::AnalysisState& a, std::string_view oom) { ... });  // at start
@@ -22,6 +25,8 @@
 namespace ramflow::daemon {
 
 inline constexpr std::uintmax_t kMaxStateFileBytes = 64u << 20;
+// Most of one core that writing the state file may take, on average.
+inline constexpr double kStateWriteCpuShare = 0.001;
 
 class StateStore {
  public:
@@ -38,9 +43,10 @@ class StateStore {
   using Apply = std::function<void(const analysis::AnalysisState&, std::string_view oom_json)>;
   bool restore(const Apply& apply);
 
-  // Writes when `generation` or `oom_json` differs from what was last written.
+  // Writes when `generation` or `oom_json` differs from what was last written
+  // and the cost rule above allows it; `force` (at SIGTERM) skips the rule.
   void save_if_changed(std::uint64_t generation, const std::function<analysis::AnalysisState()>& analysis,
-                       const std::string& oom_json, double now);
+                       const std::string& oom_json, double now, bool force = false);
 
   StateFileStatus status() const { return status_; }
 
@@ -52,6 +58,7 @@ class StateStore {
   std::optional<std::uint64_t> written_generation_;
   std::string written_oom_;
   bool failing_ = false;
+  double next_allowed_ = 0;  // steady-clock seconds
   StateFileStatus status_;
 };
 

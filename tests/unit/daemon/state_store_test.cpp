@@ -62,7 +62,7 @@ class StateStoreTest : public ::testing::Test {
 TEST_F(StateStoreTest, SavesAtomicallyWithOwnerOnlyModeAndRestoresWhatWasSaved) {
   StateStore store(dir_ + "/sub/dir/");  // missing directories are created, mode 0700
   EXPECT_FALSE(store.restore([](const auto&, auto) { FAIL() << "nothing to restore yet"; }));
-  store.save_if_changed(1, [] { return sample_state(); }, kOom, 1700000000.5);
+  store.save_if_changed(1, [] { return sample_state(); }, kOom, 1700000000.5, true);
   ASSERT_TRUE(fs::exists(store.path()));
   struct stat st {};
   ASSERT_EQ(::stat(store.path().c_str(), &st), 0);
@@ -85,21 +85,33 @@ TEST_F(StateStoreTest, SavesAtomicallyWithOwnerOnlyModeAndRestoresWhatWasSaved) 
 }
 
 TEST_F(StateStoreTest, RewritesOnlyWhenTheGenerationOrTheOomPartChanged) {
-  StateStore store(dir_);
+  StateStore store(dir_);  // forced writes: the cost rule has its own test
   int built = 0;
   auto state = [&] {
     ++built;
     return sample_state();
   };
-  store.save_if_changed(5, state, kOom, 10);
-  store.save_if_changed(5, state, kOom, 11);
+  store.save_if_changed(5, state, kOom, 10, true);
+  store.save_if_changed(5, state, kOom, 11, true);
   EXPECT_EQ(built, 1);
   EXPECT_EQ(store.status().last_write, 10);
-  store.save_if_changed(6, state, kOom, 12);
+  store.save_if_changed(6, state, kOom, 12, true);
   EXPECT_EQ(built, 2);
-  store.save_if_changed(6, state, R"({"counters":{},"history":[],"version":1})", 13);
+  store.save_if_changed(6, state, R"({"counters":{},"history":[],"version":1})", 13, true);
   EXPECT_EQ(built, 3);
   EXPECT_EQ(store.status().last_write, 13);
+}
+
+TEST_F(StateStoreTest, AChangeRightAfterAWriteWaitsInProportionToTheWritesCost) {
+  StateStore store(dir_);
+  store.save_if_changed(1, [] { return sample_state(); }, kOom, 10);
+  EXPECT_EQ(store.status().last_write, 10);
+  // The write took w > 0 s; the next may come w / kStateWriteCpuShare later,
+  // far more than the microseconds until this call.
+  store.save_if_changed(2, [] { return sample_state(20); }, kOom, 11);
+  EXPECT_EQ(store.status().last_write, 10);
+  store.save_if_changed(2, [] { return sample_state(20); }, kOom, 12, /*force=*/true);  // SIGTERM's flush
+  EXPECT_EQ(store.status().last_write, 12);
 }
 
 TEST_F(StateStoreTest, ACorruptFileIsMovedAsideAndNothingIsApplied) {
@@ -115,7 +127,7 @@ TEST_F(StateStoreTest, ACorruptFileIsMovedAsideAndNothingIsApplied) {
 
 TEST_F(StateStoreTest, ContentTheDaemonRefusesIsMovedAsideToo) {
   StateStore store(dir_);
-  store.save_if_changed(1, [] { return sample_state(); }, kOom, 1);
+  store.save_if_changed(1, [] { return sample_state(); }, kOom, 1, true);
   EXPECT_FALSE(store.restore([](const auto&, auto) { throw std::invalid_argument("leak window out of order"); }));
   EXPECT_TRUE(fs::exists(store.path() + ".corrupt"));
 }
@@ -135,11 +147,11 @@ TEST_F(StateStoreTest, AReadOnlyDirectoryIsCountedAndTheLastGoodFileIsKept) {
   const std::string rw = mount_tmpfs("ro", "size=1m,mode=0700");
   if (rw.empty()) GTEST_SKIP() << "cannot mount tmpfs here";
   StateStore store(rw);
-  store.save_if_changed(1, [] { return sample_state(); }, kOom, 1);
+  store.save_if_changed(1, [] { return sample_state(); }, kOom, 1, true);
   ASSERT_EQ(store.status().write_errors, 0u);
   ASSERT_EQ(::mount(nullptr, rw.c_str(), nullptr, MS_REMOUNT | MS_RDONLY, nullptr), 0);
-  store.save_if_changed(2, [] { return sample_state(20); }, kOom, 2);
-  store.save_if_changed(3, [] { return sample_state(30); }, kOom, 3);
+  store.save_if_changed(2, [] { return sample_state(20); }, kOom, 2, true);
+  store.save_if_changed(3, [] { return sample_state(30); }, kOom, 3, true);
   EXPECT_EQ(store.status().write_errors, 2u);
   EXPECT_EQ(store.status().last_write, 1);
   StateStore reader(rw);
@@ -147,7 +159,7 @@ TEST_F(StateStoreTest, AReadOnlyDirectoryIsCountedAndTheLastGoodFileIsKept) {
   EXPECT_TRUE(reader.restore([&](const analysis::AnalysisState& a, std::string_view) { restored = a; }));
   EXPECT_EQ(analysis::to_json(restored), analysis::to_json(sample_state()));  // the first write
   ASSERT_EQ(::mount(nullptr, rw.c_str(), nullptr, MS_REMOUNT, nullptr), 0);
-  store.save_if_changed(3, [] { return sample_state(30); }, kOom, 4);  // a failing store retries
+  store.save_if_changed(3, [] { return sample_state(30); }, kOom, 4, true);  // a failing store retries
   EXPECT_EQ(store.status().last_write, 4);
 }
 
@@ -156,9 +168,9 @@ TEST_F(StateStoreTest, AFullVolumeLeavesNoPartialFileAndKeepsTheLastGoodOne) {
   const std::string small = mount_tmpfs("full", "size=64k,mode=0700");
   if (small.empty()) GTEST_SKIP() << "cannot mount tmpfs here";
   StateStore store(small);
-  store.save_if_changed(1, [] { return sample_state(10); }, kOom, 1);
+  store.save_if_changed(1, [] { return sample_state(10); }, kOom, 1, true);
   ASSERT_EQ(store.status().write_errors, 0u);
-  store.save_if_changed(2, [] { return sample_state(10000); }, kOom, 2);  // ~300 KiB of JSON
+  store.save_if_changed(2, [] { return sample_state(10000); }, kOom, 2, true);  // ~300 KiB of JSON
   EXPECT_EQ(store.status().write_errors, 1u);
   EXPECT_FALSE(fs::exists(small + "/.ramflow-state.json.tmp"));
   StateStore reader(small);
@@ -172,7 +184,7 @@ TEST_F(StateStoreTest, ASymlinkPlantedAtTheTemporaryNameIsNotFollowed) {
   const std::string victim = dir_ + "/victim";
   std::ofstream(victim) << "untouched";
   fs::create_symlink(victim, dir_ + "/.ramflow-state.json.tmp");
-  store.save_if_changed(1, [] { return sample_state(); }, kOom, 1);
+  store.save_if_changed(1, [] { return sample_state(); }, kOom, 1, true);
   EXPECT_EQ(store.status().write_errors, 0u);
   EXPECT_FALSE(fs::is_symlink(store.path()));
   std::ifstream in(victim);
@@ -182,7 +194,7 @@ TEST_F(StateStoreTest, ASymlinkPlantedAtTheTemporaryNameIsNotFollowed) {
 TEST(StateStoreDisabled, DoesNothingWithoutADirectory) {
   StateStore store("");
   EXPECT_FALSE(store.enabled());
-  store.save_if_changed(1, [] { return sample_state(); }, kOom, 1);
+  store.save_if_changed(1, [] { return sample_state(); }, kOom, 1, true);
   EXPECT_FALSE(store.status().last_write);
   EXPECT_FALSE(store.restore([](const auto&, auto) { FAIL(); }));
 }

@@ -152,11 +152,11 @@ def test_soak_exact_accounting_bounded_rss_fast_scrapes(tmp_path):
             for slot in range(CLIENTS):
                 fleet.start(slot)
             while time.monotonic() < deadline + 5 and fleet.running:
+                daemon.check_running()  # first: a dead daemon also makes the clients fail
                 fleet.reap()
                 if kill_times and time.monotonic() >= kill_times[0]:
                     kill_times.pop(0)
                     fleet.kill_one(rng)
-                daemon.check_running()
                 time.sleep(0.05)
             assert not fleet.running, "soak clients still running 5 s after the deadline"
         finally:

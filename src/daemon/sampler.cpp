@@ -172,6 +172,12 @@ std::string Sampler::resolve_cgroup(pid_t pid) {
   return path.value();
 }
 
+bool Sampler::is_alive(const model::ProcessFacts& p) const {
+  auto stat = probe::read_proc_stat(config_.proc_root, p.pid);
+  return stat && stat.value().start_time_ticks == p.start_ticks && stat.value().state != 'Z' &&
+         stat.value().state != 'X';
+}
+
 probe::Result<probe::ProcStatus> Sampler::read_status(const model::ProcessFacts& p) {
   const auto key = std::pair{p.pid, p.start_ticks};
   auto it = status_files_.find(key);
@@ -318,6 +324,9 @@ void Sampler::cycle_once() {
 
   auto agents = agents_.view();
   auto vanished = processes_.reconcile(candidates(agents), now);
+  // Out of the watched set is not dead: a process pushed past --max-processes
+  // lives on, keeps its agent's facts and is no OOM victim.
+  std::erase_if(vanished, [this](const model::ProcessFacts& p) { return is_alive(p); });
   // A process that exited mid-cycle is dropped now, not one interval later.
   for (auto it = processes_.processes().begin(); it != processes_.processes().end();) {
     if (!read_process(it->second, now)) {

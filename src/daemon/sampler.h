@@ -53,6 +53,7 @@ class Sampler {
   bool read_process(model::ProcessFacts& p, double now);
   std::string resolve_cgroup(pid_t pid);
   probe::Result<probe::ProcStatus> read_status(const model::ProcessFacts& p);
+  bool is_alive(const model::ProcessFacts& p) const;
   void close_status_files_of_the_gone();
   void read_cgroups(Snapshot& snap, double now);
   void publish(std::shared_ptr<Snapshot> snap);

@@ -96,11 +96,10 @@ void AgentRegistry::call(pid_t pid, const std::string& label, CallKind kind, con
 void AgentRegistry::heartbeat(pid_t pid, std::uint64_t dropped_in_agent_total, double now) {
   std::lock_guard lock(mu_);
   AgentFacts& f = facts(pid, now);
-  f.dropped_in_agent = std::max(f.dropped_in_agent, dropped_in_agent_total);
-  std::uint64_t& seen = dropped_by_pid_[pid];
-  if (f.dropped_in_agent > seen) {
-    counters_.dropped_in_agent += f.dropped_in_agent - seen;
-    seen = f.dropped_in_agent;
+  // The report is cumulative per process: count only what is new since its last one.
+  if (dropped_in_agent_total > f.dropped_in_agent) {
+    counters_.dropped_in_agent += dropped_in_agent_total - f.dropped_in_agent;
+    f.dropped_in_agent = dropped_in_agent_total;
   }
 }
 
@@ -129,7 +128,6 @@ void AgentRegistry::refused() {
 void AgentRegistry::forget(pid_t pid) {
   std::lock_guard lock(mu_);
   processes_.erase(pid);
-  dropped_by_pid_.erase(pid);
 }
 
 AgentView AgentRegistry::view() const {

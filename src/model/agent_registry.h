@@ -48,7 +48,8 @@ class AgentRegistry {
   void rejected(std::string_view reason);
   void sequence_gap(pid_t pid, std::uint64_t missing);
   void refused();
-  // The process is gone and its OOM attribution done: drop its facts.
+  // The process is dead (not merely no longer watched) and its OOM
+  // attribution done: drop its facts.
   void forget(pid_t pid);
 
   AgentView view() const;
@@ -61,7 +62,6 @@ class AgentRegistry {
   std::map<pid_t, AgentFacts> processes_;
   FunctionTable functions_;
   AgentCounters counters_;
-  std::map<pid_t, std::uint64_t> dropped_by_pid_;  // survives forget(): counters never go back
 };
 
 }  // namespace ramflow::model

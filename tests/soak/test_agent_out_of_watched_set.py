@@ -1,18 +1,17 @@
-"""Reproduction (run as a script, ~5 s): ramflowd forgets a LIVE, connected
-agent when the process table stops watching it, and then counts that agent's
-cumulative heartbeat "dropped" a second time.
+"""A live agent pushed out of the watched set is not forgotten (~5 s).
 
-Sampler::cycle_once() calls AgentRegistry::forget(pid) for every process the
-process table handed back as vanished. A process is "vanished" as soon as it is
-no longer among the --max-processes candidates, also while it is alive: here an
+Found by the soak work: Sampler::cycle_once() called AgentRegistry::forget(pid)
+for every process the process table handed back as vanished — also a process
+still alive but no longer among the --max-processes candidates. Here an
 agent-only process (its agent connected, the regex does not match it) is pushed
-out when two regex matches fill --max-processes 2. forget() erases its facts
-(hello, connected flag) and its dropped_by_pid_ entry; its next heartbeat
-repeats its cumulative total (as the protocol says it must) and the whole total
-is added to ramflow_agent_events_dropped_total{where="agent"} again.
+out when two regex matches fill --max-processes 2; forgetting it erased its
+facts (hello, connected flag) and its count of drops already reported, so its
+next heartbeat, repeating its cumulative total as the protocol says it must,
+was added to ramflow_agent_events_dropped_total{where="agent"} again. Now only
+dead processes are forgotten (or treated as OOM victims).
 
-    /usr/bin/python3 tests/soak/repro_forget_live_agent.py
-prints the counters and exits 1 while the bug is there, 0 once fixed.
+    /usr/bin/python3 -m pytest tests/soak/test_agent_out_of_watched_set.py
+    /usr/bin/python3 tests/soak/test_agent_out_of_watched_set.py   # prints the counters
 """
 from __future__ import annotations
 
@@ -36,6 +35,10 @@ def heartbeat(seq: int, dropped: int) -> bytes:
 
 def watched_pids(daemon: Ramflowd) -> set[str]:
     return {labels["pid"] for name, labels, _ in daemon.metrics() if name == "ramflow_process_rss_bytes"}
+
+
+def test_a_live_agent_pushed_out_of_the_watched_set_is_not_forgotten():
+    assert main() == 0
 
 
 def main() -> int:

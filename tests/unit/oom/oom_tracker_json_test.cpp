@@ -1,6 +1,9 @@
 // OomTracker's restart state: round trip, bounded, clear errors.
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "model/oom_tracker.h"
 
 namespace ramflow::model {
@@ -114,6 +117,30 @@ TEST(OomTrackerJson, UnknownSourceIsRejected) {
       R"("source":"guess","rss_at_death":1,"last_residual":null,"leak_level":"low"}]})",
       &error));
   EXPECT_NE(error.find("source must be ebpf or inferred"), std::string::npos) << error;
+}
+
+TEST(OomTrackerJson, NumbersOutOfRangeOrOfTheWrongKindAreRejectedNotConverted) {
+  // Found by fuzz_state_file: nlohmann converts 8.9e94 to int without a range
+  // check (undefined behaviour under UBSan).
+  const std::string record =
+      R"("comm":"c","cgroup":"/p","task":"t","source":"ebpf","last_residual":null,"leak_level":"low")";
+  for (const std::string& bad : std::vector<std::string>{
+           R"({"version":8.88e94,"counters":{},"history":[]})",
+           R"({"version":1.0,"counters":{},"history":[]})",
+           R"({"version":1,"counters":{"/p":-1},"history":[]})",
+           R"({"version":1,"counters":{"/p":2.5},"history":[]})",
+           R"({"version":1,"counters":[],"history":[]})",
+           R"({"version":1,"counters":{},"history":[{"time":1,"pid":1e12,"rss_at_death":1,)" + record + "}]}",
+           R"({"version":1,"counters":{},"history":[{"time":1,"pid":-4,"rss_at_death":1,)" + record + "}]}",
+           R"({"version":1,"counters":{},"history":[{"time":"1","pid":4,"rss_at_death":1,)" + record + "}]}",
+           R"({"version":1,"counters":{},"history":[{"time":1,"pid":4,"rss_at_death":18446744073709551615,)" +
+               record + "}]}",
+       }) {
+    OomTracker tracker;
+    std::string error;
+    EXPECT_FALSE(tracker.restore(bad, &error)) << bad;
+    EXPECT_NE(error.find("delete the file"), std::string::npos) << error;
+  }
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 
@@ -34,6 +35,16 @@ std::string advice(int err) {
 }
 
 std::string errno_text(int err) { return std::strerror(err); }
+
+double steady_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double thread_cpu_seconds() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
 
 // Creates `dir` (mode 0700) if it is missing; a failure shows up at the write.
 void ensure_dir(const std::string& dir) {
@@ -144,20 +155,24 @@ void StateStore::save_if_changed(std::uint64_t generation, const std::function<a
                                  const std::string& oom_json, double now, bool force) {
   if (!enabled()) return;
   if (!failing_ && written_generation_ == generation && written_oom_ == oom_json) return;
-  const auto steady = [] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-  };
-  const double started = steady();
+  const double started = steady_seconds();
   if (!force && started < next_allowed_) return;
+  const double cpu_started = thread_cpu_seconds();
 
   nlohmann::json j = {{"version", kFileVersion},
                       {"written_at", now},
                       {"analysis", analysis::to_json(analysis())},
                       {"oom", nlohmann::json::parse(oom_json)}};
   std::string error;
-  const bool written = write(j.dump(), &error);
-  // Whatever the outcome, the next attempt waits in proportion to this one's cost.
-  next_allowed_ = started + (steady() - started) / kStateWriteCpuShare;
+  const std::string text = j.dump();
+  const bool written = write(text, &error);
+  // Whatever the outcome, the next attempt waits in proportion to this one's
+  // cost. CPU time, not wall time: on a busy node the thread may wait for a
+  // core in the middle of a write, which costs the node nothing.
+  const double cpu = thread_cpu_seconds() - cpu_started;
+  next_allowed_ = started + cpu / kStateWriteCpuShare;
+  spdlog::debug("state file: {} bytes, {:.3f} ms of CPU, {:.3f} ms of wall time", text.size(), cpu * 1e3,
+                (steady_seconds() - started) * 1e3);
   if (!written) {
     ++status_.write_errors;
     if (!failing_) spdlog::error("{}; serving goes on, but a restart will forget what was learned", error);

@@ -1,11 +1,11 @@
 // The state file: what the analysis and the OOM forensics learned, kept in
 // --state-dir (the pod's emptyDir) so a restarted sidecar goes on where it
 // stopped. Written atomically (temporary file, then rename) in each sampling
-// interval in which it changed — unless the last write was so large that
-// writing again now would spend more than kStateWriteCpuShare of a core: a
-// 20 ms write (a week of history, 64 busy workers) then waits 20 s. So a
-// SIGKILL loses at most one interval of a small state and at most
-// write-time / kStateWriteCpuShare of a large one. A directory that cannot be
+// interval in which it changed — unless the last write took so much CPU time
+// that writing again now would spend more than kStateWriteCpuShare of a core:
+// a write costing 20 ms of CPU (a week of history, 64 busy workers) then waits
+// 20 s. So a SIGKILL loses at most one interval of a small state and at most
+// write-CPU-time / kStateWriteCpuShare of a large one. A directory that cannot be
 // written is logged once and counted; serving goes on. docs/reliability.md.
 //
 //   StateStore store(config.state_dir);

@@ -62,7 +62,7 @@ def test_sigkill_restart_restores_leak_verdict_and_oom_history(setup):
     tmp, servers, cgroup = setup
     state_dir, socket_path, port = tmp / "state", tmp / "ramflow.sock", free_port()
     daemon = [str(ramflowd_binary()), "serve", "--listen", f"127.0.0.1:{port}", "--socket", str(socket_path),
-              "--interval", f"{int(INTERVAL_S * 1000)}ms", "--ebpf", "off", "--state-dir", str(state_dir)]
+              "--interval", f"{int(INTERVAL_S * 1000)}ms", "--ebpf", "off", "--state-dir", str(state_dir), "--log-level", "debug"]
     env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": str(tmp), "PYTHONPATH": str(AGENT_DIR),
            "RAMFLOW_SOCKET": str(socket_path), "OOM_E2E_PIDFILE": str(tmp / "victim.pid"),
            "OOM_E2E_GO": str(tmp / "go")}

@@ -106,7 +106,7 @@ TEST_F(StateStoreTest, AChangeRightAfterAWriteWaitsInProportionToTheWritesCost) 
   StateStore store(dir_);
   store.save_if_changed(1, [] { return sample_state(); }, kOom, 10);
   EXPECT_EQ(store.status().last_write, 10);
-  // The write took w > 0 s; the next may come w / kStateWriteCpuShare later,
+  // The write took w > 0 s of CPU; the next may come w / kStateWriteCpuShare later,
   // far more than the microseconds until this call.
   store.save_if_changed(2, [] { return sample_state(20); }, kOom, 11);
   EXPECT_EQ(store.status().last_write, 10);

@@ -159,12 +159,15 @@ void StateStore::save_if_changed(std::uint64_t generation, const std::function<a
   if (!force && started < next_allowed_) return;
   const double cpu_started = thread_cpu_seconds();
 
-  nlohmann::json j = {{"version", kFileVersion},
-                      {"written_at", now},
-                      {"analysis", analysis::to_json(analysis())},
-                      {"oom", nlohmann::json::parse(oom_json)}};
+  // The OOM part arrives as the tracker's own JSON text: spliced in, not
+  // parsed and dumped again.
+  std::string text = nlohmann::json{{"version", kFileVersion},
+                                    {"written_at", now},
+                                    {"analysis", analysis::to_json(analysis())}}
+                         .dump();
+  text.pop_back();  // the closing brace
+  text.append(",\"oom\":").append(oom_json).push_back('}');
   std::string error;
-  const std::string text = j.dump();
   const bool written = write(text, &error);
   // Whatever the outcome, the next attempt waits in proportion to this one's
   // cost. CPU time, not wall time: on a busy node the thread may wait for a

@@ -43,7 +43,8 @@ class StateStore {
   using Apply = std::function<void(const analysis::AnalysisState&, std::string_view oom_json)>;
   bool restore(const Apply& apply);
 
-  // Writes when `generation` or `oom_json` differs from what was last written
+  // Writes when `generation` or `oom_json` (OomTracker::to_json's text, which
+  // goes into the file as it is) differs from what was last written
   // and the cost rule above allows it; `force` (at SIGTERM) skips the rule.
   void save_if_changed(std::uint64_t generation, const std::function<analysis::AnalysisState()>& analysis,
                        const std::string& oom_json, double now, bool force = false);

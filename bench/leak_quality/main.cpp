@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "analysis/leak_test.h"
+#include "analysis/leak_detector.h"
 
 namespace {
 

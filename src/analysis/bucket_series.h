@@ -13,7 +13,7 @@
 #include <deque>
 #include <optional>
 
-#include "analysis/leak_test.h"
+#include "analysis/leak_detector.h"
 
 namespace ramflow::analysis {
 

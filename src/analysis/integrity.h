@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "analysis/leak_test.h"
+#include "analysis/leak_detector.h"
 #include "analysis/units.h"
 
 namespace ramflow::analysis {

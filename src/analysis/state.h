@@ -18,7 +18,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "analysis/bucket_series.h"
-#include "analysis/leak_test.h"
+#include "analysis/leak_detector.h"
 
 namespace ramflow::analysis {
 

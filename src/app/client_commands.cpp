@@ -8,8 +8,8 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
-#include "export/html_report.h"
-#include "export/readout.h"
+#include "export/report/html_report.h"
+#include "export/report/readout.h"
 
 namespace ramflow::app {
 namespace {

@@ -15,11 +15,11 @@
 #include "daemon/analyzer.h"
 #include "daemon/oom_forensics.h"
 #include "daemon/state_store.h"
-#include "export/badge.h"
-#include "export/http_server.h"
-#include "export/report_json.h"
-#include "export/ui_assets.h"
-#include "export/metrics.h"
+#include "export/report/badge.h"
+#include "export/http/http_server.h"
+#include "export/report/report_json.h"
+#include "export/ui/ui_assets.h"
+#include "export/prometheus/metrics.h"
 #include "ingest/default_socket_path.h"
 #include "ingest/socket_server.h"
 
@@ -50,7 +50,7 @@ struct DaemonRuntime::Parts {
   exporter::HostFacts host = exporter::read_host_facts();
   bool keep_live = false;
   std::mutex live_mu;
-  daemon::SnapshotPtr last_live;
+  model::SnapshotPtr last_live;
   exporter::HttpServer http;
   bool socket_running = false;
 };
@@ -123,7 +123,7 @@ std::string DaemonRuntime::start() {
   if (std::string err = p.http.bind(p.config.listen); !err.empty()) return err;
   restore_state();
   start_oom_watcher();
-  sampler.set_enricher([&p](daemon::Snapshot& snap, const std::vector<model::ProcessFacts>& vanished,
+  sampler.set_enricher([&p](model::Snapshot& snap, const std::vector<model::ProcessFacts>& vanished,
                             const model::AgentView& agents) {
     p.analyzer.analyze(snap, p.oom.largest_victim_bytes());
     p.oom.update(snap, vanished, agents);
@@ -140,7 +140,7 @@ std::string DaemonRuntime::start() {
       for (const auto& proc : snap.processes) p.watched[proc.facts.pid] = proc.facts.cgroup;
     }
     if (p.keep_live && !snap.processes.empty()) {
-      auto copy = std::make_shared<daemon::Snapshot>(snap);
+      auto copy = std::make_shared<model::Snapshot>(snap);
       std::lock_guard lock(p.live_mu);
       p.last_live = std::move(copy);
     }
@@ -170,14 +170,14 @@ exporter::ReportOptions DaemonRuntime::report_options(const std::string& source)
 void DaemonRuntime::keep_last_live_snapshot() { parts_->keep_live = true; }
 
 nlohmann::json DaemonRuntime::final_report(const std::string& source) {
-  daemon::SnapshotPtr snap;
+  model::SnapshotPtr snap;
   {
     std::lock_guard lock(parts_->live_mu);
     snap = parts_->last_live;
   }
   if (!snap) snap = parts_->sampler.latest();
-  if (!snap) snap = std::make_shared<daemon::Snapshot>();
-  daemon::Snapshot final = *snap;
+  if (!snap) snap = std::make_shared<model::Snapshot>();
+  model::Snapshot final = *snap;
   auto agents = parts_->agents.view();  // calls that ended after the last sample
   final.functions = std::move(agents.functions);
   final.agent_counters = std::move(agents.counters);

@@ -9,7 +9,7 @@
 
 #include "config/config.h"
 #include "daemon/sampler.h"
-#include "export/report_json.h"
+#include "export/report/report_json.h"
 #include "model/agent_registry.h"
 
 namespace ramflow::app {

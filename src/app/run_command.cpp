@@ -21,7 +21,7 @@
 #include "app/agent_location.h"
 #include "app/daemon_runtime.h"
 #include "app/summary.h"
-#include "export/html_report.h"
+#include "export/report/html_report.h"
 
 namespace ramflow::app {
 namespace {

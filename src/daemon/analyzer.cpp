@@ -23,7 +23,7 @@ constexpr double kAloneShare = 0.8;
 
 double seconds(std::chrono::milliseconds d) { return std::chrono::duration<double>(d).count(); }
 
-analysis::ProcessMemory memory_of(const ProcessView& p, double max_rss_since_ready) {
+analysis::ProcessMemory memory_of(const model::ProcessView& p, double max_rss_since_ready) {
   analysis::ProcessMemory m;
   const auto& a = p.agent;
   if (a && a->bootstrap_rss) m.bootstrap_bytes = static_cast<double>(*a->bootstrap_rss);
@@ -35,7 +35,7 @@ analysis::ProcessMemory memory_of(const ProcessView& p, double max_rss_since_rea
   return m;
 }
 
-bool is_ready(const ProcessView& p) { return p.agent && p.agent->ready_rss.has_value(); }
+bool is_ready(const model::ProcessView& p) { return p.agent && p.agent->ready_rss.has_value(); }
 
 }  // namespace
 
@@ -65,7 +65,7 @@ Analyzer::CgroupMemo Analyzer::new_cgroup_memo() const {
                     analysis::BucketSeries(seconds(config_.bucket), kPeaksKept, analysis::BucketReduce::maximum)};
 }
 
-Analyzer::ProcessMemo& Analyzer::memo_for(const ProcessView& p) {
+Analyzer::ProcessMemo& Analyzer::memo_for(const model::ProcessView& p) {
   auto it = processes_.find(p.facts.pid);
   if (it != processes_.end() && it->second.start_ticks != p.facts.start_ticks) {
     processes_.erase(it);  // pid reused: a new process learns afresh
@@ -86,10 +86,10 @@ std::optional<analysis::BucketPoint> Analyzer::add(analysis::BucketSeries& serie
   return closed;
 }
 
-void Analyzer::analyze_process(ProcessView& p, const std::map<pid_t, const ProcessView*>& by_pid, double now) {
+void Analyzer::analyze_process(model::ProcessView& p, const std::map<pid_t, const model::ProcessView*>& by_pid, double now) {
   ProcessMemo& memo = memo_for(p);
   memo.last_seen = now;
-  ProcessAnalysis& out = p.analysis;
+  model::ProcessAnalysis& out = p.analysis;
   if (p.facts.timeline.empty()) return;
   const auto& sample = p.facts.timeline.back();
   double rss = static_cast<double>(sample.rss);
@@ -178,7 +178,7 @@ void Analyzer::analyze_process(ProcessView& p, const std::map<pid_t, const Proce
   if (p.facts.role == Role::kChild) out.cow_drift = analysis::cow_drift(cow);
 }
 
-void Analyzer::analyze_cgroup(CgroupView& c, const Snapshot& snap, std::optional<double> oom_victim_bytes) {
+void Analyzer::analyze_cgroup(model::CgroupView& c, const model::Snapshot& snap, std::optional<double> oom_victim_bytes) {
   auto it = cgroups_.find(c.facts.path);
   if (it == cgroups_.end()) {
     it = cgroups_.emplace(c.facts.path, new_cgroup_memo()).first;
@@ -186,7 +186,7 @@ void Analyzer::analyze_cgroup(CgroupView& c, const Snapshot& snap, std::optional
   }
   CgroupMemo& memo = it->second;
   const auto& m = c.facts.last;
-  CgroupAnalysis& out = c.analysis;
+  model::CgroupAnalysis& out = c.analysis;
   double workers_rss = 0, workers_hwm = 0;
   for (const auto& p : snap.processes) {
     if (p.facts.cgroup != c.facts.path || !p.facts.status) continue;
@@ -231,7 +231,7 @@ void Analyzer::analyze_cgroup(CgroupView& c, const Snapshot& snap, std::optional
 
   // Leak allowance: the pod grows by the sum of its leaking processes' rates.
   double leak_rate = 0;
-  const ProcessView* main = nullptr;
+  const model::ProcessView* main = nullptr;
   int children = 0;
   double child_baseline = 0;
   for (const auto& p : snap.processes) {
@@ -243,7 +243,7 @@ void Analyzer::analyze_cgroup(CgroupView& c, const Snapshot& snap, std::optional
     // discovery role may be "child" when a wrapper (timeout, tini, sh) matched too.
     bool celery = p.agent && p.agent->hello && p.agent->hello->framework == "celery";
     bool forked_pool = std::any_of(snap.processes.begin(), snap.processes.end(),
-                                   [&p](const ProcessView& q) { return q.facts.ppid == p.facts.pid; });
+                                   [&p](const model::ProcessView& q) { return q.facts.ppid == p.facts.pid; });
     if (celery && forked_pool && p.agent->hello->pool == "prefork") main = &p;
   }
   if (main) {
@@ -287,8 +287,8 @@ void Analyzer::analyze_cgroup(CgroupView& c, const Snapshot& snap, std::optional
   }
 }
 
-void Analyzer::analyze(Snapshot& snap, std::optional<double> oom_victim_bytes) {
-  std::map<pid_t, const ProcessView*> by_pid;
+void Analyzer::analyze(model::Snapshot& snap, std::optional<double> oom_victim_bytes) {
+  std::map<pid_t, const model::ProcessView*> by_pid;
   for (const auto& p : snap.processes) by_pid[p.facts.pid] = &p;
   std::set<pid_t> alive;
   for (auto& p : snap.processes) {
@@ -301,7 +301,7 @@ void Analyzer::analyze(Snapshot& snap, std::optional<double> oom_victim_bytes) {
       spdlog::warn("analysis of pid {} failed and restarts: {}", p.facts.pid, e.what());
       processes_.erase(p.facts.pid);
       ++generation_;
-      p.analysis = ProcessAnalysis{};
+      p.analysis = model::ProcessAnalysis{};
     }
   }
   for (auto it = processes_.begin(); it != processes_.end();) {
@@ -321,7 +321,7 @@ void Analyzer::analyze(Snapshot& snap, std::optional<double> oom_victim_bytes) {
       spdlog::warn("analysis of cgroup {} failed and restarts: {}", c.facts.path, e.what());
       cgroups_.erase(c.facts.path);
       ++generation_;
-      c.analysis = CgroupAnalysis{};
+      c.analysis = model::CgroupAnalysis{};
     }
   }
   for (auto it = cgroups_.begin(); it != cgroups_.end();) {

@@ -9,10 +9,10 @@
 
 #include "analysis/allocation_speed.h"
 #include "analysis/bucket_series.h"
-#include "analysis/leak_test.h"
+#include "analysis/leak_detector.h"
 #include "analysis/state.h"
 #include "config/config.h"
-#include "daemon/snapshot.h"
+#include "model/snapshot.h"
 
 namespace ramflow::daemon {
 
@@ -22,7 +22,7 @@ class Analyzer {
 
   // Fills the analysis of every process and cgroup of `snap`; `oom_victim_bytes`
   // is the most memory a recent OOM victim held at death, if any.
-  void analyze(Snapshot& snap, std::optional<double> oom_victim_bytes);
+  void analyze(model::Snapshot& snap, std::optional<double> oom_victim_bytes);
 
   // What was learned, for the state file; restore() takes it back after a
   // restart (entries whose process or cgroup is gone are dropped on the next
@@ -53,11 +53,11 @@ class Analyzer {
 
   ProcessMemo new_memo(std::uint64_t start_ticks) const;
   CgroupMemo new_cgroup_memo() const;
-  ProcessMemo& memo_for(const ProcessView& p);
+  ProcessMemo& memo_for(const model::ProcessView& p);
   // Adds to a bucket series, counting a change of its state as a new generation.
   std::optional<analysis::BucketPoint> add(analysis::BucketSeries& series, double time, double bytes);
-  void analyze_process(ProcessView& p, const std::map<pid_t, const ProcessView*>& by_pid, double now);
-  void analyze_cgroup(CgroupView& c, const Snapshot& snap, std::optional<double> oom_victim_bytes);
+  void analyze_process(model::ProcessView& p, const std::map<pid_t, const model::ProcessView*>& by_pid, double now);
+  void analyze_cgroup(model::CgroupView& c, const model::Snapshot& snap, std::optional<double> oom_victim_bytes);
 
   config::Config config_;
   analysis::LeakConfig leak_config_;

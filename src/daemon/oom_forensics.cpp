@@ -4,7 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "analysis/leak_test.h"
+#include "analysis/leak_detector.h"
 
 namespace ramflow::daemon {
 
@@ -13,7 +13,7 @@ void OomForensics::add_kill(model::OomKillEvent event) {
   if (pending_kills_.size() < 1024) pending_kills_.push_back(std::move(event));
 }
 
-void OomForensics::update(Snapshot& snap, const std::vector<model::ProcessFacts>& vanished,
+void OomForensics::update(model::Snapshot& snap, const std::vector<model::ProcessFacts>& vanished,
                           const model::AgentView& agents) {
   model::OomInterval in;
   in.time = snap.time;

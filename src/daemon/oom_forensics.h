@@ -12,7 +12,7 @@
 #include <tuple>
 #include <vector>
 
-#include "daemon/snapshot.h"
+#include "model/snapshot.h"
 #include "model/oom_tracker.h"
 
 namespace ramflow::daemon {
@@ -21,7 +21,7 @@ class OomForensics {
  public:
   void add_kill(model::OomKillEvent event);  // thread-safe
   // Settles this interval; fills snap.oom_kills and snap.oom_counts.
-  void update(Snapshot& snap, const std::vector<model::ProcessFacts>& vanished, const model::AgentView& agents);
+  void update(model::Snapshot& snap, const std::vector<model::ProcessFacts>& vanished, const model::AgentView& agents);
   // Most memory a victim held at death among the kept records, for the limit floor.
   std::optional<double> largest_victim_bytes() const;
   // History and last counter readings for the state file, and back.

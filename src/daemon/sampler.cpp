@@ -109,12 +109,12 @@ void Sampler::loop() {
   }
 }
 
-SnapshotPtr Sampler::latest() const {
+model::SnapshotPtr Sampler::latest() const {
   std::lock_guard lock(published_mu_);
   return published_;
 }
 
-void Sampler::publish(std::shared_ptr<Snapshot> snap) {
+void Sampler::publish(std::shared_ptr<model::Snapshot> snap) {
   std::lock_guard lock(published_mu_);
   published_ = std::move(snap);
 }
@@ -247,7 +247,7 @@ bool Sampler::read_process(model::ProcessFacts& p, double now) {
   return true;
 }
 
-void Sampler::read_cgroups(Snapshot& snap, double now) {
+void Sampler::read_cgroups(model::Snapshot& snap, double now) {
   std::map<std::string, pid_t> in_use;  // path → one pid living in it
   for (const auto& [pid, p] : processes_.processes()) {
     if (!p.cgroup.empty()) in_use.emplace(p.cgroup, pid);
@@ -286,7 +286,7 @@ void Sampler::read_cgroups(Snapshot& snap, double now) {
 
   for (const auto& [path, facts] : cgroups_.cgroups()) {
     if (!facts.has_reading) continue;
-    CgroupView view;
+    model::CgroupView view;
     view.facts = facts;
     if (facts.last.limit && (!snap.host_memory || *facts.last.limit < snap.host_memory->mem_total)) {
       view.limit = {*facts.last.limit, "cgroup"};
@@ -308,7 +308,7 @@ void Sampler::read_cgroups(Snapshot& snap, double now) {
 void Sampler::cycle_once() {
   health_.begin_cycle();
   double now = unix_now();
-  auto snap = std::make_shared<Snapshot>();
+  auto snap = std::make_shared<model::Snapshot>();
   snap->time = now;
   snap->cycle = ++cycles_;
   snap->cgroup_version = version_;
@@ -340,7 +340,7 @@ void Sampler::cycle_once() {
   read_cgroups(*snap, now);
 
   for (const auto& [pid, p] : processes_.processes()) {
-    ProcessView view;
+    model::ProcessView view;
     view.facts = p;
     auto a = agents.processes.find(pid);
     if (a != agents.processes.end()) {

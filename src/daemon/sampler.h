@@ -1,6 +1,6 @@
 // The sampling loop: every interval it discovers the Python workers, reads
 // their /proc facts and their cgroups, copies what the agents said, and
-// publishes one immutable Snapshot. Runs on its own thread; latest() never
+// publishes one immutable model::Snapshot. Runs on its own thread; latest() never
 // blocks on a cycle in progress.
 #pragma once
 
@@ -17,7 +17,7 @@
 #include "probe/discovery.h"
 #include "probe/proc_file.h"
 #include "probe/proc_status.h"
-#include "daemon/snapshot.h"
+#include "model/snapshot.h"
 #include "model/agent_registry.h"
 #include "model/cgroup_table.h"
 #include "model/process_table.h"
@@ -28,7 +28,7 @@ class Sampler {
  public:
   // Called on the sampler thread after facts are gathered, before publishing:
   // the place where analysis and OOM tracking add to the snapshot.
-  using Enricher = std::function<void(Snapshot&, const std::vector<model::ProcessFacts>& vanished,
+  using Enricher = std::function<void(model::Snapshot&, const std::vector<model::ProcessFacts>& vanished,
                                       const model::AgentView& agents)>;
 
   Sampler(const config::Config& config, model::AgentRegistry& agents);
@@ -43,7 +43,7 @@ class Sampler {
   void stop();
   // One cycle on the caller's thread (tests, `ramflowd run`'s final sample).
   void cycle_once();
-  SnapshotPtr latest() const;
+  model::SnapshotPtr latest() const;
   bool ready() const { return latest() != nullptr; }
 
  private:
@@ -55,8 +55,8 @@ class Sampler {
   probe::Result<probe::ProcStatus> read_status(const model::ProcessFacts& p);
   bool is_alive(const model::ProcessFacts& p) const;
   void close_status_files_of_the_gone();
-  void read_cgroups(Snapshot& snap, double now);
-  void publish(std::shared_ptr<Snapshot> snap);
+  void read_cgroups(model::Snapshot& snap, double now);
+  void publish(std::shared_ptr<model::Snapshot> snap);
 
   const config::Config config_;
   model::AgentRegistry& agents_;
@@ -75,7 +75,7 @@ class Sampler {
   std::uint64_t cycles_ = 0;
 
   mutable std::mutex published_mu_;
-  SnapshotPtr published_;
+  model::SnapshotPtr published_;
 
   std::mutex wake_mu_;
   std::condition_variable wake_;

@@ -20,7 +20,7 @@
 #include <string_view>
 
 #include "analysis/state.h"
-#include "daemon/state_file_status.h"
+#include "model/state_file_status.h"
 
 namespace ramflow::daemon {
 
@@ -49,7 +49,7 @@ class StateStore {
   void save_if_changed(std::uint64_t generation, const std::function<analysis::AnalysisState()>& analysis,
                        const std::string& oom_json, double now, bool force = false);
 
-  StateFileStatus status() const { return status_; }
+  model::StateFileStatus status() const { return status_; }
 
  private:
   bool write(const std::string& text, std::string* error);
@@ -60,7 +60,7 @@ class StateStore {
   std::string written_oom_;
   bool failing_ = false;
   double next_allowed_ = 0;  // steady-clock seconds
-  StateFileStatus status_;
+  model::StateFileStatus status_;
 };
 
 }  // namespace ramflow::daemon

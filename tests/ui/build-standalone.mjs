@@ -1,4 +1,4 @@
-// Builds the standalone HTML report: src/export/ui/index.html with style.css, the
+// Builds the standalone HTML report: src/export/ui/assets/index.html with style.css, the
 // report JSON and app.js inlined (the contract in docs/report.md, which the C++
 // report writer mirrors). Usage: node build-standalone.mjs REPORT.json OUT.html [UI_DIR]
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -34,7 +34,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     console.error('usage: node build-standalone.mjs REPORT.json OUT.html [UI_DIR]');
     process.exit(2);
   }
-  const ui = uiArg || join(dirname(fileURLToPath(import.meta.url)), '../../src/export/ui');
+  const ui = uiArg || join(dirname(fileURLToPath(import.meta.url)), '../../src/export/ui/assets');
   const read = (f) => readFileSync(join(ui, f), 'utf8');
   writeFileSync(out, buildStandalone(read('index.html'), read('style.css'), read('app.js'), readFileSync(report, 'utf8')));
   console.log(`wrote ${out}`);

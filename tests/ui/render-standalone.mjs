@@ -3,7 +3,7 @@
 // of them: status "Saved report (...)", each panel filled, no console error, no
 // request leaving the file. Screenshots go beside each file.
 // Usage: node render-standalone.mjs REPORT.html...   (prints "N passed, M failed")
-// The unit test ramflow_export_report_test writes tests/artifacts/export_report/report.cpp.html.
+// The unit test ramflow_report_test writes tests/artifacts/report/report.cpp.html.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';

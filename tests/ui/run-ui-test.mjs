@@ -1,5 +1,5 @@
 // Browser test of the dashboard in real headless Chromium (Debian's /usr/bin/chromium).
-// Serves src/export/ui/ and fixtures/report.json from a local HTTP server on 127.0.0.1
+// Serves src/export/ui/assets/ and fixtures/report.json from a local HTTP server on 127.0.0.1
 // (live mode, with one refresh to a changed report), then opens the standalone HTML
 // report built by build-standalone.mjs (embedded mode, file://). Checks the numbers in
 // expected.json, keyboard tabs, table sorting, no console errors, no request leaving
@@ -14,7 +14,7 @@ import { launchChromium } from './launch-chromium.mjs';
 import { buildStandalone } from './build-standalone.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const uiDir = join(here, '../../src/export/ui');
+const uiDir = join(here, '../../src/export/ui/assets');
 const artifacts = join(here, '../artifacts/ui');
 const expected = JSON.parse(readFileSync(join(here, 'expected.json'), 'utf8'));
 const reportText = readFileSync(join(here, 'fixtures/report.json'), 'utf8');

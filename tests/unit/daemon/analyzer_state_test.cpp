@@ -25,8 +25,8 @@ constexpr double kStart = 1'700'000'000;
 constexpr pid_t kPid = 4321;
 constexpr std::uint64_t kTicks = 5555;
 
-ProcessView process(double t, double rss) {
-  ProcessView p;
+model::ProcessView process(double t, double rss) {
+  model::ProcessView p;
   p.facts.pid = kPid;
   p.facts.start_ticks = kTicks;
   p.facts.cgroup = "/kubepods/pod-a/worker";
@@ -37,8 +37,8 @@ ProcessView process(double t, double rss) {
   return p;
 }
 
-CgroupView cgroup(double t, double anon) {
-  CgroupView c;
+model::CgroupView cgroup(double t, double anon) {
+  model::CgroupView c;
   c.facts.path = "/kubepods/pod-a/worker";
   c.facts.has_reading = true;
   c.facts.last_read = t;
@@ -52,17 +52,17 @@ CgroupView cgroup(double t, double anon) {
 }
 
 // A worker without an agent whose RSS grows 1 MiB a second with a wobble.
-Snapshot leaking_pod(int i) {
+model::Snapshot leaking_pod(int i) {
   const double t = kStart + i + 0.5;
   const double rss = 200 * kMiB + i * kMiB + std::fmod(i * 7919.0, 5.0) * 100 * 1024;
-  Snapshot s;
+  model::Snapshot s;
   s.time = t;
   s.processes.push_back(process(t, rss));
   s.cgroups.push_back(cgroup(t, rss));
   return s;
 }
 
-void expect_same(const Snapshot& a, const Snapshot& b, int i) {
+void expect_same(const model::Snapshot& a, const model::Snapshot& b, int i) {
   const auto& la = a.processes[0].analysis.leak;
   const auto& lb = b.processes[0].analysis.leak;
   EXPECT_EQ(la.evaluated, lb.evaluated) << i;
@@ -133,8 +133,8 @@ TEST(AnalyzerState, ARestoredEntryForAReusedPidIsDropped) {
 
 // A worker with an agent: residual series from task ends. After the restart
 // the agent reconnects with its task-end numbering back at 0.
-ProcessView agent_worker(double t, model::AgentFacts agent) {
-  ProcessView p = process(t, agent.task_ends.back().rss_after);
+model::ProcessView agent_worker(double t, model::AgentFacts agent) {
+  model::ProcessView p = process(t, agent.task_ends.back().rss_after);
   p.agent = std::move(agent);
   return p;
 }
@@ -164,7 +164,7 @@ TEST(AnalyzerState, TheResidualSeriesContinuesAcrossTheAgentsNewNumbering) {
   auto before = agent_facts();
   for (int i = 0; i < 40; ++i) {
     end_task(before, i);
-    Snapshot s;
+    model::Snapshot s;
     s.time = kStart + i;
     s.processes.push_back(agent_worker(s.time, before));
     kept.analyze(s, std::nullopt);
@@ -173,7 +173,7 @@ TEST(AnalyzerState, TheResidualSeriesContinuesAcrossTheAgentsNewNumbering) {
   restarted.restore(kept.save_state(), kStart + 40);
 
   // Before the agent reconnects: the restored verdict stays, the series is not replaced.
-  Snapshot gap;
+  model::Snapshot gap;
   gap.time = kStart + 39.5;
   gap.processes.push_back(process(gap.time, 170 * kMiB));
   restarted.analyze(gap, std::nullopt);
@@ -184,7 +184,7 @@ TEST(AnalyzerState, TheResidualSeriesContinuesAcrossTheAgentsNewNumbering) {
   for (int i = 40; i < 70; ++i) {
     end_task(before, i);
     end_task(after, i);
-    Snapshot a, b;
+    model::Snapshot a, b;
     a.time = b.time = kStart + i;
     a.processes.push_back(agent_worker(a.time, before));
     b.processes.push_back(agent_worker(b.time, after));
@@ -202,7 +202,7 @@ TEST(AnalyzerState, TheGenerationMovesOnlyWhenTheLearnedStateDoes) {
   auto s = leaking_pod(0);
   a.analyze(s, std::nullopt);
   const auto g = a.generation();
-  Snapshot same = leaking_pod(0);  // same bucket, same values: nothing new learned
+  model::Snapshot same = leaking_pod(0);  // same bucket, same values: nothing new learned
   a.analyze(same, std::nullopt);
   EXPECT_EQ(a.generation(), g);
   auto next = leaking_pod(1);

@@ -1,0 +1,143 @@
+// execution_flow: per-process timelines (RSS points, task boundaries, tracked
+// calls) and the net-self culprit table.
+#include <algorithm>
+#include <cmath>
+
+#include "export/report/report_sections.h"
+
+namespace ramflow::exporter::detail {
+namespace {
+
+using nlohmann::json;
+
+// A task span ends when its task does; allow for the two clocks' rounding.
+constexpr double kSameEndSeconds = 0.001;
+
+template <class T>
+std::vector<T> last_n(const model::RingBuffer<T>& ring, std::size_t n) {
+  std::vector<T> all = ring.to_vector();
+  if (all.size() > n) all.erase(all.begin(), all.end() - static_cast<std::ptrdiff_t>(n));
+  return all;
+}
+
+json points_json(const model::ProcessView& p, std::size_t bound) {
+  json out = json::array();
+  for (const auto& s : last_n(p.facts.timeline, bound)) out.push_back(json::array({s.time, s.rss}));
+  return out;
+}
+
+// TaskEnd carries no outcome: the task's own span (same end) says whether it raised.
+bool ended_in_error(const model::AgentFacts& a, const model::TaskEnd& end) {
+  bool error = false;
+  a.recent_calls.for_each([&](const model::CallSpan& c) {
+    if (c.kind == model::CallKind::kTask && (c.function == end.task || c.function == model::FunctionTable::kOther) &&
+        std::fabs(c.start_time + c.duration_seconds - end.time) < kSameEndSeconds) {
+      error = error || c.error;
+    }
+  });
+  return error;
+}
+
+json tasks_json(const model::ProcessView& p, std::size_t bound) {
+  json out = json::array();
+  if (!p.agent) return out;
+  const auto& a = *p.agent;
+  for (const auto& end : a.task_ends.to_vector()) {
+    json t;
+    t["name"] = text(end.task);
+    t["task_id"] = nullptr;  // the agent does not send task ids
+    t["start"] = end.time - end.duration_seconds;
+    t["end"] = end.time;
+    t["outcome"] = ended_in_error(a, end) ? "error" : "ok";
+    t["residual_bytes"] = a.ready_rss ? json(static_cast<std::int64_t>(end.rss_after) - static_cast<std::int64_t>(*a.ready_rss))
+                                      : json(nullptr);
+    out.push_back(t);
+  }
+  if (!a.current_task.empty()) {
+    out.push_back({{"name", text(a.current_task)}, {"task_id", nullptr}, {"start", a.current_task_since},
+                   {"end", nullptr}, {"outcome", "running"}, {"residual_bytes", nullptr}});
+  }
+  if (out.size() > bound) out.erase(out.begin(), out.end() - static_cast<std::ptrdiff_t>(bound));
+  return out;
+}
+
+// Depth = how many other calls of the process enclose this one in time. Calls
+// finish inner first, so of two with the same interval the later one is outer.
+std::vector<int> depths(const std::vector<model::CallSpan>& calls) {
+  std::vector<int> depth(calls.size(), 0);
+  for (std::size_t i = 0; i < calls.size(); ++i) {
+    const double start = calls[i].start_time, end = start + calls[i].duration_seconds;
+    for (std::size_t j = 0; j < calls.size(); ++j) {
+      const double s = calls[j].start_time, e = s + calls[j].duration_seconds;
+      if (j == i || s > start || e < end) continue;
+      if (s < start || e > end || j > i) ++depth[i];
+    }
+  }
+  return depth;
+}
+
+json spans_json(const model::ProcessView& p, std::size_t bound) {
+  json out = json::array();
+  if (!p.agent) return out;
+  const std::vector<model::CallSpan> calls = p.agent->recent_calls.to_vector();
+  const std::vector<int> depth = depths(calls);
+  const std::size_t first = calls.size() > bound ? calls.size() - bound : 0;
+  for (std::size_t i = first; i < calls.size(); ++i) {
+    const auto& c = calls[i];
+    json s;
+    s["function"] = text(c.function);
+    s["kind"] = std::string(model::to_string(c.kind));
+    s["start"] = c.start_time;
+    s["end"] = c.start_time + c.duration_seconds;
+    s["depth"] = depth[i];
+    s["gross_bytes"] = c.gross_bytes;
+    s["net_self_bytes"] = c.net_self_bytes;
+    out.push_back(s);
+  }
+  return out;
+}
+
+json net_self_json(const model::Snapshot& s, const WorkerGroup& g) {
+  std::vector<const model::FunctionStats*> rows;
+  for (const auto& f : s.functions) rows.push_back(&f);
+  std::stable_sort(rows.begin(), rows.end(), [](const auto* a, const auto* b) { return a->net_self_bytes > b->net_self_bytes; });
+  json out = json::array();
+  for (const auto* f : rows) {
+    json r;
+    r["function"] = text(f->function);
+    r["kind"] = std::string(model::to_string(f->kind));
+    r["calls"] = f->calls;
+    r["net_self_bytes"] = whole(f->net_self_bytes);
+    r["freed_bytes"] = whole(f->freed_bytes);
+    r["gross_bytes"] = whole(f->gross_bytes);
+    r["duration_seconds"] = f->duration_seconds;
+    r["peak_bytes"] = whole(f->peak_bytes);
+    r["approximate"] = f->approximate;
+    out.push_back(r);
+  }
+  bool approximate = std::any_of(g.members.begin(), g.members.end(), [](const auto* p) { return p->analysis.approximate; });
+  return {{"approximate", approximate}, {"rows", out}};
+}
+
+}  // namespace
+
+json execution_flow_section(const model::Snapshot& s, const WorkerGroup& g, const ReportOptions& o) {
+  json timelines = json::array();
+  for (const auto* p : g.members) {
+    json t;
+    t["pid"] = p->facts.pid;
+    t["worker"] = text_or_null(p->worker);
+    t["role"] = std::string(probe::to_string(p->facts.role));
+    t["points"] = points_json(*p, o.bounds.points);
+    t["tasks"] = tasks_json(*p, o.bounds.tasks);
+    t["spans"] = spans_json(*p, o.bounds.spans);
+    timelines.push_back(t);
+  }
+  json f;
+  f["bounds"] = {{"points", o.bounds.points}, {"tasks", o.bounds.tasks}, {"spans", o.bounds.spans}};
+  f["timelines"] = timelines;
+  f["net_self"] = net_self_json(s, g);
+  return f;
+}
+
+}  // namespace ramflow::exporter::detail

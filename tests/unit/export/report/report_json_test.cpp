@@ -1,0 +1,371 @@
+#include "export/report/report_json.h"
+
+#include <gtest/gtest.h>
+
+#include "report_fixture.h"
+#include "report_schema.h"
+
+namespace ramflow::exporter::testing {
+namespace {
+
+using nlohmann::json;
+
+std::int64_t mib(double n) { return static_cast<std::int64_t>(n * kMiB); }
+
+class ReportJsonTest : public ::testing::Test {
+ protected:
+  model::Snapshot snapshot = celery_snapshot();
+  ReportOptions options = test_options();
+  json report() { return build_report(snapshot, options); }
+};
+
+TEST_F(ReportJsonTest, HasEveryDocumentedFieldWithItsTypeAndNothingElse) {
+  auto fields = documented_fields(RAMFLOW_SOURCE_DIR "/docs/report.md");
+  ASSERT_GT(fields.size(), 150u) << "the field tables of docs/report.md were not found";
+  auto problems = schema_problems(report(), fields);
+  std::string all;
+  for (const auto& p : problems) all += p + "\n";
+  EXPECT_TRUE(problems.empty()) << all;
+}
+
+TEST_F(ReportJsonTest, TheSchemaCheckCatchesAMissingFieldAWrongTypeAndAStrayNull) {
+  auto fields = documented_fields(RAMFLOW_SOURCE_DIR "/docs/report.md");
+  json r = report();
+  r["executive"]["worker"].erase("pool");
+  r["executive"]["kpis"]["safety_margin"]["limit_bytes"] = 1.5;
+  r["system_context"]["host"]["cpus"] = nullptr;
+  r["executive"]["integrity"]["status"] = "SECURE";
+  auto problems = schema_problems(r, fields);
+  std::string all;
+  for (const auto& p : problems) all += p + "\n";
+  EXPECT_EQ(problems.size(), 4u) << all;
+}
+
+TEST_F(ReportJsonTest, TopLevelSaysWhatBuiltItAndWhen) {
+  json r = report();
+  EXPECT_EQ(r["schema_version"], 1);
+  EXPECT_EQ(r["generated_at"], "2026-05-04T10:15:00Z");
+  EXPECT_EQ(r["generated_at_unix"], kNow);
+  EXPECT_EQ(r["source"], "run");
+  EXPECT_EQ(r["env"], "test");
+  EXPECT_EQ(r["cgroup"], kCgroup);
+  EXPECT_EQ(r["refresh_seconds"], 5);
+}
+
+TEST_F(ReportJsonTest, DescribesTheCeleryGroupMainFirst) {
+  json w = report()["executive"]["worker"];
+  EXPECT_EQ(w["name"], "celery@demo");
+  EXPECT_EQ(w["main_pid"], 4100);
+  EXPECT_EQ(w["pids"], json::array({4100, 4101, 4102}));
+  EXPECT_EQ(w["pool"], "prefork");
+  EXPECT_EQ(w["command"], "/usr/bin/python3 -m celery -A shop.search worker --concurrency 2");
+  EXPECT_EQ(w["agent_connected"], true);
+}
+
+TEST_F(ReportJsonTest, AWrapperAboveTheWorkerIsSeenThrough) {
+  // `sh -c "celery ... worker"` (or tini, timeout): the wrapper matches the
+  // regex and is the discovery "main"; the Celery main is its child.
+  model::ProcessView wrapper = snapshot.processes[0];
+  wrapper.facts.pid = 4090;
+  wrapper.facts.ppid = 1;
+  wrapper.facts.role = probe::DiscoveredProcess::Role::kMain;
+  wrapper.facts.cmdline = {"/bin/sh", "-c", "celery -A shop.search worker"};
+  wrapper.agent.reset();
+  wrapper.worker.clear();
+  for (auto& p : snapshot.processes) {
+    if (p.facts.pid == 4100) {
+      p.facts.ppid = 4090;
+      p.facts.role = probe::DiscoveredProcess::Role::kChild;
+    }
+  }
+  snapshot.processes.insert(snapshot.processes.begin(), wrapper);
+  json r = report();
+  json w = r["executive"]["worker"];
+  EXPECT_EQ(w["main_pid"], 4100);
+  EXPECT_EQ(w["pool"], "prefork");
+  EXPECT_EQ(w["pids"], json::array({4100, 4090, 4101, 4102}));
+  EXPECT_EQ(r["executive"]["layers"]["peak_source"], "cgroup") << "the group is still alone in its cgroup";
+  EXPECT_EQ(r["executive"]["layers"]["ecosystem_bytes"], mib(90));
+}
+
+TEST_F(ReportJsonTest, GroupLayersUseTheCgroupPeakWhenTheGroupIsAloneInIt) {
+  json l = report()["executive"]["layers"];
+  EXPECT_EQ(l["bootstrap_bytes"], mib(10));
+  EXPECT_EQ(l["bootstrap_source"], "agent");
+  EXPECT_EQ(l["ecosystem_bytes"], mib(90));
+  EXPECT_EQ(l["ready_marker"], "celery_worker_ready");
+  EXPECT_EQ(l["business_bytes"], mib(430 - 100));
+  EXPECT_EQ(l["peak_bytes"], mib(430));
+  EXPECT_EQ(l["peak_source"], "cgroup");
+}
+
+TEST_F(ReportJsonTest, GroupPeakIsThePssSumWhenAnotherProcessSharesTheCgroup) {
+  model::ProcessView stranger = snapshot.processes[0];
+  stranger.facts.pid = 5000;
+  stranger.facts.role = probe::DiscoveredProcess::Role::kStandalone;
+  stranger.facts.status->vm_hwm = mib(1);
+  snapshot.processes.push_back(stranger);
+  json l = report()["executive"]["layers"];
+  EXPECT_EQ(l["peak_source"], "pss_sum");
+  EXPECT_EQ(l["peak_bytes"], mib(60 + 150 + 120));
+  EXPECT_EQ(l["business_bytes"], mib(60 + 150 + 120 - 100));
+}
+
+TEST_F(ReportJsonTest, IntegrityIsTheWorstProcesses) {
+  json i = report()["executive"]["integrity"];
+  EXPECT_EQ(i["status"], "bloated");
+  EXPECT_EQ(i["residual_bytes"], mib(30));
+  EXPECT_EQ(i["leak_level"], "high");
+  EXPECT_EQ(i["thresholds"]["medium_bytes"], mib(5));
+  EXPECT_EQ(i["thresholds"]["high_bytes"], mib(20));
+  EXPECT_EQ(i["held_by"], "python_objects");
+  EXPECT_EQ(i["allocated_blocks_delta"], 6000);
+  EXPECT_EQ(i["rss_anon_delta_bytes"], mib(30));
+  EXPECT_EQ(i["seed_rule"], (json{{"level", "high"}, {"residual_bytes", mib(30)}, {"peak_bytes", mib(430)}}));
+}
+
+TEST_F(ReportJsonTest, KpisCarryMarginsFootprintSpeedAndLeak) {
+  json k = report()["executive"]["kpis"];
+  EXPECT_DOUBLE_EQ(k["safety_margin"]["ratio"].get<double>(), 0.21875);
+  EXPECT_DOUBLE_EQ(k["safety_margin"]["nonreclaimable_ratio"].get<double>(), 0.25);
+  EXPECT_EQ(k["safety_margin"]["limit_bytes"], mib(512));
+  EXPECT_EQ(k["safety_margin"]["limit_source"], "cgroup");
+  EXPECT_EQ(k["safety_margin"]["working_set_bytes"], mib(400));
+  EXPECT_EQ(k["safety_margin"]["nonreclaimable_bytes"], mib(384));
+  // The working-set margin (21.9 %) would be tight, but page cache alone never
+  // lowers the verdict: the non-reclaimable margin (25 %) decides.
+  EXPECT_EQ(k["safety_margin"]["verdict"], "healthy");
+  EXPECT_EQ(k["safety_margin"]["oom_risk"], false);
+  EXPECT_EQ(k["footprint"]["peak_bytes"], mib(430));
+  EXPECT_EQ(k["footprint"]["source"], "cgroup_max_usage");
+  EXPECT_DOUBLE_EQ(k["footprint"]["limit_ratio"].get<double>(), 430.0 / 512);
+  EXPECT_EQ(k["footprint"]["verdict"], "fits");
+  // cached_search: 80 MiB in 0.4 s beats the process window's 50 MiB/s.
+  EXPECT_DOUBLE_EQ(k["allocation_speed"]["bytes_per_second"].get<double>(), 200 * kMiB);
+  EXPECT_EQ(k["allocation_speed"]["pid"], 4101);
+  EXPECT_EQ(k["allocation_speed"]["function"], "cached_search");
+  EXPECT_EQ(k["allocation_speed"]["verdict"], "greedy");
+  EXPECT_EQ(k["leak_probability"]["level"], "high");
+  EXPECT_EQ(k["leak_probability"]["pid"], 4101);
+  EXPECT_EQ(k["leak_probability"]["window_tasks"], 40);
+  EXPECT_DOUBLE_EQ(k["leak_probability"]["rate_bytes_per_task"].get<double>(), 1.5 * kMiB);
+  EXPECT_DOUBLE_EQ(k["leak_probability"]["rate_bytes_per_second"].get<double>(), 100);
+}
+
+TEST_F(ReportJsonTest, MarginVerdictIsCriticalUnderTenPercent) {
+  snapshot.cgroups[0].analysis.margins.nonreclaimable = 0.05;
+  EXPECT_EQ(report()["executive"]["kpis"]["safety_margin"]["verdict"], "critical");
+  snapshot.cgroups[0].analysis.margins = {512 * kMiB, analysis::LimitSource::cgroup, 0.5, 0.4};
+  EXPECT_EQ(report()["executive"]["kpis"]["safety_margin"]["verdict"], "healthy");
+}
+
+TEST_F(ReportJsonTest, RecommendationQuantitiesAndTheExactSnippet) {
+  json r = report()["executive"]["recommendation"];
+  EXPECT_EQ(r["limit_bytes"], mib(525));
+  EXPECT_EQ(r["limit_quantity"], "525Mi");
+  EXPECT_EQ(r["request_bytes"], mib(460));
+  EXPECT_EQ(r["request_quantity"], "460Mi");
+  EXPECT_DOUBLE_EQ(r["headroom_ratio"].get<double>(), 0.2);
+  EXPECT_EQ(r["leak_allowance_bytes"], 8640000);
+  EXPECT_EQ(r["restart_horizon_seconds"], 86400);
+  EXPECT_EQ(r["oom_victim_floor_bytes"], nullptr);  // 300 MiB x 1.2 < 525 MiB
+  EXPECT_EQ(r["celery_max_memory_per_child_kib"], 153600);
+  EXPECT_EQ(r["resources_snippet"], "resources:\n  requests:\n    memory: 460Mi\n  limits:\n    memory: 525Mi\n");
+}
+
+TEST_F(ReportJsonTest, OomVictimFloorShowsWhenItRaisedTheLimit) {
+  snapshot.oom_kills[0].rss_at_death = static_cast<std::uint64_t>(500 * kMiB);
+  EXPECT_EQ(report()["executive"]["recommendation"]["oom_victim_floor_bytes"], mib(600));
+}
+
+TEST_F(ReportJsonTest, ImportsHeaviestFirst) {
+  EXPECT_EQ(report()["executive"]["imports"],
+            json::parse(R"([{"module":"pandas","bytes":41943040},{"module":"numpy","bytes":15728640}])"));
+}
+
+TEST_F(ReportJsonTest, ProcessesShowTheirOwnLayersAndVerdicts) {
+  json ps = report()["executive"]["processes"];
+  ASSERT_EQ(ps.size(), 3u);
+  EXPECT_EQ(ps[0]["role"], "main");
+  EXPECT_EQ(ps[0]["integrity"], "unknown");
+  EXPECT_EQ(ps[0]["leak_probability"], nullptr);
+  EXPECT_EQ(ps[1]["worker"], "celery@demo/1");
+  EXPECT_EQ(ps[1]["rss_bytes"], mib(180));
+  EXPECT_EQ(ps[1]["pss_bytes"], mib(150));
+  EXPECT_EQ(ps[1]["peak_rss_bytes"], mib(200));
+  EXPECT_EQ(ps[1]["layers"]["bootstrap_bytes"], mib(10));  // inherited from the main
+  EXPECT_EQ(ps[1]["layers"]["business_bytes"], mib(100));
+  EXPECT_EQ(ps[2]["integrity"], "secure");
+  EXPECT_EQ(ps[2]["leak_level"], "low");
+}
+
+TEST_F(ReportJsonTest, TimelinesHoldTasksWithOutcomesAndNestedSpans) {
+  json t = report()["execution_flow"]["timelines"][1];
+  EXPECT_EQ(t["pid"], 4101);
+  ASSERT_EQ(t["points"].size(), 4u);
+  EXPECT_EQ(t["points"][3], json::array({kNow, mib(180)}));
+  ASSERT_EQ(t["tasks"].size(), 4u);
+  EXPECT_EQ(t["tasks"][0]["residual_bytes"], mib(5));
+  EXPECT_EQ(t["tasks"][0]["outcome"], "ok");
+  EXPECT_EQ(t["tasks"][2]["outcome"], "error");  // its task span raised
+  EXPECT_EQ(t["tasks"][3]["outcome"], "running");
+  EXPECT_EQ(t["tasks"][3]["end"], nullptr);
+  ASSERT_EQ(t["spans"].size(), 3u);
+  EXPECT_EQ(t["spans"][0]["function"], "tokenize");
+  EXPECT_EQ(t["spans"][0]["depth"], 2);
+  EXPECT_EQ(t["spans"][1]["depth"], 1);
+  EXPECT_EQ(t["spans"][2]["depth"], 0);
+}
+
+TEST_F(ReportJsonTest, BoundsKeepTheMostRecent) {
+  options.bounds = {2, 1, 1};
+  json t = report()["execution_flow"]["timelines"][1];
+  EXPECT_EQ(t["points"].size(), 2u);
+  EXPECT_EQ(t["points"][1][0], kNow);
+  EXPECT_EQ(t["tasks"].size(), 1u);
+  EXPECT_EQ(t["tasks"][0]["outcome"], "running");
+  ASSERT_EQ(t["spans"].size(), 1u);
+  EXPECT_EQ(t["spans"][0]["function"], "tasks.search");
+}
+
+TEST_F(ReportJsonTest, NetSelfRowsSortedByRetainedBytes) {
+  json n = report()["execution_flow"]["net_self"];
+  EXPECT_EQ(n["approximate"], false);
+  std::vector<std::string> order;
+  for (const auto& r : n["rows"]) order.push_back(r["function"]);
+  EXPECT_EQ(order, (std::vector<std::string>{"cached_search", "tasks.search", "tokenize", "other"}));
+  EXPECT_EQ(n["rows"][0]["net_self_bytes"], mib(25));
+  EXPECT_EQ(n["rows"][1]["kind"], "task");
+}
+
+TEST_F(ReportJsonTest, SystemContext) {
+  json s = report()["system_context"];
+  EXPECT_EQ(s["expansion"]["infrastructure_bytes"], mib(100));
+  EXPECT_DOUBLE_EQ(s["expansion"]["factor"].get<double>(), 4.3);
+  EXPECT_DOUBLE_EQ(s["ecosystem_share"]["ratio"].get<double>(), 100.0 / 430);
+  EXPECT_EQ(s["ecosystem_share"]["reality_check"], false);
+  EXPECT_EQ(s["host"], json::parse(R"({"hostname":"laptop","kernel":"6.1.0-31-amd64","cpus":2,
+                                       "mem_total_bytes":8589934592,"mem_available_bytes":5242880000})"));
+  EXPECT_EQ(s["cgroup"]["version"], "v1");
+  EXPECT_EQ(s["cgroup"]["peak_bytes"], mib(430));
+  EXPECT_EQ(s["pressure"]["scope"], "host");
+  EXPECT_DOUBLE_EQ(s["pressure"]["some_avg10_ratio"].get<double>(), 0.0312);
+  EXPECT_EQ(s["pressure"]["note"], "cgroup v1 has no per-cgroup PSI: host-wide /proc/pressure/memory");
+  EXPECT_EQ(s["oom_kills"]["total"], 1);
+  EXPECT_EQ(s["oom_kills"]["recent"][0]["task"], "tasks.search");
+  EXPECT_EQ(s["oom_kills"]["recent"][0]["rss_at_death_bytes"], mib(300));
+  EXPECT_EQ(s["ebpf"], json::parse(R"({"state":"active","reason":null})"));
+  EXPECT_EQ(s["agent"], json::parse(R"({"connected_processes":3,"events_total":123,"rejected_total":2,"dropped_total":5})"));
+}
+
+TEST_F(ReportJsonTest, ConfigurationSourceIsDefaultOnlyWhenTheValueIsTheDefault) {
+  json r = report();  // a loop over a temporary's member would read freed memory
+  for (const auto& c : r["system_context"]["configuration"]) {
+    if (c["key"] == "listen") EXPECT_EQ(c["source"], nullptr);
+    else EXPECT_EQ(c["source"], "default") << c.dump();
+  }
+}
+
+TEST_F(ReportJsonTest, EbpfOffSaysWhy) {
+  snapshot.ebpf_active = false;
+  snapshot.ebpf_status = "disabled by --ebpf off";
+  EXPECT_EQ(report()["system_context"]["ebpf"], json::parse(R"({"state":"disabled","reason":"disabled by --ebpf off"})"));
+  snapshot.ebpf_status = "no BTF at /sys/kernel/btf/vmlinux";
+  EXPECT_EQ(report()["system_context"]["ebpf"]["state"], "unavailable");
+}
+
+TEST_F(ReportJsonTest, WithoutAgentsUnknownsAreNullNeverZero) {
+  for (auto& p : snapshot.processes) {
+    p.agent.reset();
+    p.worker.clear();
+    p.analysis = {};
+  }
+  snapshot.functions.clear();
+  json r = report();
+  auto fields = documented_fields(RAMFLOW_SOURCE_DIR "/docs/report.md");
+  for (const auto& problem : schema_problems(r, fields)) {
+    EXPECT_NE(problem.find("no value to check"), std::string::npos) << problem;
+  }
+  EXPECT_EQ(r["executive"]["worker"]["name"], nullptr);
+  EXPECT_EQ(r["executive"]["worker"]["pool"], "unknown");  // the command line says celery
+  EXPECT_EQ(r["executive"]["worker"]["agent_connected"], false);
+  EXPECT_EQ(r["executive"]["layers"]["bootstrap_bytes"], nullptr);
+  EXPECT_EQ(r["executive"]["layers"]["bootstrap_source"], "unknown");
+  EXPECT_EQ(r["executive"]["layers"]["ready_marker"], nullptr);
+  EXPECT_EQ(r["executive"]["layers"]["business_bytes"], nullptr);
+  EXPECT_EQ(r["executive"]["integrity"]["status"], "unknown");
+  EXPECT_EQ(r["executive"]["integrity"]["seed_rule"]["level"], "unknown");
+  EXPECT_EQ(r["executive"]["kpis"]["leak_probability"]["level"], "unknown");
+  EXPECT_EQ(r["executive"]["kpis"]["leak_probability"]["probability"], nullptr);
+  EXPECT_EQ(r["system_context"]["expansion"]["factor"], nullptr);
+  EXPECT_EQ(r["executive"]["imports"], json::array());
+}
+
+TEST_F(ReportJsonTest, DefaultCgroupIsTheOneWithTheLowestMargin) {
+  model::CgroupView roomy = snapshot.cgroups[0];
+  roomy.facts.path = "/roomy";
+  roomy.analysis.margins.safety = 0.9;
+  model::ProcessView other = snapshot.processes[0];
+  other.facts.pid = 7000;
+  other.facts.cgroup = "/roomy";
+  snapshot.cgroups.insert(snapshot.cgroups.begin(), roomy);
+  snapshot.processes.push_back(other);
+  EXPECT_EQ(report()["cgroup"], kCgroup);
+  options.cgroup = "/roomy";
+  EXPECT_EQ(report()["executive"]["worker"]["main_pid"], 7000);
+}
+
+TEST_F(ReportJsonTest, UnknownCgroupIsAClearError) {
+  options.cgroup = "/nope";
+  try {
+    report();
+    FAIL() << "expected ReportError";
+  } catch (const ReportError& e) {
+    EXPECT_EQ(e.kind(), ReportError::Kind::kUnknownCgroup);
+    EXPECT_NE(std::string(e.what()).find(kCgroup), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(ReportJsonTest, NothingSampledYetIsAClearError) {
+  snapshot.cgroups.clear();
+  try {
+    report();
+    FAIL() << "expected ReportError";
+  } catch (const ReportError& e) {
+    EXPECT_EQ(e.kind(), ReportError::Kind::kNothingYet);
+  }
+}
+
+TEST_F(ReportJsonTest, BadOptionsAreRefused) {
+  options.source = "cron";
+  EXPECT_THROW(report(), std::invalid_argument);
+}
+
+TEST_F(ReportJsonTest, InvalidUtf8FromProcBecomesReplacementCharacters) {
+  snapshot.processes[0].facts.cmdline = {"python3", "caf\xe9"};
+  EXPECT_EQ(report()["executive"]["worker"]["command"], "python3 caf\xef\xbf\xbd");
+  EXPECT_NO_THROW(report().dump());
+}
+
+TEST_F(ReportJsonTest, CommandIsCutAt256Characters) {
+  snapshot.processes[0].facts.cmdline = {std::string(300, 'x')};
+  EXPECT_EQ(report()["executive"]["worker"]["command"].get<std::string>().size(), 256u);
+}
+
+TEST(ReportEnv, RamflowEnvThenAppEnvThenLocal) {
+  EXPECT_EQ(report_env("prod", "staging"), "prod");
+  EXPECT_EQ(report_env(nullptr, "staging"), "staging");
+  EXPECT_EQ(report_env("", nullptr), "local");
+}
+
+TEST(ReportOptionsFromConfig, CopiesTheThresholdsInForce) {
+  config::Config c;
+  c.leak_high_mib = 32;
+  c.restart_horizon = std::chrono::hours(12);
+  ReportOptions o = report_options(c);
+  EXPECT_DOUBLE_EQ(o.thresholds.high_bytes, 32 * kMiB);
+  EXPECT_DOUBLE_EQ(o.restart_horizon_seconds, 12 * 3600);
+}
+
+}  // namespace
+}  // namespace ramflow::exporter::testing

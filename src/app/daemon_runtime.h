@@ -1,5 +1,6 @@
-// Everything `ramflowd serve` runs: the agent socket, the sampler, the HTTP
-// endpoint. `ramflowd run` embeds the same runtime around a child command.
+// Everything `ramflowd serve` runs, wired together: the agent socket, the
+// sampling thread running daemon::Cycle, the eBPF watcher and the HTTP routes.
+// `ramflowd run` embeds the same runtime around a child command.
 #pragma once
 
 #include <memory>
@@ -8,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config.h"
-#include "daemon/sampler.h"
+#include "daemon/cycle.h"
 #include "export/report/report_json.h"
 #include "model/agent_registry.h"
 
@@ -25,17 +26,15 @@ class DaemonRuntime {
   void stop();
   std::string url() const;  // http://HOST:PORT of the dashboard
   std::string socket_path() const;
-  daemon::Sampler& sampler();
-  // `ramflowd run`: remember the last snapshot in which watched processes were
-  // alive, so the final report describes the run rather than its aftermath.
-  void keep_last_live_snapshot();
+  daemon::Cycle& cycle();
   // The report of the last live snapshot (or the latest one), with the
   // function table as the agents left it.
   nlohmann::json final_report(const std::string& source);
 
  private:
-  void restore_state();
+  void add_routes();
   void start_oom_watcher();
+  void sampling_loop();
   exporter::ReportOptions report_options(const std::string& source) const;
   struct Parts;
   std::unique_ptr<Parts> parts_;

@@ -111,8 +111,8 @@ int run_command(const CommandLine& cl, config::Config config) {
   std::signal(SIGPIPE, SIG_IGN);
 
   DaemonRuntime runtime(config);
-  runtime.sampler().set_agent_processes_only(true);
-  runtime.keep_last_live_snapshot();
+  runtime.cycle().set_agent_processes_only(true);
+  runtime.cycle().keep_last_live_snapshot();
   if (std::string err = runtime.start(); !err.empty()) {
     spdlog::error("{}", err);
     fs::remove_all(private_dir);

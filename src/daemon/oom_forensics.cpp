@@ -1,5 +1,7 @@
 #include "daemon/oom_forensics.h"
 
+#include <unistd.h>
+
 #include <set>
 
 #include <spdlog/spdlog.h>
@@ -11,6 +13,18 @@ namespace ramflow::daemon {
 void OomForensics::add_kill(model::OomKillEvent event) {
   std::lock_guard lock(kills_mu_);
   if (pending_kills_.size() < 1024) pending_kills_.push_back(std::move(event));
+}
+
+void OomForensics::add_kill(const bpf::OomEvent& e, std::string cgroup) {
+  model::OomKillEvent kill;
+  kill.time = e.time;
+  kill.pid = e.pid;
+  // The kernel's start time is in ns since boot; /proc/PID/stat's (and the model's) in clock ticks.
+  kill.start_time = e.start_time_ns / (1'000'000'000ull / static_cast<std::uint64_t>(sysconf(_SC_CLK_TCK)));
+  kill.comm = e.comm;
+  kill.rss_bytes = e.rss_bytes();
+  kill.cgroup = std::move(cgroup);
+  add_kill(std::move(kill));
 }
 
 void OomForensics::update(model::Snapshot& snap, const std::vector<model::ProcessFacts>& vanished,

@@ -12,6 +12,7 @@
 #include <tuple>
 #include <vector>
 
+#include "bpf/oom_watcher.h"
 #include "model/snapshot.h"
 #include "model/oom_tracker.h"
 
@@ -20,6 +21,8 @@ namespace ramflow::daemon {
 class OomForensics {
  public:
   void add_kill(model::OomKillEvent event);  // thread-safe
+  // An eBPF victim event (bpf/oom_watcher.h) of a process watched in `cgroup`; thread-safe.
+  void add_kill(const bpf::OomEvent& event, std::string cgroup);
   // Settles this interval; fills snap.oom_kills and snap.oom_counts.
   void update(model::Snapshot& snap, const std::vector<model::ProcessFacts>& vanished, const model::AgentView& agents);
   // Most memory a victim held at death among the kept records, for the limit floor.

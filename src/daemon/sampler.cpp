@@ -55,9 +55,8 @@ constexpr std::size_t kMaxOpenStatusFiles = 256;
 
 }  // namespace
 
-Sampler::Sampler(const config::Config& config, model::AgentRegistry& agents)
+Sampler::Sampler(const config::Config& config)
     : config_(config),
-      agents_(agents),
       scanner_(config.proc_root, std::regex(config.process_match), config.max_processes,
                probe::self_pid(config.proc_root).value_or(-1)),
       version_(probe::detect_cgroup_version(config.cgroup_root)),
@@ -70,53 +69,6 @@ Sampler::Sampler(const config::Config& config, model::AgentRegistry& agents)
                  "(set --cgroup-root if cgroups are mounted elsewhere)",
                  config_.cgroup_root);
   }
-}
-
-Sampler::~Sampler() { stop(); }
-
-void Sampler::set_ebpf_status(bool active, std::string status) {
-  ebpf_active_ = active;
-  ebpf_status_ = std::move(status);
-}
-
-void Sampler::start() {
-  if (thread_.joinable()) return;
-  stopping_ = false;
-  thread_ = std::thread([this] { loop(); });
-}
-
-void Sampler::stop() {
-  {
-    std::lock_guard lock(wake_mu_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
-
-void Sampler::loop() {
-  auto next = Clock::now();
-  while (true) {
-    try {
-      cycle_once();
-    } catch (const std::exception& e) {
-      spdlog::error("sampling cycle failed: {} (the next cycle retries)", e.what());
-    }
-    next += config_.interval;
-    if (next < Clock::now()) next = Clock::now() + config_.interval;  // overran: do not burst
-    std::unique_lock lock(wake_mu_);
-    if (wake_.wait_until(lock, next, [this] { return stopping_; })) return;
-  }
-}
-
-model::SnapshotPtr Sampler::latest() const {
-  std::lock_guard lock(published_mu_);
-  return published_;
-}
-
-void Sampler::publish(std::shared_ptr<model::Snapshot> snap) {
-  std::lock_guard lock(published_mu_);
-  published_ = std::move(snap);
 }
 
 std::vector<model::Candidate> Sampler::candidates(const model::AgentView& agents) {
@@ -305,24 +257,20 @@ void Sampler::read_cgroups(model::Snapshot& snap, double now) {
   }
 }
 
-void Sampler::cycle_once() {
+std::vector<model::ProcessFacts> Sampler::collect(model::Snapshot& snap, const model::AgentView& agents) {
   health_.begin_cycle();
   double now = unix_now();
-  auto snap = std::make_shared<model::Snapshot>();
-  snap->time = now;
-  snap->cycle = ++cycles_;
-  snap->cgroup_version = version_;
-  snap->ebpf_active = ebpf_active_;
-  snap->ebpf_status = ebpf_status_;
+  snap.time = now;
+  snap.cycle = ++cycles_;
+  snap.cgroup_version = version_;
 
   auto meminfo = timed(health_, "meminfo", [&] { return probe::read_meminfo(config_.proc_root); });
-  if (meminfo) snap->host_memory = meminfo.value();
+  if (meminfo) snap.host_memory = meminfo.value();
   else health_.error("meminfo", meminfo.error());
   auto psi = timed(health_, "psi", [&] { return probe::read_psi(config_.proc_root + "/pressure/memory"); });
-  if (psi) snap->host_pressure = psi.value();
+  if (psi) snap.host_pressure = psi.value();
   else if (psi.error().kind != probe::ErrorKind::kNotFound) health_.error("psi", psi.error());
 
-  auto agents = agents_.view();
   auto vanished = processes_.reconcile(candidates(agents), now);
   // Out of the watched set is not dead: a process pushed past --max-processes
   // lives on, keeps its agent's facts and is no OOM victim.
@@ -337,7 +285,7 @@ void Sampler::cycle_once() {
     }
   }
   close_status_files_of_the_gone();
-  read_cgroups(*snap, now);
+  read_cgroups(snap, now);
 
   for (const auto& [pid, p] : processes_.processes()) {
     model::ProcessView view;
@@ -347,24 +295,19 @@ void Sampler::cycle_once() {
       view.agent = a->second;
       if (a->second.hello) view.worker = a->second.hello->worker;
     }
-    snap->processes.push_back(std::move(view));
+    snap.processes.push_back(std::move(view));
   }
   for (const auto& [pid, a] : agents.processes) {
-    if (a.connected && now - a.last_heard <= kAgentRecentSeconds) ++snap->agent_connected_processes;
+    if (a.connected && now - a.last_heard <= kAgentRecentSeconds) ++snap.agent_connected_processes;
   }
-  snap->functions = std::move(agents.functions);
-  snap->agent_counters = std::move(agents.counters);
+  snap.functions = agents.functions;
+  snap.agent_counters = agents.counters;
 
   auto self = probe::read_self_usage("/proc");  // ramflowd itself, never the fixture root
-  if (self) snap->self_usage = self.value();
-
-  if (enricher_) enricher_(*snap, vanished, agents);
-  for (const auto& p : vanished) {
-    if (!processes_.find(p.pid)) agents_.forget(p.pid);
-  }
-  snap->probe_errors = health_.errors();
-  snap->probe_durations = health_.durations();
-  publish(std::move(snap));
+  if (self) snap.self_usage = self.value();
+  snap.probe_errors = health_.errors();
+  snap.probe_durations = health_.durations();
+  return vanished;
 }
 
 }  // namespace ramflow::daemon

@@ -4,13 +4,9 @@
 // blocks on a cycle in progress.
 #pragma once
 
-#include <atomic>
-#include <condition_variable>
-#include <functional>
-#include <memory>
-#include <mutex>
+#include <map>
 #include <regex>
-#include <thread>
+#include <vector>
 
 #include "config/config.h"
 #include "daemon/probe_health.h"
@@ -26,28 +22,17 @@ namespace ramflow::daemon {
 
 class Sampler {
  public:
-  // Called on the sampler thread after facts are gathered, before publishing:
-  // the place where analysis and OOM tracking add to the snapshot.
-  using Enricher = std::function<void(model::Snapshot&, const std::vector<model::ProcessFacts>& vanished,
-                                      const model::AgentView& agents)>;
+  Sampler(const config::Config& config);
 
-  Sampler(const config::Config& config, model::AgentRegistry& agents);
-  ~Sampler();
-
-  void set_enricher(Enricher enricher) { enricher_ = std::move(enricher); }
-  void set_ebpf_status(bool active, std::string status);
   // `ramflowd run`: watch only processes whose agent connected (the child's tree),
   // not every process the regex matches on the machine.
   void set_agent_processes_only(bool only) { agent_only_ = only; }
-  void start();
-  void stop();
-  // One cycle on the caller's thread (tests, `ramflowd run`'s final sample).
-  void cycle_once();
-  model::SnapshotPtr latest() const;
-  bool ready() const { return latest() != nullptr; }
+  // Fills `snap` with this cycle's kernel and agent facts; returns the
+  // processes that exited since the last cycle.
+  std::vector<model::ProcessFacts> collect(model::Snapshot& snap, const model::AgentView& agents);
+  bool watches(pid_t pid) const { return processes_.processes().count(pid) > 0; }
 
  private:
-  void loop();
   std::vector<model::Candidate> candidates(const model::AgentView& agents);
   // False when the process exited.
   bool read_process(model::ProcessFacts& p, double now);
@@ -56,10 +41,8 @@ class Sampler {
   bool is_alive(const model::ProcessFacts& p) const;
   void close_status_files_of_the_gone();
   void read_cgroups(model::Snapshot& snap, double now);
-  void publish(std::shared_ptr<model::Snapshot> snap);
 
   const config::Config config_;
-  model::AgentRegistry& agents_;
   probe::ProcessScanner scanner_;
   probe::CgroupVersion version_;
   model::ProcessTable processes_;
@@ -67,20 +50,9 @@ class Sampler {
   std::map<std::pair<pid_t, std::uint64_t>, probe::ProcFile> status_files_;
   model::CgroupTable cgroups_;
   ProbeHealth health_;
-  Enricher enricher_;
-  bool ebpf_active_ = false;
   bool agent_only_ = false;
-  std::string ebpf_status_ = "off";
   double boot_time_ = 0;
   std::uint64_t cycles_ = 0;
-
-  mutable std::mutex published_mu_;
-  model::SnapshotPtr published_;
-
-  std::mutex wake_mu_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;
 };
 
 }  // namespace ramflow::daemon

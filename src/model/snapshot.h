@@ -83,6 +83,13 @@ struct CgroupView {
   CgroupAnalysis analysis;
 };
 
+// The configuration in force, as the report shows it: each setting's value and
+// where it came from (file, env or flag; absent = default). Made once at start.
+struct Configuration {
+  std::vector<std::pair<std::string, std::string>> settings;
+  std::map<std::string, std::string> sources;
+};
+
 struct Snapshot {
   double time = 0;
   std::uint64_t cycle = 0;
@@ -106,8 +113,7 @@ struct Snapshot {
   };
   std::vector<OomCount> oom_counts;
   std::optional<StateFileStatus> state_file;  // absent without --state-dir
-  std::vector<std::pair<std::string, std::string>> configuration;
-  std::map<std::string, std::string> configuration_sources;  // option → file, env or flag
+  std::shared_ptr<const Configuration> configuration;
 };
 
 using SnapshotPtr = std::shared_ptr<const Snapshot>;

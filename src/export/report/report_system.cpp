@@ -120,10 +120,12 @@ json agent_json(const model::Snapshot& s) {
 json configuration_json(const model::Snapshot& s) {
   static const auto defaults = config::describe(config::Config{});
   json out = json::array();
-  for (const auto& [key, value] : s.configuration) {
-    auto origin = s.configuration_sources.find(key);
+  if (!s.configuration) return out;
+  for (const auto& [key, value] : s.configuration->settings) {
+    const auto& sources = s.configuration->sources;
+    auto origin = sources.find(key);
     bool is_default = std::find(defaults.begin(), defaults.end(), std::pair(key, value)) != defaults.end();
-    json source = origin != s.configuration_sources.end() ? json(origin->second) : is_default ? json("default") : json(nullptr);
+    json source = origin != sources.end() ? json(origin->second) : is_default ? json("default") : json(nullptr);
     out.push_back({{"key", text(key)}, {"value", text(value)}, {"source", source}});
   }
   return out;

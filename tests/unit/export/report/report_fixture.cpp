@@ -214,10 +214,11 @@ model::Snapshot celery_snapshot() {
   kill.rss_at_death = mib(300);
   s.oom_kills = {kill};
   s.oom_counts = {{kCgroup, "tasks.search", "ebpf", 1}};
-  s.configuration = config::describe(config::Config{});
-  for (auto& [key, value] : s.configuration) {
+  model::Configuration configuration{config::describe(config::Config{}), {}};
+  for (auto& [key, value] : configuration.settings) {
     if (key == "listen") value = "127.0.0.1:9911";  // set by the user: its source is not in the snapshot
   }
+  s.configuration = std::make_shared<const model::Configuration>(std::move(configuration));
   return s;
 }
 

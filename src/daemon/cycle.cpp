@@ -1,0 +1,98 @@
+#include "daemon/cycle.h"
+
+#include <chrono>
+
+namespace ramflow::daemon {
+namespace {
+
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace
+
+Cycle::Cycle(const config::Config& config, model::AgentRegistry& agents)
+    : config_(config),
+      agents_(agents),
+      sampler_(config),
+      analyzer_(config),
+      state_(config.state_dir),
+      configuration_(std::make_shared<model::Configuration>(
+          model::Configuration{config::describe(config), config.sources})) {}
+
+void Cycle::run_once() {
+  auto snap = std::make_shared<model::Snapshot>();
+  const model::AgentView agents = agents_.view();
+
+  std::vector<model::ProcessFacts> vanished = sampler_.collect(*snap, agents);
+  analyzer_.analyze(*snap, oom_.largest_victim_bytes());
+  snap->ebpf_active = ebpf_active_;
+  snap->ebpf_status = ebpf_status_;
+  oom_.update(*snap, vanished, agents);
+  for (const auto& p : vanished) {
+    if (!sampler_.watches(p.pid)) agents_.forget(p.pid);  // the pid was not reused meanwhile
+  }
+  persist(*snap, /*force=*/false);
+  snap->configuration = configuration_;
+  publish(std::move(snap));
+}
+
+void Cycle::persist(model::Snapshot& snap, bool force) {
+  if (!state_.enabled()) return;
+  state_.save_if_changed(analyzer_.generation(), [this] { return analyzer_.save_state(); }, oom_.save_state(), snap.time,
+                         force);
+  snap.state_file = state_.status();
+}
+
+void Cycle::publish(model::SnapshotPtr snap) {
+  std::lock_guard lock(published_mu_);
+  if (keep_live_ && !snap->processes.empty()) last_live_ = snap;
+  published_ = std::move(snap);
+}
+
+model::SnapshotPtr Cycle::latest() const {
+  std::lock_guard lock(published_mu_);
+  return published_;
+}
+
+model::SnapshotPtr Cycle::last_live() const {
+  std::lock_guard lock(published_mu_);
+  return last_live_ ? last_live_ : published_;
+}
+
+void Cycle::set_ebpf_status(bool active, std::string status) {
+  ebpf_active_ = active;
+  ebpf_status_ = std::move(status);
+}
+
+std::optional<std::string> Cycle::cgroup_of(pid_t pid) const {
+  auto snap = latest();
+  if (!snap) return std::nullopt;
+  for (const auto& p : snap->processes) {
+    if (p.facts.pid == pid) return p.facts.cgroup;
+  }
+  return std::nullopt;
+}
+
+bool Cycle::is_watched(pid_t pid) const { return cgroup_of(pid).has_value(); }
+
+void Cycle::on_oom_event(const bpf::OomEvent& event) { oom_.add_kill(event, cgroup_of(event.pid).value_or("")); }
+
+void Cycle::restore_state() {
+  state_.restore([this](const analysis::AnalysisState& analysis, std::string_view oom_json) {
+    std::string error;
+    if (model::OomTracker check; !check.restore(oom_json, &error)) throw std::invalid_argument(error);
+    // Both parts or neither: the OOM part is checked above, the analyzer's restore is all or nothing.
+    analyzer_.restore(analysis, unix_now());
+    oom_.restore(oom_json, &error);
+  });
+}
+
+void Cycle::flush_state() {
+  auto snap = latest();
+  if (!state_.enabled() || !snap) return;
+  state_.save_if_changed(analyzer_.generation(), [this] { return analyzer_.save_state(); }, oom_.save_state(), snap->time,
+                         /*force=*/true);
+}
+
+}  // namespace ramflow::daemon

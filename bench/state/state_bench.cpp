@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "analysis/forecast.h"
 #include "analysis/state.h"
 #include "analysis/units.h"
 #include "daemon/state_store.h"
@@ -31,13 +32,13 @@ analysis::AnalysisState largest_state(int processes, int cgroups) {
   for (int c = 0; c < cgroups; ++c) {
     analysis::CgroupState cg;
     analysis::BucketSeries peaks(60.0, 7 * 1440, analysis::BucketReduce::maximum);
-    analysis::BucketSeries minima(60.0, 120, analysis::BucketReduce::minimum);
+    analysis::NonReclaimableHistory minima;
     for (int i = 0; i <= 7 * 1440; ++i) {
       const double bytes = 600 * analysis::kMiB + (i * 7919 % 65536) * 4096.0;
       peaks.add(t0 + 60.0 * i, bytes);
-      minima.add(t0 + 60.0 * i, bytes / 2);
+      for (int s = 0; s < 60; s += 15) minima.add(t0 + 60.0 * i + s, bytes / 2);
     }
-    cg.working_set_maxima = peaks.state();
+    cg.nonreclaimable_maxima = peaks.state();
     cg.nonreclaimable_minima = minima.state();
     s.cgroups["/kubepods/burstable/pod-" + std::to_string(c) + "/worker"] = cg;
   }

@@ -46,11 +46,10 @@ Layers child_layers(const ProcessMemory& main, const ProcessMemory& child) {
   return with_ratios(layers);
 }
 
-Layers group_layers(const ProcessMemory& main, const GroupPeakFacts& group) {
+Layers group_layers(const ProcessMemory& main, double peak, bool peak_sampled) {
   Layers layers = infrastructure_of(main);
-  const double peak = group.alone_in_cgroup ? group.cgroup_peak_bytes : group.max_pss_sum_bytes;
   layers.business_bytes = std::max(0.0, peak - layers.infrastructure_bytes);
-  layers.business_sampled = !group.alone_in_cgroup;
+  layers.business_sampled = peak_sampled;
   layers.peak_bytes = std::max(peak, layers.infrastructure_bytes);
   return with_ratios(layers);
 }

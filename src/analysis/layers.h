@@ -6,6 +6,8 @@
 
 #include <optional>
 
+#include "analysis/thresholds.h"
+
 namespace ramflow::analysis {
 
 // What is known about one process at and since its ready marker.
@@ -38,7 +40,7 @@ struct Layers {
   bool reality_check = false;             // infrastructure share >= 70 %: trim imports, not loops
 };
 
-inline constexpr double kRealityCheckShare = 0.70;
+inline constexpr double kRealityCheckShare = thresholds::kRealityCheckShare;
 
 // One standalone (or main) process.
 Layers process_layers(const ProcessMemory& process);
@@ -47,17 +49,9 @@ Layers process_layers(const ProcessMemory& process);
 // the main loaded everything); business is the child's own, from its ready RSS.
 Layers child_layers(const ProcessMemory& main, const ProcessMemory& child);
 
-// Where a worker group's (main + children) peak comes from.
-struct GroupPeakFacts {
-  bool alone_in_cgroup = false;   // nothing else runs in the worker's cgroup
-  double cgroup_peak_bytes = 0;   // memory.peak / memory.max_usage_in_bytes
-  double max_pss_sum_bytes = 0;   // highest sampled sum of the group's PSS
-};
-
 // A worker group reports its layers once: the main's bootstrap and ecosystem,
-// business = group peak - (bootstrap + ecosystem). The group peak is the
-// cgroup's when the group is alone in it (exact), else the PSS sum (sampled).
-Layers group_layers(const ProcessMemory& main, const GroupPeakFacts& group);
+// business = the group's peak (its footprint, margins.h) - (bootstrap + ecosystem).
+Layers group_layers(const ProcessMemory& main, double group_peak_bytes, bool peak_sampled);
 
 // Residual after a top-level task: RSS right after it ended - RSS at ready.
 double residual_bytes(double rss_after_task, double ready_rss);

@@ -95,29 +95,33 @@ std::string validate(const LeakConfig& c) {
   return {};
 }
 
-LeakEvaluation evaluate_leak_window(std::span<const LeakSample> window, const LeakConfig& config,
-                                    std::optional<double> bytes_to_limit) {
+namespace {
+
+LeakEvaluation evaluate_raw(std::span<const LeakSample> window, const LeakConfig& config,
+                            std::optional<double> bytes_to_limit) {
   LeakEvaluation e;
   e.samples = window.size();
   if (window.size() < std::max<size_t>(config.min_samples, 2)) return e;
   const auto whole = trend_of(window);
   if (!whole) return e;
   e.evaluated = true;
-  e.probability = whole->mk.probability;
+  e.trend_probability = whole->mk.probability;
   e.rate_per_x = whole->fit.slope;
   const double elapsed = window.back().time_s - window.front().time_s;
+  e.observed_seconds = std::max(0.0, elapsed);
   if (elapsed > 0) e.rate_bytes_per_s = e.rate_per_x * (window.back().x - window.front().x) / elapsed;
   // A quiet process has almost no scatter, so any allocator creep would pass a
   // gate of a few MADs: the gate never goes below noise_floor_bytes.
   e.noise_bytes = std::max(noise_around(window, whole->fit), config.noise_floor_bytes);
   const double growth = e.rate_per_x * whole->span_x;
+  e.growth_bytes = growth;
   e.step_share = step_share_of(window, e.rate_per_x * (window.back().x - window.front().x), config.step_jumps);
 
   const size_t half = window.size() / 2;
   const auto older = window.first(half);
   const auto recent = window.subspan(half);
 
-  const bool medium = e.probability >= 0.95 && e.rate_per_x > 0 && growth >= 2 * e.noise_bytes && [&] {
+  const bool medium = e.trend_probability >= 0.95 && e.rate_per_x > 0 && growth >= 2 * e.noise_bytes && [&] {
     const auto r = trend_of(recent);
     return r && r->fit.slope > 0;
   }();
@@ -127,10 +131,36 @@ LeakEvaluation evaluate_leak_window(std::span<const LeakSample> window, const Le
   const double horizon_growth = e.rate_bytes_per_s * config.restart_horizon_s;
   const bool matters = horizon_growth >= config.high_threshold_bytes ||
                        (bytes_to_limit && horizon_growth >= *bytes_to_limit);
-  const bool high = e.probability >= 0.99 && growth >= 3 * e.noise_bytes && matters &&
+  const bool high = e.trend_probability >= 0.99 && growth >= 3 * e.noise_bytes && matters &&
                     e.step_share < config.step_share && half_grows(older, e.noise_bytes) &&
                     half_grows(recent, e.noise_bytes);
   if (high) e.raw_level = LeakLevel::high;
+  return e;
+}
+
+}  // namespace
+
+double leak_probability(const LeakEvaluation& e, LeakLevel level) {
+  using namespace thresholds;
+  if (!e.evaluated) return 0;
+  const double growth = e.rate_per_x > 0 ? e.growth_bytes : 0;
+  const double size = e.noise_bytes > 0 ? std::clamp(growth / (3 * e.noise_bytes), 0.0, 1.0) : (growth > 0 ? 1.0 : 0.0);
+  const double evidence = std::clamp(e.trend_probability, 0.0, 1.0) * size;
+  // The open upper ends keep LOW and MEDIUM strictly under the next band.
+  constexpr double kOpen = 0.999;
+  switch (level) {
+    case LeakLevel::low: return kLeakProbabilityMedium * evidence * kOpen;
+    case LeakLevel::medium: return kLeakProbabilityMedium + (kLeakProbabilityHigh - kLeakProbabilityMedium) * evidence * kOpen;
+    case LeakLevel::high: return kLeakProbabilityHigh + (1 - kLeakProbabilityHigh) * evidence;
+  }
+  return 0;
+}
+
+LeakEvaluation evaluate_leak_window(std::span<const LeakSample> window, const LeakConfig& config,
+                                    std::optional<double> bytes_to_limit) {
+  LeakEvaluation e = evaluate_raw(window, config, bytes_to_limit);
+  e.level = e.raw_level;
+  e.probability = leak_probability(e, e.level);
   return e;
 }
 
@@ -162,6 +192,7 @@ LeakDetector::LeakDetector(LeakConfig config, LeakDetectorState state)
     last_ = evaluate_leak_window(std::vector<LeakSample>(state_.window.begin(), state_.window.end()), config_);
   }
   last_.level = state_.level;
+  last_.probability = leak_probability(last_, last_.level);
 }
 
 const LeakEvaluation& LeakDetector::add(const LeakSample& sample, std::optional<double> bytes_to_limit) {
@@ -179,8 +210,8 @@ const LeakEvaluation& LeakDetector::add(const LeakSample& sample, std::optional<
     last_.level = state_.level;
     return last_;
   }
-  const LeakLevel level = apply_hysteresis(state_, last_.raw_level, config_.hysteresis_evaluations);
-  last_.level = level;
+  last_.level = apply_hysteresis(state_, last_.raw_level, config_.hysteresis_evaluations);
+  last_.probability = leak_probability(last_, last_.level);
   return last_;
 }
 

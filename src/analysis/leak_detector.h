@@ -17,6 +17,7 @@
 #include <string>
 #include <string_view>
 
+#include "analysis/thresholds.h"
 #include "analysis/units.h"
 
 namespace ramflow::analysis {
@@ -53,14 +54,26 @@ std::string validate(const LeakConfig& config);
 struct LeakEvaluation {
   bool evaluated = false;  // false until min_samples samples are in the window
   size_t samples = 0;
-  double probability = 0;       // Mann–Kendall 1 - p over the window
+  // The probability that the process leaks, in the band of its level
+  // (leak_probability()): never "100 %" beside LOW.
+  double probability = 0;
+  double trend_probability = 0;  // Mann–Kendall 1 - p over the window: "it grows", not "it leaks"
   double rate_per_x = 0;        // Theil–Sen slope, bytes per task (or per second for buckets)
   double rate_bytes_per_s = 0;  // rate_per_x x the observed x-per-second
   double noise_bytes = 0;       // 1.4826 x MAD of residuals around the Theil–Sen line
+  double growth_bytes = 0;      // rate_per_x x the window's x span
+  double observed_seconds = 0;  // time from the window's first sample to its last
   double step_share = 0;        // share of the rise carried by the largest jumps
   LeakLevel raw_level = LeakLevel::low;  // this evaluation's verdict, before hysteresis
   LeakLevel level = LeakLevel::low;      // the reported level, after hysteresis
 };
+
+// The leak probability shown with `level`: the evidence for a leak in 0..1
+// (the trend's confidence x how far the growth over the window stands above
+// the noise, up to 3 noise widths), mapped into the level's band: LOW under
+// thresholds::kLeakProbabilityMedium, MEDIUM under kLeakProbabilityHigh,
+// HIGH at or above it. Not evaluated: 0.
+double leak_probability(const LeakEvaluation& evaluation, LeakLevel level);
 
 // The verdict on one window, without hysteresis. bytes_to_limit: what is left
 // before the limit (limit - current memory), if known.

@@ -48,9 +48,33 @@ OomRisk oom_risk(const Margins& m, std::optional<Pressure> pressure, const OomRi
   return r;
 }
 
-Footprint pod_footprint(std::optional<double> cgroup_peak, double max_sampled_working_set) {
-  if (cgroup_peak) return {*cgroup_peak, false};
-  return {max_sampled_working_set, true};
+std::string_view to_string(MarginVerdict verdict) {
+  switch (verdict) {
+    case MarginVerdict::healthy: return "healthy";
+    case MarginVerdict::tight: return "tight";
+    case MarginVerdict::critical: return "critical";
+  }
+  return "healthy";
+}
+
+MarginVerdict margin_verdict(const Margins& m, const OomRisk& risk, const OomRiskConfig& config) {
+  if (risk.at_risk || m.nonreclaimable < config.margin_threshold) return MarginVerdict::critical;
+  if (m.nonreclaimable < std::max(thresholds::kTightMargin, config.margin_threshold)) return MarginVerdict::tight;
+  return MarginVerdict::healthy;
+}
+
+Footprint group_footprint(double largest_vmhwm, double highest_sampled_nonreclaimable) {
+  if (highest_sampled_nonreclaimable > largest_vmhwm) return {highest_sampled_nonreclaimable, "sampled_nonreclaimable"};
+  return {largest_vmhwm, "vmhwm"};
+}
+
+std::string_view to_string(FootprintVerdict verdict) {
+  return verdict == FootprintVerdict::near_limit ? "near_limit" : "fits";
+}
+
+FootprintVerdict footprint_verdict(double footprint, double limit) {
+  return limit > 0 && footprint >= thresholds::kNearLimitRatio * limit ? FootprintVerdict::near_limit
+                                                                        : FootprintVerdict::fits;
 }
 
 }  // namespace ramflow::analysis

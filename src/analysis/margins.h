@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "analysis/thresholds.h"
+
 namespace ramflow::analysis {
 
 // cgroup usage - inactive_file, clamped at 0 (cAdvisor's and the kubelet's).
@@ -43,9 +45,9 @@ struct Pressure {
 };
 
 struct OomRiskConfig {
-  double margin_threshold = 0.10;  // a margin under this is low
-  double pressure_some = 0.40;     // real pressure: some avg10 >= 40 % ...
-  double pressure_full = 0.10;     // ... or full avg10 >= 10 %
+  double margin_threshold = thresholds::kOomRiskMargin;  // a margin under this is low (--oom-risk-margin)
+  double pressure_some = thresholds::kPressureSome;      // real pressure: some avg10 at or over ...
+  double pressure_full = thresholds::kPressureFull;      // ... or full avg10 at or over
 };
 
 struct OomRisk {
@@ -59,13 +61,28 @@ struct OomRisk {
 // no pressure is page cache the kernel will drop: no risk.
 OomRisk oom_risk(const Margins& margins, std::optional<Pressure> pressure, const OomRiskConfig& config = {});
 
+// The safety-margin card: critical when at OOM risk or the non-reclaimable
+// margin is under the OOM-risk margin, tight under thresholds::kTightMargin,
+// else healthy. Page cache alone never makes it worse than healthy.
+enum class MarginVerdict { healthy, tight, critical };
+std::string_view to_string(MarginVerdict verdict);
+MarginVerdict margin_verdict(const Margins& margins, const OomRisk& risk, const OomRiskConfig& config = {});
+
+// A worker group's footprint (docs/analysis.md "footprint"): the most memory
+// it held that the kernel could not reclaim — the larger of its largest
+// member's VmHWM (a kernel counter: no spike is missed) and the highest
+// sampled non-reclaimable memory of the group (several members at once). The
+// cgroup's own peak counter counts page cache and is shown beside it, never
+// used for it.
 struct Footprint {
   double bytes = 0;
-  bool sampled = false;  // true: highest sampled working set (no kernel peak counter)
+  std::string source;  // "vmhwm" (a member's kernel peak) or "sampled_nonreclaimable"
 };
+Footprint group_footprint(double largest_member_vmhwm_bytes, double highest_sampled_nonreclaimable_bytes);
 
-// Pod footprint: the cgroup's peak counter where present, else the highest
-// sampled working set.
-Footprint pod_footprint(std::optional<double> cgroup_peak_bytes, double max_sampled_working_set_bytes);
+// The footprint card: near_limit at or over thresholds::kNearLimitRatio of the limit.
+enum class FootprintVerdict { fits, near_limit };
+std::string_view to_string(FootprintVerdict verdict);
+FootprintVerdict footprint_verdict(double footprint_bytes, double limit_bytes);
 
 }  // namespace ramflow::analysis

@@ -150,8 +150,10 @@ json to_json(const AnalysisState& state) {
   for (const auto& p : state.processes) processes.push_back(process_to_json(p));
   json cgroups = json::object();
   for (const auto& [path, c] : state.cgroups) {
-    cgroups[path] = {{"nonreclaimable_minima", series_to_json(c.nonreclaimable_minima)},
-                     {"working_set_maxima", series_to_json(c.working_set_maxima)}};
+    json scales = json::array();
+    for (const auto& s : c.nonreclaimable_minima) scales.push_back(series_to_json(s));
+    cgroups[path] = {{"nonreclaimable_minima", std::move(scales)},
+                     {"nonreclaimable_maxima", series_to_json(c.nonreclaimable_maxima)}};
   }
   return {{"version", kStateVersion}, {"processes", std::move(processes)}, {"cgroups", std::move(cgroups)}};
 }
@@ -171,8 +173,13 @@ AnalysisState analysis_state_from_json(const json& j) {
   if (cgroups.size() > kMaxStateCgroups) bad("cgroups", "more than " + std::to_string(kMaxStateCgroups) + " entries");
   for (const auto& [path, c] : cgroups.items()) {
     const std::string where = "cgroups[" + json(path).dump() + "]";
-    state.cgroups[path] = {series_from(field(c, where, "nonreclaimable_minima"), where + ".nonreclaimable_minima"),
-                           series_from(field(c, where, "working_set_maxima"), where + ".working_set_maxima")};
+    CgroupState cs;
+    const auto& scales = array(c, where, "nonreclaimable_minima", kMaxStateScales);
+    for (size_t i = 0; i < scales.size(); ++i) {
+      cs.nonreclaimable_minima.push_back(series_from(scales[i], where + ".nonreclaimable_minima[" + std::to_string(i) + "]"));
+    }
+    cs.nonreclaimable_maxima = series_from(field(c, where, "nonreclaimable_maxima"), where + ".nonreclaimable_maxima");
+    state.cgroups[path] = std::move(cs);
   }
   return state;
 }

@@ -22,10 +22,11 @@
 
 namespace ramflow::analysis {
 
-inline constexpr int kStateVersion = 2;
+inline constexpr int kStateVersion = 3;
 inline constexpr size_t kMaxStateProcesses = 4096;
 inline constexpr size_t kMaxStateCgroups = 1024;
 inline constexpr size_t kMaxStateSeriesPoints = 16384;  // a week of 60 s buckets fits
+inline constexpr size_t kMaxStateScales = 8;
 
 struct ProcessState {
   std::int64_t pid = 0;
@@ -39,8 +40,8 @@ struct ProcessState {
 };
 
 struct CgroupState {
-  BucketSeriesState nonreclaimable_minima;
-  BucketSeriesState working_set_maxima;
+  std::vector<BucketSeriesState> nonreclaimable_minima;  // one per forecast scale (forecast.h)
+  BucketSeriesState nonreclaimable_maxima;               // the request's per-bucket peaks
 };
 
 struct AnalysisState {

@@ -58,12 +58,15 @@ std::string executive_summary(const nlohmann::json& r) {
   out << "Safety margin      " << percent(get(kpis, {"safety_margin", "ratio"})) << " of "
       << mib(get(kpis, {"safety_margin", "limit_bytes"})) << " (" << text(get(kpis, {"safety_margin", "limit_source"}))
       << " limit), non-reclaimable margin " << percent(get(kpis, {"safety_margin", "nonreclaimable_ratio"})) << "\n";
-  out << "Footprint          " << mib(get(kpis, {"footprint", "peak_bytes"})) << "\n";
+  out << "Footprint          " << mib(get(kpis, {"footprint", "peak_bytes"})) << " (" << text(get(kpis, {"footprint", "source"}))
+      << ", " << text(get(kpis, {"footprint", "scope"})) << " scope; cgroup peak incl. page cache "
+      << mib(get(kpis, {"footprint", "cgroup_peak_bytes"})) << ")\n";
   const auto& speed = get(kpis, {"allocation_speed", "bytes_per_second"});
   out << "Allocation speed   " << (speed.is_number() ? mib(speed) + "/s" : "unknown") << " ("
       << text(get(kpis, {"allocation_speed", "verdict"})) << ")\n";
-  out << "Leak probability   " << percent(get(kpis, {"leak_probability", "probability"})) << ", level "
-      << upper(text(get(kpis, {"leak_probability", "level"}))) << "\n";
+  out << "Leak               " << upper(text(get(kpis, {"leak_probability", "level"}))) << " (leak probability "
+      << percent(get(kpis, {"leak_probability", "probability"})) << "; trend confidence "
+      << percent(get(kpis, {"leak_probability", "trend_probability"})) << ")\n";
   const auto& tto = get(ex, {"time_to_oom", "seconds"});
   out << "Time to OOM        " << (tto.is_number() ? std::to_string(static_cast<long long>(tto.get<double>())) + " s" : "not growing")
       << "\n";
@@ -78,8 +81,37 @@ std::string executive_summary(const nlohmann::json& r) {
     }
   }
   if (shown == 0) out << "  (no tracked calls)\n";
+  const auto& processes = get(ex, {"processes"});
+  if (processes.is_array()) {
+    bool header = false;
+    for (const auto& p : processes) {
+      if (p.value("state", "") != "ended") continue;
+      if (!header) out << "\nProcesses that ended:\n";
+      header = true;
+      const auto& end = p["end"];
+      out << "  pid " << text(p["pid"]) << " (" << text(p["role"]) << ") " << text(end["reason"])
+          << (end["task"].is_string() ? " during " + end["task"].get<std::string>() : std::string()) << ": peak "
+          << mib(p["peak_rss_bytes"]) << ", residual " << mib(p["residual_bytes"]) << ", integrity "
+          << upper(text(p["integrity"])) << ", leak " << upper(text(p["leak_level"])) << "\n";
+    }
+  }
   const auto& rec = get(ex, {"recommendation"});
-  out << "\nRecommended limit  " << text(rec["limit_quantity"]) << ", request " << text(rec["request_quantity"]) << "\n";
+  out << "\nRecommended limit  " << text(rec["limit_quantity"]) << "   " << text(rec["limit_reason"]) << "\n";
+  out << "Recommended request " << text(rec["request_quantity"]) << "  " << text(rec["request_reason"]) << "\n";
+  const auto& celery = rec["celery"];
+  if (celery.is_object()) {
+    out << "Celery worker_max_memory_per_child = " << text(celery["max_memory_per_child_kib"]) << " KiB   "
+        << text(celery["max_memory_per_child_reason"]) << "\n";
+    if (celery["max_tasks_per_child"].is_number()) {
+      out << "Celery worker_max_tasks_per_child = " << text(celery["max_tasks_per_child"]) << "   "
+          << text(celery["max_tasks_per_child_reason"]) << "\n";
+    }
+    if (celery.value("trap", false)) out << "Warning: " << text(celery["trap_reason"]) << "\n";
+  }
+  if (rec.value("recycle_instead", false)) {
+    out << "The leak is high: no limit fixes a leak. Fix it, or recycle the worker"
+        << (celery.is_object() ? " (worker_max_tasks_per_child above)" : "") << " until it is fixed.\n";
+  }
   if (rec["resources_snippet"].is_string()) out << rec["resources_snippet"].get<std::string>();
   return out.str();
 }

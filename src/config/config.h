@@ -13,6 +13,8 @@
 #include <sys/types.h>
 #include <vector>
 
+#include "analysis/thresholds.h"
+
 namespace ramflow::config {
 
 enum class LogFormat { kText, kJson };
@@ -32,19 +34,22 @@ struct Config {
   std::string proc_root = "/proc";
   std::string cgroup_root = "/sys/fs/cgroup";
   std::string cgroup_path;  // explicit worker cgroup, relative to the root
+  // Not an option: `ramflowd run` made cgroup_path for the command alone, so
+  // its counters are the command's whatever else the sampler sees.
+  bool cgroup_is_workload = false;
   std::optional<std::uint64_t> memory_limit;    // Downward API, informational
   std::optional<std::uint64_t> memory_request;  // Downward API, informational
   EbpfMode ebpf = EbpfMode::kAuto;
   std::string state_dir;
   // analysis
   std::size_t top_functions = 50;
-  double leak_medium_mib = 5;
-  double leak_high_mib = 20;
-  double headroom = 0.20;
+  double leak_medium_mib = analysis::thresholds::kLeakMediumMiB;
+  double leak_high_mib = analysis::thresholds::kLeakHighMiB;
+  double headroom = analysis::thresholds::kHeadroom;
   std::chrono::seconds restart_horizon{24 * 3600};
   std::chrono::milliseconds bucket{60000};
-  double greedy_mib_per_second = 100;
-  double oom_risk_margin = 0.10;
+  double greedy_mib_per_second = analysis::thresholds::kGreedyMiBPerSecond;
+  double oom_risk_margin = analysis::thresholds::kOomRiskMargin;
   // logging
   LogFormat log_format = LogFormat::kText;
   std::string log_level = "info";

@@ -3,23 +3,19 @@
 #include <algorithm>
 #include <set>
 
-#include "analysis/units.h"
-
 #include <spdlog/spdlog.h>
+
+#include "analysis/units.h"
 
 namespace ramflow::daemon {
 namespace {
 
-using Role = probe::DiscoveredProcess::Role;
+using analysis::ProcessRole;
 
-constexpr std::size_t kMinimaKept = 120;      // forecast window: Theil–Sen is O(n²)
 constexpr std::size_t kPeaksKept = 7 * 1440;  // request: per-bucket peaks over a week at 60 s
 constexpr double kAllocationWindowSeconds = 30;
 // An agent retries its connection with a backoff of at most 5 s.
 constexpr double kAgentReconnectGraceSeconds = 60;
-// Share of the cgroup's non-reclaimable memory the watched workers must hold
-// (RSS, or PSS where read) for the cgroup's peak to stand for theirs.
-constexpr double kAloneShare = 0.8;
 
 double seconds(std::chrono::milliseconds d) { return std::chrono::duration<double>(d).count(); }
 
@@ -47,22 +43,26 @@ Analyzer::Analyzer(const config::Config& config) : config_(config) {
 }
 
 Analyzer::ProcessMemo Analyzer::new_memo(std::uint64_t start_ticks) const {
-  return ProcessMemo{start_ticks,
-                     analysis::LeakDetector(leak_config_),
-                     0,
-                     0,
-                     0,
-                     0,
-                     analysis::AllocationSpeed(kAllocationWindowSeconds),
-                     analysis::BucketSeries(seconds(config_.bucket), leak_config_.window, analysis::BucketReduce::minimum),
-                     0,
-                     {},
-                     0};
+  ProcessMemo m{start_ticks,
+                analysis::LeakDetector(leak_config_),
+                0,
+                0,
+                0,
+                0,
+                analysis::AllocationSpeed(kAllocationWindowSeconds),
+                analysis::BucketSeries(seconds(config_.bucket), leak_config_.window, analysis::BucketReduce::minimum),
+                0,
+                {},
+                0,
+                {},
+                0};
+  return m;
 }
 
 Analyzer::CgroupMemo Analyzer::new_cgroup_memo() const {
-  return CgroupMemo{analysis::BucketSeries(seconds(config_.bucket), kMinimaKept, analysis::BucketReduce::minimum),
-                    analysis::BucketSeries(seconds(config_.bucket), kPeaksKept, analysis::BucketReduce::maximum)};
+  CgroupMemo m{analysis::NonReclaimableHistory(),
+               analysis::BucketSeries(seconds(config_.bucket), kPeaksKept, analysis::BucketReduce::maximum)};
+  return m;
 }
 
 Analyzer::ProcessMemo& Analyzer::memo_for(const model::ProcessView& p) {
@@ -86,7 +86,23 @@ std::optional<analysis::BucketPoint> Analyzer::add(analysis::BucketSeries& serie
   return closed;
 }
 
-void Analyzer::analyze_process(model::ProcessView& p, const std::map<pid_t, const model::ProcessView*>& by_pid, double now) {
+// Roles and worker groups from the process tree, per cgroup.
+void Analyzer::assign_groups(model::Snapshot& snap) {
+  std::map<std::string, std::vector<analysis::ProcessNode>> nodes;
+  for (const auto& p : snap.processes) {
+    nodes[p.facts.cgroup].push_back({p.facts.pid, p.facts.ppid, p.agent.has_value()});
+  }
+  shapes_.clear();
+  std::map<pid_t, ProcessRole> roles;
+  for (const auto& [cgroup, list] : nodes) {
+    auto tree = analysis::worker_groups(list);
+    roles.insert(tree.roles.begin(), tree.roles.end());
+    shapes_[cgroup] = std::move(tree.groups);
+  }
+  for (auto& p : snap.processes) p.role = roles[p.facts.pid];
+}
+
+void Analyzer::analyze_process(model::ProcessView& p, const model::ProcessView* group_main, double now) {
   ProcessMemo& memo = memo_for(p);
   memo.last_seen = now;
   model::ProcessAnalysis& out = p.analysis;
@@ -116,9 +132,8 @@ void Analyzer::analyze_process(model::ProcessView& p, const std::map<pid_t, cons
       ++generation_;
     }
     analysis::ProcessMemory mine = memory_of(p, memo.max_rss_since_ready);
-    auto parent = by_pid.find(p.facts.ppid);
-    if (p.facts.role == Role::kChild && parent != by_pid.end() && is_ready(*parent->second)) {
-      out.layers = analysis::child_layers(memory_of(*parent->second, 0), mine);
+    if (p.role == ProcessRole::child && group_main && is_ready(*group_main)) {
+      out.layers = analysis::child_layers(memory_of(*group_main, 0), mine);
     } else {
       out.layers = analysis::process_layers(mine);
     }
@@ -164,7 +179,10 @@ void Analyzer::analyze_process(model::ProcessView& p, const std::map<pid_t, cons
   }
   if (out.leak_series.empty()) out.leak_series = memo.leak_series;  // held while its agent reconnects
   out.leak = memo.leak.last();
-  if (out.leak.evaluated) out.leak.level = memo.leak.level();
+  if (out.leak.evaluated) {
+    out.leak.level = memo.leak.level();
+    out.leak.probability = analysis::leak_probability(out.leak, out.leak.level);
+  }
   if (out.residual_bytes) {
     out.integrity = analysis::integrity(*out.residual_bytes, out.leak.level, thresholds_);
     double peak = p.facts.status ? static_cast<double>(p.facts.status->vm_hwm) : rss;
@@ -175,126 +193,65 @@ void Analyzer::analyze_process(model::ProcessView& p, const std::map<pid_t, cons
   p.facts.smaps_history.for_each([&](const model::SmapsSample& s) {
     cow.push_back({s.time, static_cast<double>(s.rss), static_cast<double>(s.uss)});
   });
-  if (p.facts.role == Role::kChild) out.cow_drift = analysis::cow_drift(cow);
+  if (p.role == ProcessRole::child) out.cow_drift = analysis::cow_drift(cow);
+
+  // What the post-mortem keeps if this was the last cycle it lived.
+  model::ExitedProcess& last = memo.last;
+  last.pid = p.facts.pid;
+  last.ppid = p.facts.ppid;
+  last.start_ticks = p.facts.start_ticks;
+  last.comm = p.facts.comm;
+  last.worker = p.worker;
+  last.role = p.role;
+  last.started = p.facts.start_time;
+  last.peak_rss_bytes = p.facts.status ? p.facts.status->vm_hwm : static_cast<std::uint64_t>(rss);
+  last.last_rss_bytes = static_cast<std::uint64_t>(rss);
+  last.last_task = agent ? agent->current_task : "";
+  last.tasks_ended = agent ? agent->tasks_ended : 0;
+  last.analysis = out;
 }
 
-void Analyzer::analyze_cgroup(model::CgroupView& c, const model::Snapshot& snap, std::optional<double> oom_victim_bytes) {
-  auto it = cgroups_.find(c.facts.path);
-  if (it == cgroups_.end()) {
-    it = cgroups_.emplace(c.facts.path, new_cgroup_memo()).first;
-    ++generation_;
+void Analyzer::remember_exit(const model::ProcessFacts& gone, double now) {
+  auto it = processes_.find(gone.pid);
+  if (it == processes_.end() || it->second.start_ticks != gone.start_ticks || it->second.last.pid == 0) return;
+  model::ExitedProcess record = it->second.last;
+  record.ended = now;
+  record.group_main = it->second.group_main;
+  if (gone.status) record.peak_rss_bytes = std::max<std::uint64_t>(record.peak_rss_bytes, gone.status->vm_hwm);
+  auto group = groups_.find(it->second.group_main);
+  if (group != groups_.end()) {
+    group->second.largest_vmhwm = std::max(group->second.largest_vmhwm, static_cast<double>(record.peak_rss_bytes));
   }
-  CgroupMemo& memo = it->second;
-  const auto& m = c.facts.last;
-  model::CgroupAnalysis& out = c.analysis;
-  double workers_rss = 0, workers_hwm = 0;
-  for (const auto& p : snap.processes) {
-    if (p.facts.cgroup != c.facts.path || !p.facts.status) continue;
-    workers_rss += static_cast<double>(p.facts.smaps ? p.facts.smaps->pss : p.facts.status->vm_rss);
-    workers_hwm += static_cast<double>(p.facts.status->vm_hwm);
+  auto cgroup = cgroups_.find(gone.cgroup);
+  if (cgroup != cgroups_.end()) {
+    auto& exited = cgroup->second.exited;
+    exited.push_back(std::move(record));
+    while (exited.size() > kExitedKept) exited.pop_front();
   }
-  out.workers_alone = workers_rss >= kAloneShare * static_cast<double>(m.nonreclaimable());
-  if (!c.facts.vanished) {
-    add(memo.nonreclaimable_minima, c.facts.last_read, static_cast<double>(m.nonreclaimable()));
-    // Request basis: the cgroup's working set, or the workers' own memory when they share it.
-    add(memo.working_set_maxima, c.facts.last_read, out.workers_alone ? static_cast<double>(m.working_set()) : workers_rss);
-  }
-
-  analysis::MemorySnapshot mem;
-  if (c.limit.source == "cgroup") mem.cgroup_limit_bytes = static_cast<double>(c.limit.bytes);
-  mem.working_set_bytes = static_cast<double>(m.working_set());
-  mem.nonreclaimable_bytes = static_cast<double>(m.nonreclaimable());
-  if (snap.host_memory) {
-    mem.mem_total_bytes = static_cast<double>(snap.host_memory->mem_total);
-    mem.mem_available_bytes = static_cast<double>(snap.host_memory->mem_available);
-  }
-  out.margins = analysis::margins(mem);
-  std::optional<analysis::Pressure> pressure;
-  if (c.pressure) pressure = analysis::Pressure{c.pressure->some_avg10 / 100.0, c.pressure->full_avg10 / 100.0};
-  analysis::OomRiskConfig risk;
-  risk.margin_threshold = config_.oom_risk_margin;
-  out.oom_risk = analysis::oom_risk(out.margins, pressure, risk);
-  if (out.workers_alone) {
-    out.footprint = analysis::pod_footprint(m.peak ? std::optional<double>(static_cast<double>(*m.peak)) : std::nullopt,
-                                            static_cast<double>(c.facts.highest_working_set));
-    out.footprint_source = !m.peak ? "sampled_working_set"
-                           : m.version == probe::CgroupVersion::kV2 ? "cgroup_peak"
-                                                                    : "cgroup_max_usage";
-  } else {
-    out.footprint = {workers_hwm, false};
-    out.footprint_source = "process_peaks";
-  }
-
-  const auto& minima = memo.nonreclaimable_minima.closed();
-  std::vector<analysis::BucketPoint> points(minima.begin(), minima.end());
-  out.time_to_oom = analysis::time_to_oom(out.margins.limit_bytes, mem.nonreclaimable_bytes, points);
-
-  // Leak allowance: the pod grows by the sum of its leaking processes' rates.
-  double leak_rate = 0;
-  const model::ProcessView* main = nullptr;
-  int children = 0;
-  double child_baseline = 0;
-  for (const auto& p : snap.processes) {
-    if (p.facts.cgroup != c.facts.path) continue;
-    if (p.analysis.leak.evaluated && p.analysis.leak.level != analysis::LeakLevel::low) {
-      leak_rate += std::max(0.0, p.analysis.leak.rate_bytes_per_s);
-    }
-    // The Celery main is the prefork process that forked the pool; its
-    // discovery role may be "child" when a wrapper (timeout, tini, sh) matched too.
-    bool celery = p.agent && p.agent->hello && p.agent->hello->framework == "celery";
-    bool forked_pool = std::any_of(snap.processes.begin(), snap.processes.end(),
-                                   [&p](const model::ProcessView& q) { return q.facts.ppid == p.facts.pid; });
-    if (celery && forked_pool && p.agent->hello->pool == "prefork") main = &p;
-  }
-  if (main) {
-    for (const auto& p : snap.processes) {
-      if (p.facts.ppid != main->facts.pid || !p.facts.status) continue;
-      ++children;
-      double baseline = p.agent && p.agent->ready_rss ? static_cast<double>(*p.agent->ready_rss)
-                                                      : static_cast<double>(p.facts.status->vm_rss);
-      child_baseline = std::max(child_baseline, baseline);
-    }
-  }
-  analysis::LimitInputs limit;
-  limit.pod_peak_bytes = out.footprint.bytes;
-  limit.headroom = config_.headroom;
-  if (leak_rate > 0) limit.leak_rate_bytes_per_s = leak_rate;
-  limit.restart_horizon_s = leak_config_.restart_horizon_s;
-  limit.oom_victim_bytes = oom_victim_bytes;
-  out.recommended_limit = analysis::recommend_limit(limit);
-  if (snap.host_memory && out.recommended_limit.bytes > static_cast<double>(snap.host_memory->mem_total)) {
-    // A limit above the node's memory is no advice: say what would help instead.
-    out.recommended_limit.bytes = analysis::round_up_to_mib(static_cast<double>(snap.host_memory->mem_total));
-    out.recommended_limit.reason +=
-        "; capped at the node's memory: the leak cannot be budgeted over the restart horizon — fix it, or recycle "
-        "workers sooner (Celery worker_max_tasks_per_child, or a shorter --restart-horizon)";
-  }
-  out.leak_allowance_bytes = leak_rate * leak_config_.restart_horizon_s;
-
-  std::vector<double> peaks;
-  for (const auto& b : memo.working_set_maxima.closed()) peaks.push_back(b.bytes);
-  if (memo.working_set_maxima.state().open) peaks.push_back(memo.working_set_maxima.state().open->bytes);
-  if (peaks.empty()) peaks.push_back(out.workers_alone ? static_cast<double>(m.working_set()) : workers_rss);
-  out.recommended_request = analysis::recommend_request(peaks);
-
-  if (main && children > 0 && main->facts.status) {
-    analysis::CeleryInputs in;
-    in.limit_bytes = out.recommended_limit.bytes;
-    in.main_rss_bytes = static_cast<double>(main->facts.status->vm_rss);
-    in.concurrency = children;
-    in.child_baseline_bytes = child_baseline;
-    out.celery = analysis::recommend_celery_max_memory_per_child(in);
-  }
+  processes_.erase(it);
+  ++generation_;
 }
 
-void Analyzer::analyze(model::Snapshot& snap, std::optional<double> oom_victim_bytes) {
+void Analyzer::analyze(model::Snapshot& snap, const std::vector<model::ProcessFacts>& exited,
+                       std::optional<double> oom_victim_bytes) {
+  for (const auto& gone : exited) remember_exit(gone, snap.time);
+  assign_groups(snap);
   std::map<pid_t, const model::ProcessView*> by_pid;
   for (const auto& p : snap.processes) by_pid[p.facts.pid] = &p;
+  std::map<pid_t, pid_t> main_of;  // member -> its group's main
+  for (const auto& [cgroup, shapes] : shapes_) {
+    for (const auto& g : shapes) {
+      for (pid_t m : g.members) main_of[m] = g.main;
+    }
+  }
   std::set<pid_t> alive;
   for (auto& p : snap.processes) {
     alive.insert(p.facts.pid);
+    const pid_t main = main_of[p.facts.pid];
+    const model::ProcessView* group_main = main != p.facts.pid ? by_pid[main] : nullptr;
     try {
-      analyze_process(p, by_pid, snap.time);
+      analyze_process(p, group_main, snap.time);
+      processes_.at(p.facts.pid).group_main = main;
     } catch (const std::exception& e) {
       // One process's odd input must not cost the whole snapshot: forget what
       // was learned about it and start again next cycle.
@@ -308,7 +265,7 @@ void Analyzer::analyze(model::Snapshot& snap, std::optional<double> oom_victim_b
     if (alive.count(it->first)) {
       ++it;
     } else {
-      it = processes_.erase(it);
+      it = processes_.erase(it);  // left the watched set without an exit seen (e.g. past --max-processes)
       ++generation_;
     }
   }
@@ -332,6 +289,11 @@ void Analyzer::analyze(model::Snapshot& snap, std::optional<double> oom_victim_b
       ++generation_;
     }
   }
+  std::set<pid_t> mains;
+  for (const auto& [cgroup, shapes] : shapes_) {
+    for (const auto& g : shapes) mains.insert(g.main);
+  }
+  std::erase_if(groups_, [&](const auto& entry) { return !mains.count(entry.first); });
 }
 
 analysis::AnalysisState Analyzer::save_state() const {
@@ -342,7 +304,7 @@ analysis::AnalysisState Analyzer::save_state() const {
                                m.max_rss_since_ready, m.rss_minima.state()});
   }
   for (const auto& [path, c] : cgroups_) {
-    state.cgroups[path] = {c.nonreclaimable_minima.state(), c.working_set_maxima.state()};
+    state.cgroups[path] = {c.nonreclaimable.state(), c.nonreclaimable_maxima.state()};
   }
   return state;
 }
@@ -365,10 +327,12 @@ void Analyzer::restore(const analysis::AnalysisState& state, double now) {
   }
   for (const auto& [path, c] : state.cgroups) {
     CgroupMemo memo = new_cgroup_memo();
-    memo.nonreclaimable_minima = analysis::BucketSeries(seconds(config_.bucket), kMinimaKept,
-                                                        analysis::BucketReduce::minimum, c.nonreclaimable_minima);
-    memo.working_set_maxima = analysis::BucketSeries(seconds(config_.bucket), kPeaksKept,
-                                                     analysis::BucketReduce::maximum, c.working_set_maxima);
+    memo.nonreclaimable = analysis::NonReclaimableHistory(c.nonreclaimable_minima);  // throws on a bad scale count
+    memo.nonreclaimable_maxima = analysis::BucketSeries(seconds(config_.bucket), kPeaksKept,
+                                                        analysis::BucketReduce::maximum, c.nonreclaimable_maxima);
+    for (const auto& b : memo.nonreclaimable_maxima.closed()) {
+      memo.highest_nonreclaimable = std::max(memo.highest_nonreclaimable, b.bytes);
+    }
     cgroups.insert_or_assign(path, std::move(memo));
   }
   processes_ = std::move(processes);

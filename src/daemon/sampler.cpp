@@ -105,8 +105,6 @@ std::vector<model::Candidate> Sampler::candidates(const model::AgentView& agents
     p.start_time_ticks = stat.value().start_time_ticks;
     p.comm = stat.value().comm;
     if (auto cmd = probe::read_cmdline(config_.proc_root, pid)) p.cmdline = cmd.value();
-    p.role = seen.count(p.ppid) ? probe::DiscoveredProcess::Role::kChild
-                                : probe::DiscoveredProcess::Role::kStandalone;
     seen.insert(pid);
     out.push_back({std::move(p), true});
   }

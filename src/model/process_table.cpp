@@ -27,7 +27,6 @@ std::vector<ProcessFacts> ProcessTable::reconcile(const std::vector<Candidate>& 
     f.ppid = p.ppid;
     f.comm = p.comm;
     f.cmdline = p.cmdline;
-    f.role = p.role;
     f.via_agent_only = c.via_agent_only;
   }
   for (auto it = processes_.begin(); it != processes_.end();) {

@@ -37,7 +37,6 @@ struct ProcessFacts {
   double start_time = 0;  // unix seconds
   std::string comm;
   std::vector<std::string> cmdline;
-  probe::DiscoveredProcess::Role role = probe::DiscoveredProcess::Role::kStandalone;
   bool via_agent_only = false;  // not matched by the regex; watched because its agent connected
   std::string cgroup;           // memory cgroup path relative to the root
   double cgroup_resolved = 0;   // when /proc/PID/cgroup was last read

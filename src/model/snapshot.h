@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -17,6 +18,7 @@
 #include "analysis/margins.h"
 #include "analysis/recommend.h"
 #include "analysis/cow_drift.h"
+#include "analysis/worker_groups.h"
 #include "model/state_file_status.h"
 #include "model/agent_registry.h"
 #include "model/oom_tracker.h"
@@ -49,7 +51,35 @@ struct ProcessView {
   model::ProcessFacts facts;
   std::optional<model::AgentFacts> agent;
   std::string worker;  // the agent's stable worker name, "" without an agent
+  analysis::ProcessRole role = analysis::ProcessRole::standalone;  // from the process tree
   ProcessAnalysis analysis;
+};
+
+// What was learned about a watched process that has ended (the post-mortem).
+struct ExitedProcess {
+  pid_t pid = 0;
+  pid_t ppid = 0;
+  std::uint64_t start_ticks = 0;
+  std::string comm;
+  std::string worker;
+  analysis::ProcessRole role = analysis::ProcessRole::standalone;
+  pid_t group_main = 0;  // the main of the worker group it belonged to
+  double started = 0;  // unix seconds
+  double ended = 0;    // the first cycle it was gone
+  std::uint64_t peak_rss_bytes = 0;  // VmHWM as last read
+  std::uint64_t last_rss_bytes = 0;
+  std::string last_task;             // running when it ended, if any
+  std::uint64_t tasks_ended = 0;
+  ProcessAnalysis analysis;          // the last verdicts (timelines not kept)
+};
+
+// A main and its watched descendants (or one process): the unit whose layers
+// and verdicts the report shows. analysis/worker_groups.h.
+struct WorkerGroupView {
+  pid_t main = 0;
+  std::vector<pid_t> members;  // live: main first, then the rest by pid
+  analysis::Footprint peak;    // over its live and exited members
+  std::optional<analysis::Layers> layers;  // once the main is ready
 };
 
 struct LimitView {
@@ -57,20 +87,28 @@ struct LimitView {
   std::string source;  // "cgroup" or "host"
 };
 
+// Where a cgroup's pod figures come from (docs/analysis.md "Scope"):
+// "cgroup": its own counters — the watched workers hold (nearly) all of it, as
+// in a pod or a cgroup `ramflowd run` made; "processes": the watched workers'
+// own memory, summed — other programs share the cgroup (a laptop's session).
+enum class FigureScope { cgroup, processes };
+std::string_view to_string(FigureScope scope);
+
 struct CgroupAnalysis {
+  FigureScope scope = FigureScope::cgroup;
+  double working_set_bytes = 0;     // of the scope
+  double nonreclaimable_bytes = 0;  // of the scope
   analysis::Margins margins;
   analysis::OomRisk oom_risk;
+  analysis::MarginVerdict margin_verdict = analysis::MarginVerdict::healthy;
   analysis::Footprint footprint;
-  // The watched workers hold (nearly) all the cgroup's non-reclaimable memory,
-  // as in a pod; false on a laptop's session cgroup, where the footprint is
-  // then the sum of the workers' VmHWM instead of the cgroup's peak.
-  bool workers_alone = true;
-  std::string footprint_source;  // cgroup_peak, cgroup_max_usage, sampled_working_set, process_peaks
+  analysis::FootprintVerdict footprint_verdict = analysis::FootprintVerdict::fits;
   std::optional<analysis::TimeToOom> time_to_oom;
-  analysis::Recommendation recommended_limit;
+  analysis::LimitRecommendation recommended_limit;
   analysis::Recommendation recommended_request;
   std::optional<analysis::CeleryRecommendation> celery;
-  double leak_allowance_bytes = 0;
+  std::vector<WorkerGroupView> groups;  // every worker group in the cgroup
+  std::deque<ExitedProcess> exited;     // oldest first, the last few (bounded)
 };
 
 struct CgroupView {

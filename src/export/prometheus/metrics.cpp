@@ -5,7 +5,6 @@
 #include <prometheus/text_serializer.h>
 
 #include "export/prometheus/family_builder.h"
-#include "probe/discovery.h"
 
 namespace ramflow::exporter {
 namespace {
@@ -100,7 +99,7 @@ void process_metrics(FamilyBuilder& b, const model::Snapshot& s) {
   for (const auto& p : s.processes) {
     if (!p.facts.status) continue;
     Labels l = {{"pid", pid_label(p.facts.pid)},
-                {"role", std::string(probe::to_string(p.facts.role))},
+                {"role", std::string(analysis::to_string(p.role))},
                 {"worker", p.worker}};
     b.gauge("ramflow_process_rss_bytes", "Resident set size of the worker process (VmRSS).", l,
             static_cast<double>(p.facts.status->vm_rss));

@@ -47,25 +47,28 @@ Readout readout_from_report(const nlohmann::json& report) {
   Readout r;
   r.scope = "cgroup " + at(report, "cgroup").get<std::string>();
   r.peak_bytes = number(report, "executive.kpis.footprint.peak_bytes");
-  r.peak_reason = "pod footprint from " + at(report, "executive.kpis.footprint.source").get<std::string>() +
-                  " over this sidecar's lifetime (for fleet history use --prometheus)";
+  r.peak_reason = "worker group footprint (" + at(report, "executive.kpis.footprint.source").get<std::string>() + ", " +
+                  at(report, "executive.kpis.footprint.scope").get<std::string>() +
+                  " scope) over this sidecar's lifetime (for fleet history use --prometheus)";
   const auto& rec = at(report, "executive.recommendation");
   r.limit_bytes = number(report, "executive.recommendation.limit_bytes");
+  r.limit_reason = at(report, "executive.recommendation.limit_reason").get<std::string>();
   r.request_bytes = number(report, "executive.recommendation.request_bytes");
-  double headroom = number(report, "executive.recommendation.headroom_ratio");
-  double leak = number(report, "executive.recommendation.leak_allowance_bytes");
-  std::ostringstream limit;
-  limit << "peak " << mib(r.peak_bytes) << " + " << std::lround(headroom * 100) << " % headroom";
-  if (leak > 0) limit << " + leak allowance " << mib(leak) << " over the restart horizon";
-  if (rec.contains("oom_victim_floor_bytes") && rec["oom_victim_floor_bytes"].is_number()) {
-    limit << "; raised to cover an OOM victim's " << mib(rec["oom_victim_floor_bytes"].get<double>());
+  r.request_reason = at(report, "executive.recommendation.request_reason").get<std::string>();
+  if (const auto& celery = rec.value("celery", nlohmann::json()); celery.is_object()) {
+    r.celery_max_memory_per_child_kib = celery.at("max_memory_per_child_kib").get<std::int64_t>();
+    r.celery_reason = celery.at("max_memory_per_child_reason").get<std::string>();
+    if (celery.at("max_tasks_per_child").is_number()) {
+      r.celery_max_tasks_per_child = celery.at("max_tasks_per_child").get<std::int64_t>();
+      r.celery_max_tasks_reason = celery.at("max_tasks_per_child_reason").get<std::string>();
+    }
   }
-  limit << ", rounded up to a whole Mi";
-  r.limit_reason = limit.str();
-  r.request_reason = "p90 of per-bucket working-set peaks x 1.15 (the Vertical Pod Autoscaler's habit)";
-  if (rec.contains("celery_max_memory_per_child_kib") && rec["celery_max_memory_per_child_kib"].is_number()) {
-    r.celery_max_memory_per_child_kib = rec["celery_max_memory_per_child_kib"].get<std::int64_t>();
-    r.celery_reason = "per-child budget so that concurrency x budget + the main process fit the recommended limit";
+  if (rec.value("recycle_instead", false)) {
+    r.leak_advice = r.celery_max_tasks_per_child
+                        ? "the leak is high: no limit fixes a leak — recycle children with worker_max_tasks_per_child "
+                          "(below) until it is fixed"
+                        : "the leak is high: no limit fixes a leak — fix it, or restart the worker before it grows "
+                          "past the headroom";
   }
   if (at(report, "executive.kpis.safety_margin.limit_source").get<std::string>() == "cgroup") {
     r.current_limit_bytes = number(report, "executive.kpis.safety_margin.limit_bytes");
@@ -86,6 +89,11 @@ std::string format_readout_text(const Readout& r) {
     out << "  Celery               worker_max_memory_per_child = " << *r.celery_max_memory_per_child_kib << " (KiB)   "
         << r.celery_reason << "\n";
   }
+  if (r.celery_max_tasks_per_child) {
+    out << "  Celery               worker_max_tasks_per_child = " << *r.celery_max_tasks_per_child << "   "
+        << r.celery_max_tasks_reason << "\n";
+  }
+  if (!r.leak_advice.empty()) out << "\n  " << r.leak_advice << "\n";
   out << "\nContainer spec:\n"
       << "resources:\n  requests:\n    memory: " << format_quantity(r.request_bytes) << "\n  limits:\n    memory: "
       << format_quantity(r.limit_bytes) << "\n";
@@ -93,8 +101,9 @@ std::string format_readout_text(const Readout& r) {
       << "worker:\n  resources:\n    requests:\n      memory: " << format_quantity(r.request_bytes)
       << "\n    limits:\n      memory: " << format_quantity(r.limit_bytes) << "\n";
   if (r.celery_max_memory_per_child_kib) {
-    out << "\nCelery (celeryconfig.py, or --max-memory-per-child):\n"
+    out << "\nCelery (celeryconfig.py, or --max-memory-per-child / --max-tasks-per-child):\n"
         << "worker_max_memory_per_child = " << *r.celery_max_memory_per_child_kib << "  # KiB\n";
+    if (r.celery_max_tasks_per_child) out << "worker_max_tasks_per_child = " << *r.celery_max_tasks_per_child << "\n";
   }
   return out.str();
 }
@@ -108,6 +117,9 @@ nlohmann::json format_readout_json(const Readout& r) {
       {"current_limit_bytes", r.current_limit_bytes ? nlohmann::json(*r.current_limit_bytes) : nlohmann::json(nullptr)},
       {"celery_max_memory_per_child_kib",
        r.celery_max_memory_per_child_kib ? nlohmann::json(*r.celery_max_memory_per_child_kib) : nlohmann::json(nullptr)},
+      {"celery_max_tasks_per_child",
+       r.celery_max_tasks_per_child ? nlohmann::json(*r.celery_max_tasks_per_child) : nlohmann::json(nullptr)},
+      {"leak_advice", r.leak_advice.empty() ? nlohmann::json(nullptr) : nlohmann::json(r.leak_advice)},
   };
   return j;
 }

@@ -21,6 +21,10 @@ struct Readout {
   std::string limit_reason;
   std::optional<std::int64_t> celery_max_memory_per_child_kib;
   std::string celery_reason;
+  std::optional<std::int64_t> celery_max_tasks_per_child;
+  std::string celery_max_tasks_reason;
+  // A high leak: no limit fixes it; this says what does.
+  std::string leak_advice;
   std::optional<double> current_limit_bytes;
 };
 

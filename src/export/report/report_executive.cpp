@@ -166,38 +166,31 @@ json integrity_json(const WorkerGroup& g, const ReportOptions& o) {
   return j;
 }
 
-std::string margin_verdict(double lower_ratio) {
-  if (lower_ratio < 0.10) return "critical";
-  if (lower_ratio < 0.25) return "tight";
-  return "healthy";
-}
-
 json safety_margin_json(const model::CgroupView& c) {
-  const auto& m = c.analysis.margins;
+  const auto& a = c.analysis;
   json j;
-  j["ratio"] = m.safety;
-  j["nonreclaimable_ratio"] = m.nonreclaimable;
+  j["ratio"] = a.margins.safety;
+  j["nonreclaimable_ratio"] = a.margins.nonreclaimable;
   j["limit_bytes"] = c.limit.bytes;
   j["limit_source"] = c.limit.source;
-  j["working_set_bytes"] = c.facts.last.working_set();
-  j["nonreclaimable_bytes"] = c.facts.last.nonreclaimable();
-  // Page cache alone never raises the verdict: the non-reclaimable margin
-  // decides, and the OOM-risk rule (low margin with real PSI pressure) can only raise it.
-  j["verdict"] = c.analysis.oom_risk.at_risk ? "critical" : margin_verdict(m.nonreclaimable);
-  j["oom_risk"] = c.analysis.oom_risk.at_risk;
-  j["oom_risk_reason"] = c.analysis.oom_risk.reason;
+  j["scope"] = std::string(model::to_string(a.scope));
+  j["working_set_bytes"] = whole(a.working_set_bytes);
+  j["nonreclaimable_bytes"] = whole(a.nonreclaimable_bytes);
+  j["verdict"] = std::string(analysis::to_string(a.margin_verdict));
+  j["oom_risk"] = a.oom_risk.at_risk;
+  j["oom_risk_reason"] = a.oom_risk.reason;
   return j;
 }
 
-json footprint_json(const model::Snapshot& s, const model::CgroupView& c) {
-  (void)s;
-  const double peak = c.analysis.footprint.bytes;
-  const double ratio = c.limit.bytes > 0 ? peak / static_cast<double>(c.limit.bytes) : 0;
+json footprint_json(const model::CgroupView& c) {
+  const auto& a = c.analysis;
   json j;
-  j["peak_bytes"] = whole(peak);
-  j["source"] = c.analysis.footprint_source;
-  j["limit_ratio"] = ratio;
-  j["verdict"] = ratio >= 0.90 ? "near_limit" : "fits";
+  j["peak_bytes"] = whole(a.footprint.bytes);
+  j["source"] = a.footprint.source;
+  j["scope"] = std::string(model::to_string(a.scope));
+  j["cgroup_peak_bytes"] = c.facts.last.peak ? json(*c.facts.last.peak) : json(nullptr);
+  j["limit_ratio"] = a.margins.limit_bytes > 0 ? a.footprint.bytes / a.margins.limit_bytes : 0;
+  j["verdict"] = std::string(analysis::to_string(a.footprint_verdict));
   return j;
 }
 
@@ -237,6 +230,7 @@ json leak_probability_json(const WorkerGroup& g) {
     std::size_t window = 0;
     for (const auto* p : g.members) window = std::max(window, p->analysis.leak.samples);
     j["probability"] = nullptr;
+    j["trend_probability"] = nullptr;
     j["level"] = "unknown";
     j["rate_bytes_per_task"] = nullptr;
     j["rate_bytes_per_second"] = nullptr;
@@ -246,6 +240,7 @@ json leak_probability_json(const WorkerGroup& g) {
   }
   const auto& l = w->analysis.leak;
   j["probability"] = l.probability;
+  j["trend_probability"] = l.trend_probability;
   j["level"] = leak_level(*w);
   // Without task boundaries the series is per-bucket minima: there is no per-task rate.
   j["rate_bytes_per_task"] = w->analysis.leak_series == "residual" ? json(l.rate_per_x) : json(nullptr);
@@ -258,42 +253,42 @@ json leak_probability_json(const WorkerGroup& g) {
 json time_to_oom_json(const model::CgroupView& c) {
   const auto& t = c.analysis.time_to_oom;
   return {{"seconds", t ? json(t->seconds) : json(nullptr)},
-          {"growth_bytes_per_second", t ? json(t->growth_bytes_per_s) : json(nullptr)}};
+          {"growth_bytes_per_second", t ? json(t->growth_bytes_per_s) : json(nullptr)},
+          {"window_seconds", t ? json(t->window_seconds) : json(nullptr)},
+          {"scope", std::string(model::to_string(c.analysis.scope))}};
 }
 
-// The OOM victim floor, when it is what raised the limit above peak + headroom + leak.
-json oom_victim_floor(const model::Snapshot& s, const model::CgroupView& c, const ReportOptions& o) {
-  std::optional<double> victim;
-  for (const auto& r : s.oom_kills) {
-    if (r.rss_at_death > 0) victim = std::max(victim.value_or(0), static_cast<double>(r.rss_at_death));
-  }
-  if (!victim) return nullptr;
-  analysis::LimitInputs in;
-  in.pod_peak_bytes = c.analysis.footprint.bytes;
-  in.headroom = o.headroom;
-  in.restart_horizon_s = o.restart_horizon_seconds;
-  if (c.analysis.leak_allowance_bytes > 0 && o.restart_horizon_seconds > 0) {
-    in.leak_rate_bytes_per_s = c.analysis.leak_allowance_bytes / o.restart_horizon_seconds;
-  }
-  const double without = analysis::recommend_limit(in).bytes;
-  const double floor = analysis::round_up_to_mib(*victim * (1 + o.headroom));
-  return floor > without ? json(whole(floor)) : json(nullptr);
+json celery_json(const model::CgroupView& c) {
+  const auto& celery = c.analysis.celery;
+  if (!celery) return nullptr;
+  json j;
+  j["max_memory_per_child_kib"] = celery->kib;
+  j["max_memory_per_child_reason"] = celery->reason;
+  j["trap"] = celery->trap;
+  j["trap_reason"] = celery->trap ? json(celery->trap_reason) : json(nullptr);
+  j["max_tasks_per_child"] = or_null(celery->max_tasks_per_child);
+  j["max_tasks_per_child_reason"] = celery->max_tasks_per_child ? json(celery->max_tasks_reason) : json(nullptr);
+  return j;
 }
 
-json recommendation_json(const model::Snapshot& s, const model::CgroupView& c, const ReportOptions& o) {
+json recommendation_json(const model::CgroupView& c, const ReportOptions& o) {
   const auto& a = c.analysis;
   const std::string limit = analysis::format_quantity(a.recommended_limit.bytes);
   const std::string request = analysis::format_quantity(a.recommended_request.bytes);
   json j;
   j["limit_bytes"] = whole(a.recommended_limit.bytes);
   j["limit_quantity"] = limit;
+  j["limit_reason"] = a.recommended_limit.reason;
   j["request_bytes"] = whole(a.recommended_request.bytes);
   j["request_quantity"] = request;
+  j["request_reason"] = a.recommended_request.reason;
   j["headroom_ratio"] = o.headroom;
-  j["leak_allowance_bytes"] = whole(a.leak_allowance_bytes);
+  j["leak_allowance_bytes"] = whole(a.recommended_limit.leak_allowance_bytes);
   j["restart_horizon_seconds"] = o.restart_horizon_seconds;
-  j["oom_victim_floor_bytes"] = oom_victim_floor(s, c, o);
+  j["recycle_instead"] = a.recommended_limit.recycle_instead;
+  j["above_node_memory"] = a.recommended_limit.above_node_memory;
   j["celery_max_memory_per_child_kib"] = a.celery ? json(a.celery->kib) : json(nullptr);
+  j["celery"] = celery_json(c);
   j["resources_snippet"] = "resources:\n  requests:\n    memory: " + request + "\n  limits:\n    memory: " + limit + "\n";
   return j;
 }
@@ -308,12 +303,26 @@ json imports_json(const model::ProcessView& main) {
   return out;
 }
 
-json process_json(const model::ProcessView& p) {
+// How a member that ended ended: an OOM kill the forensics attributed to it, else an exit.
+json end_json(const model::Snapshot& s, const model::ExitedProcess& e) {
+  constexpr double kAttributionSlackSeconds = 60;  // an inferred kill is settled a few intervals later
+  for (const auto& k : s.oom_kills) {
+    if (k.pid == e.pid && k.time >= e.started && k.time <= e.ended + kAttributionSlackSeconds) {
+      return {{"at", e.ended}, {"reason", "oom_killed"}, {"task", text_or_null(k.task == "unknown" ? "" : k.task)}};
+    }
+  }
+  return {{"at", e.ended}, {"reason", "exited"}, {"task", text_or_null(e.last_task)}};
+}
+
+json process_json(const model::Snapshot& s, const WorkerGroup& g, const model::ProcessView& p) {
   const auto& a = p.analysis;
   const auto& status = p.facts.status;
+  const model::ExitedProcess* ended = g.exit_of(p);
   json j;
   j["pid"] = p.facts.pid;
-  j["role"] = std::string(probe::to_string(p.facts.role));
+  j["state"] = ended ? "ended" : "running";
+  j["end"] = ended ? end_json(s, *ended) : json(nullptr);
+  j["role"] = std::string(analysis::to_string(p.role));
   j["worker"] = text_or_null(p.worker);
   j["rss_bytes"] = status ? status->vm_rss : p.facts.timeline.empty() ? 0 : p.facts.timeline.back().rss;
   j["pss_bytes"] = p.facts.smaps ? json(p.facts.smaps->pss) : json(nullptr);
@@ -339,14 +348,14 @@ json executive_section(const model::Snapshot& s, const WorkerGroup& g, const Rep
   e["layers"] = layers_json(g);
   e["integrity"] = integrity_json(g, o);
   e["kpis"] = {{"safety_margin", safety_margin_json(c)},
-               {"footprint", footprint_json(s, c)},
+               {"footprint", footprint_json(c)},
                {"allocation_speed", allocation_speed_json(g, o)},
                {"leak_probability", leak_probability_json(g)}};
   e["time_to_oom"] = time_to_oom_json(c);
-  e["recommendation"] = recommendation_json(s, c, o);
+  e["recommendation"] = recommendation_json(c, o);
   e["imports"] = imports_json(g.main());
   json processes = json::array();
-  for (const auto* p : g.members) processes.push_back(process_json(*p));
+  for (const auto* p : g.members) processes.push_back(process_json(s, g, *p));
   e["processes"] = processes;
   return e;
 }

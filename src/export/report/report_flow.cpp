@@ -127,7 +127,7 @@ json execution_flow_section(const model::Snapshot& s, const WorkerGroup& g, cons
     json t;
     t["pid"] = p->facts.pid;
     t["worker"] = text_or_null(p->worker);
-    t["role"] = std::string(probe::to_string(p->facts.role));
+    t["role"] = std::string(analysis::to_string(p->role));
     t["points"] = points_json(*p, o.bounds.points);
     t["tasks"] = tasks_json(*p, o.bounds.tasks);
     t["spans"] = spans_json(*p, o.bounds.spans);

@@ -7,95 +7,30 @@
 namespace ramflow::exporter::detail {
 namespace {
 
-using Role = probe::DiscoveredProcess::Role;
+// A process that ended, as a member the sections can read like a live one.
+model::ProcessView view_of(const model::ExitedProcess& e, const std::string& cgroup) {
+  model::ProcessView v;
+  v.facts.pid = e.pid;
+  v.facts.ppid = e.ppid;
+  v.facts.start_ticks = e.start_ticks;
+  v.facts.start_time = e.started;
+  v.facts.comm = e.comm;
+  v.facts.cgroup = cgroup;
+  probe::ProcStatus status;
+  status.vm_rss = e.last_rss_bytes;
+  status.vm_hwm = e.peak_rss_bytes;
+  v.facts.status = status;
+  v.worker = e.worker;
+  v.role = e.role;
+  v.analysis = e.analysis;
+  return v;
+}
 
-std::vector<const model::ProcessView*> processes_in(const model::Snapshot& s, const std::string& cgroup) {
-  std::vector<const model::ProcessView*> out;
+const model::ProcessView* live(const model::Snapshot& s, pid_t pid) {
   for (const auto& p : s.processes) {
-    if (p.facts.cgroup == cgroup) out.push_back(&p);
+    if (p.facts.pid == pid) return &p;
   }
-  return out;
-}
-
-// A main with all its descendants, a standalone process, or a child whose
-// parent is not watched. A wrapper without an agent that only started the
-// worker (tini, `sh -c`, timeout) is not the group's main: the worker under it
-// is, and the wrapper is listed after it.
-std::vector<std::vector<const model::ProcessView*>> groups_of(const std::vector<const model::ProcessView*>& procs) {
-  auto children_of = [&](pid_t pid) {
-    std::vector<const model::ProcessView*> out;
-    for (const auto* p : procs) {
-      if (p->facts.ppid == pid && p->facts.pid != pid) out.push_back(p);
-    }
-    return out;
-  };
-  auto watched = [&](pid_t pid) {
-    return std::any_of(procs.begin(), procs.end(), [&](const auto* p) { return p->facts.pid == pid; });
-  };
-  std::vector<std::vector<const model::ProcessView*>> groups;
-  for (const auto* root : procs) {
-    if (watched(root->facts.ppid) && root->facts.ppid != root->facts.pid) continue;  // part of its parent's group
-    const model::ProcessView* main = root;
-    std::vector<const model::ProcessView*> rest;
-    for (auto kids = children_of(main->facts.pid); !main->agent && kids.size() == 1 && rest.size() < procs.size();
-         kids = children_of(main->facts.pid)) {
-      rest.push_back(main);
-      main = kids.front();
-    }
-    if (!main->agent) {  // no agent down the chain: no wrapper to see through
-      main = root;
-      rest.clear();
-    }
-    std::vector<const model::ProcessView*> frontier{main};
-    while (!frontier.empty()) {  // every descendant, however deep
-      const auto* p = frontier.back();
-      frontier.pop_back();
-      for (const auto* kid : children_of(p->facts.pid)) {
-        if (rest.size() + 1 >= procs.size()) break;  // a ppid cycle in odd input cannot loop
-        rest.push_back(kid);
-        frontier.push_back(kid);
-      }
-    }
-    std::sort(rest.begin(), rest.end(), [](const auto* a, const auto* b) { return a->facts.pid < b->facts.pid; });
-    std::vector<const model::ProcessView*> members{main};
-    members.insert(members.end(), rest.begin(), rest.end());
-    groups.push_back(std::move(members));
-  }
-  return groups;
-}
-
-double highest_pss(const model::ProcessView& p) {
-  std::uint64_t best = 0;
-  p.facts.smaps_history.for_each([&](const model::SmapsSample& s) { best = std::max(best, s.pss); });
-  return static_cast<double>(best);
-}
-
-// DESIGN "prefork children": the cgroup's peak when the group is alone in it;
-// else a single process's VmHWM; else the PSS sum (each member's highest PSS,
-// an upper bound of the sum's peak); else the highest sampled RSS.
-GroupPeak group_peak(const std::vector<const model::ProcessView*>& members, const model::CgroupView& cgroup,
-                     bool alone) {
-  if (alone && cgroup.facts.last.peak) return {static_cast<double>(*cgroup.facts.last.peak), "cgroup"};
-  if (members.size() == 1 && members.front()->facts.status) {
-    return {static_cast<double>(members.front()->facts.status->vm_hwm), "vmhwm"};
-  }
-  bool all_pss = std::all_of(members.begin(), members.end(), [](const auto* p) { return !p->facts.smaps_history.empty(); });
-  double sum = 0;
-  for (const auto* p : members) sum += all_pss ? highest_pss(*p) : static_cast<double>(p->facts.max_sampled_rss);
-  return {sum, all_pss ? "pss_sum" : "sampled"};
-}
-
-std::optional<analysis::Layers> layers_of(const std::vector<const model::ProcessView*>& members, const GroupPeak& peak) {
-  const model::ProcessView& main = *members.front();
-  if (members.size() == 1 || !main.analysis.layers) return main.analysis.layers;
-  analysis::ProcessMemory memory;
-  memory.bootstrap_bytes = bootstrap_bytes(main);
-  memory.ready_rss_bytes = static_cast<double>(main.agent->ready_rss.value_or(0));
-  analysis::GroupPeakFacts facts;
-  facts.alone_in_cgroup = peak.source == "cgroup";
-  facts.cgroup_peak_bytes = peak.bytes;
-  facts.max_pss_sum_bytes = peak.bytes;
-  return analysis::group_layers(memory, facts);
+  return nullptr;
 }
 
 }  // namespace
@@ -127,19 +62,51 @@ const model::CgroupView& choose_cgroup(const model::Snapshot& s, const std::stri
 }
 
 WorkerGroup choose_group(const model::Snapshot& s, const model::CgroupView& cgroup) {
-  auto procs = processes_in(s, cgroup.facts.path);
-  auto groups = groups_of(procs);
-  if (groups.empty()) {
+  const auto& a = cgroup.analysis;
+  WorkerGroup g;
+  g.cgroup = &cgroup;
+  const model::WorkerGroupView* best = nullptr;
+  for (const auto& view : a.groups) {
+    if (!best || view.peak.bytes > best->peak.bytes) best = &view;
+  }
+  pid_t main = 0;
+  if (best) {
+    main = best->main;
+    g.peak = best->peak;
+    g.layers = best->layers;
+    for (pid_t pid : best->members) {
+      if (const auto* p = live(s, pid)) g.members.push_back(p);
+    }
+  } else if (!a.exited.empty()) {
+    // Every process ended: the group of the most recent one to end.
+    main = a.exited.back().group_main ? a.exited.back().group_main : a.exited.back().pid;
+  }
+  std::vector<const model::ExitedProcess*> ended;
+  for (const auto& e : a.exited) {
+    if ((e.group_main == main || e.pid == main) && !live(s, e.pid)) ended.push_back(&e);
+  }
+  if (g.members.empty() && ended.empty()) {
     throw ReportError(ReportError::Kind::kNothingYet,
                       "no worker process is watched in cgroup \"" + cgroup.facts.path + "\" yet");
   }
-  std::optional<WorkerGroup> best;
-  for (auto& members : groups) {
-    GroupPeak peak = group_peak(members, cgroup, cgroup.analysis.workers_alone && members.size() == procs.size());
-    if (best && peak.bytes <= best->peak.bytes) continue;
-    best = WorkerGroup{&cgroup, members, peak, layers_of(members, peak)};
+  // The main first when it too has ended, then the rest by pid.
+  std::stable_sort(ended.begin(), ended.end(), [main](const auto* x, const auto* y) {
+    return std::pair(x->pid != main, x->pid) < std::pair(y->pid != main, y->pid);
+  });
+  g.exited_views = std::make_shared<std::vector<model::ProcessView>>();
+  g.exited_views->reserve(ended.size());
+  for (const auto* e : ended) {
+    g.exited_views->push_back(view_of(*e, cgroup.facts.path));
+    g.members.push_back(&g.exited_views->back());
+    g.exited[e->pid] = e;
   }
-  return *best;
+  if (!best) {
+    double largest = 0;
+    for (const auto* e : ended) largest = std::max(largest, static_cast<double>(e->peak_rss_bytes));
+    g.peak = analysis::group_footprint(largest, 0);
+    g.layers = g.main().analysis.layers;
+  }
+  return g;
 }
 
 }  // namespace ramflow::exporter::detail

@@ -66,18 +66,24 @@ TEST(ProcessLayers, UnknownBootstrapStaysUnknown) {
   EXPECT_DOUBLE_EQ(l.expansion_factor, 1.5);
 }
 
-TEST(GroupLayers, CgroupPeakWhenAloneInTheCgroup) {
-  const auto l = group_layers(worker(), {.alone_in_cgroup = true, .cgroup_peak_bytes = 400 * kMiB, .max_pss_sum_bytes = 250 * kMiB});
+TEST(GroupLayers, BusinessIsTheGroupPeakAboveTheMainsInfrastructure) {
+  const auto l = group_layers(worker(), 400 * kMiB, /*peak_sampled=*/false);
   EXPECT_DOUBLE_EQ(*l.ecosystem_bytes, 90 * kMiB);
   EXPECT_DOUBLE_EQ(l.business_bytes, 300 * kMiB);
   EXPECT_FALSE(l.business_sampled);
   EXPECT_DOUBLE_EQ(l.expansion_factor, 4);
 }
 
-TEST(GroupLayers, SumOfPssOtherwise) {
-  const auto l = group_layers(worker(), {.alone_in_cgroup = false, .cgroup_peak_bytes = 400 * kMiB, .max_pss_sum_bytes = 250 * kMiB});
+TEST(GroupLayers, ASampledPeakMarksBusinessSampled) {
+  const auto l = group_layers(worker(), 250 * kMiB, /*peak_sampled=*/true);
   EXPECT_DOUBLE_EQ(l.business_bytes, 150 * kMiB);
   EXPECT_TRUE(l.business_sampled);
+}
+
+TEST(GroupLayers, APeakBelowTheInfrastructureLeavesNoBusiness) {
+  const auto l = group_layers(worker(), 50 * kMiB, false);
+  EXPECT_DOUBLE_EQ(l.business_bytes, 0);
+  EXPECT_DOUBLE_EQ(l.peak_bytes, 100 * kMiB);
 }
 
 TEST(ChildLayers, InheritsTheMainsInfrastructureAndMeasuresItsOwnBusiness) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
@@ -34,7 +36,8 @@ TEST(LeakWindow, StaircaseOfTenTasksIsHigh) {
   const auto s = tasks(10, [](int i) { return i * kMiB; });
   const auto e = evaluate_leak_window(s, LeakConfig{});
   ASSERT_TRUE(e.evaluated);
-  EXPECT_NEAR(e.probability, 0.9999584846, 1e-9);
+  EXPECT_NEAR(e.trend_probability, 0.9999584846, 1e-9);
+  EXPECT_GE(e.probability, 0.85);  // the HIGH band
   EXPECT_DOUBLE_EQ(e.rate_per_x, kMiB);
   EXPECT_DOUBLE_EQ(e.rate_bytes_per_s, kMiB / 2);
   EXPECT_DOUBLE_EQ(e.noise_bytes, kMiB);
@@ -47,7 +50,8 @@ TEST(LeakWindow, SmoothSubMiBCreepOfAQuietProcessIsLow) {
   // 1, but growth over the window is below 2 x the 1 MiB noise floor.
   const auto s = tasks(60, [](int i) { return i * (0.8 * kMiB / 59); });
   const auto e = evaluate_leak_window(s, LeakConfig{});
-  EXPECT_GT(e.probability, 0.99);
+  EXPECT_GT(e.trend_probability, 0.99);
+  EXPECT_LT(e.probability, 0.35);  // "it grows" with certainty, "it leaks" not: never 100 % beside LOW
   EXPECT_DOUBLE_EQ(e.noise_bytes, kMiB);
   EXPECT_EQ(e.raw_level, LeakLevel::low);
 }
@@ -55,7 +59,8 @@ TEST(LeakWindow, SmoothSubMiBCreepOfAQuietProcessIsLow) {
 TEST(LeakWindow, FlatSeriesIsLow) {
   const auto s = tasks(50, [](int) { return 3 * kMiB; });
   const auto e = evaluate_leak_window(s, LeakConfig{});
-  EXPECT_DOUBLE_EQ(e.probability, 0);  // all ties: p = 1
+  EXPECT_DOUBLE_EQ(e.trend_probability, 0);  // all ties: p = 1
+  EXPECT_DOUBLE_EQ(e.probability, 0);
   EXPECT_EQ(e.raw_level, LeakLevel::low);
 }
 
@@ -63,7 +68,8 @@ TEST(LeakWindow, OneStepIsNotALeak) {
   // The recent half is flat: its Theil–Sen slope is 0, so not even medium.
   const auto s = tasks(20, [](int i) { return i >= 10 ? 8 * kMiB : 0.0; });
   const auto e = evaluate_leak_window(s, LeakConfig{});
-  EXPECT_GT(e.probability, 0.99);
+  EXPECT_GT(e.trend_probability, 0.99);
+  EXPECT_LT(e.probability, 0.35);
   EXPECT_EQ(e.raw_level, LeakLevel::low);
 }
 
@@ -153,6 +159,30 @@ TEST(LeakDetector, RejectsBadConfigAndBadSamples) {
 TEST(LeakLevelNames, RoundTrip) {
   for (auto l : {LeakLevel::low, LeakLevel::medium, LeakLevel::high}) EXPECT_EQ(leak_level_from_string(to_string(l)), l);
   EXPECT_FALSE(leak_level_from_string("severe"));
+}
+
+
+// The probability always sits in its level's band, over many random windows
+// and after hysteresis (DESIGN.md "leak probability").
+TEST(LeakProbability, AlwaysAgreesWithTheLevel) {
+  std::mt19937 rng(11);
+  std::normal_distribution<double> noise(0, 1);
+  std::uniform_real_distribution<double> rate(-0.5, 3), scale(0.1, 8);
+  for (int run = 0; run < 300; ++run) {
+    LeakDetector d;
+    const double r = rate(rng) * kMiB, sigma = scale(rng) * kMiB;
+    for (int i = 0; i < 150; ++i) {
+      const auto& e = d.add({double(i), 2.0 * i, r * std::max(0, i - 40) + sigma * noise(rng)});
+      if (!e.evaluated) continue;
+      if (e.level == LeakLevel::low) EXPECT_LT(e.probability, thresholds::kLeakProbabilityMedium);
+      if (e.level == LeakLevel::medium) {
+        EXPECT_GE(e.probability, thresholds::kLeakProbabilityMedium);
+        EXPECT_LT(e.probability, thresholds::kLeakProbabilityHigh);
+      }
+      if (e.level == LeakLevel::high) EXPECT_GE(e.probability, thresholds::kLeakProbabilityHigh);
+      EXPECT_LE(e.probability, 1.0);
+    }
+  }
 }
 
 }  // namespace

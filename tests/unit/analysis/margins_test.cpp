@@ -60,13 +60,40 @@ TEST(OomRisk, LowWorkingSetMarginWithRealPressureIsARisk) {
   EXPECT_TRUE(r.real_pressure);
 }
 
-TEST(Footprint, KernelPeakElseSampledWorkingSet) {
-  const auto exact = pod_footprint(500.0, 400);
-  EXPECT_DOUBLE_EQ(exact.bytes, 500);
-  EXPECT_FALSE(exact.sampled);
-  const auto sampled = pod_footprint(std::nullopt, 400);
-  EXPECT_DOUBLE_EQ(sampled.bytes, 400);
-  EXPECT_TRUE(sampled.sampled);
+TEST(Footprint, TheLargerOfTheLargestVmHwmAndTheSampledNonReclaimablePeak) {
+  const auto one_process = group_footprint(500, 400);
+  EXPECT_DOUBLE_EQ(one_process.bytes, 500);
+  EXPECT_EQ(one_process.source, "vmhwm");
+  const auto several = group_footprint(300, 700);  // four children at once
+  EXPECT_DOUBLE_EQ(several.bytes, 700);
+  EXPECT_EQ(several.source, "sampled_nonreclaimable");
+}
+
+TEST(MarginVerdict, CriticalUnderTheOomRiskMarginTightUnderAQuarterElseHealthy) {
+  auto verdict = [](double nonreclaimable, double margin_threshold = 0.10) {
+    Margins m{100, LimitSource::cgroup, nonreclaimable, nonreclaimable};
+    OomRiskConfig c;
+    c.margin_threshold = margin_threshold;
+    return margin_verdict(m, oom_risk(m, std::nullopt, c), c);
+  };
+  EXPECT_EQ(verdict(0.05), MarginVerdict::critical);
+  EXPECT_EQ(verdict(0.20), MarginVerdict::tight);
+  EXPECT_EQ(verdict(0.30), MarginVerdict::healthy);
+  // --oom-risk-margin 0.2 makes 15 % critical, not only tight.
+  EXPECT_EQ(verdict(0.15, 0.20), MarginVerdict::critical);
+  EXPECT_EQ(to_string(MarginVerdict::tight), "tight");
+}
+
+TEST(MarginVerdict, PageCacheAloneStaysHealthy) {
+  // Working set at 97 % of the limit, non-reclaimable at 40 %, no pressure.
+  Margins m{100, LimitSource::cgroup, 0.03, 0.60};
+  EXPECT_EQ(margin_verdict(m, oom_risk(m, Pressure{0.01, 0})), MarginVerdict::healthy);
+}
+
+TEST(FootprintVerdict, NearTheLimitAtNinetyPercent) {
+  EXPECT_EQ(footprint_verdict(89, 100), FootprintVerdict::fits);
+  EXPECT_EQ(footprint_verdict(90, 100), FootprintVerdict::near_limit);
+  EXPECT_EQ(footprint_verdict(90, 0), FootprintVerdict::fits);
 }
 
 }  // namespace

@@ -31,7 +31,7 @@ AnalysisState sample_state() {
   for (int t = 0; t < 5; ++t) minima.add(60.0 * t + 0.5, 1000.0 + t);
   standalone.rss_minima = minima.state();
   s.processes.push_back(standalone);
-  s.cgroups["/kubepods/pod1/worker"] = {minima.state(), minima.state()};
+  s.cgroups["/kubepods/pod1/worker"] = {{minima.state(), minima.state(), minima.state(), minima.state()}, minima.state()};
   return s;
 }
 
@@ -47,12 +47,12 @@ TEST(State, RoundTripsThroughJsonText) {
   EXPECT_DOUBLE_EQ(restored.processes[0].leak.window.back().time_s, 1700000000.25 + 58);
   EXPECT_DOUBLE_EQ(restored.processes[0].ready_time, 1699999990.5);
   EXPECT_EQ(restored.processes[1].rss_minima.closed.size(), 4u);
-  EXPECT_DOUBLE_EQ(restored.cgroups.at("/kubepods/pod1/worker").working_set_maxima.open->bytes, 1004.0);
+  EXPECT_DOUBLE_EQ(restored.cgroups.at("/kubepods/pod1/worker").nonreclaimable_maxima.open->bytes, 1004.0);
 }
 
 TEST(State, WholeBytesAndBucketStartsAreWrittenAsIntegers) {
   const auto j = to_json(sample_state());
-  const auto& point = j["cgroups"]["/kubepods/pod1/worker"]["working_set_maxima"]["closed"][0];
+  const auto& point = j["cgroups"]["/kubepods/pod1/worker"]["nonreclaimable_maxima"]["closed"][0];
   EXPECT_TRUE(point[0].is_number_integer());
   EXPECT_TRUE(point[1].is_number_integer());
   EXPECT_TRUE(j["processes"][0]["leak"]["window"][0][1].is_number_float());  // times keep their fraction
@@ -111,7 +111,7 @@ TEST(State, RejectsOtherVersionsUnknownValuesDisorderAndOversizedSeries) {
   std::swap(j["processes"][1]["rss_minima"]["closed"][0], j["processes"][1]["rss_minima"]["closed"][1]);
   reject(j);
   j = to_json(sample_state());
-  auto& closed = j["cgroups"]["/kubepods/pod1/worker"]["working_set_maxima"]["closed"];
+  auto& closed = j["cgroups"]["/kubepods/pod1/worker"]["nonreclaimable_maxima"]["closed"];
   closed = nlohmann::json::array();
   for (size_t i = 0; i <= kMaxStateSeriesPoints; ++i) closed.push_back({i, 0});
   reject(j);
@@ -123,8 +123,8 @@ TEST(State, AWeekOfBucketsFits) {
   AnalysisState s;
   BucketSeries week(60.0, 7 * 1440, BucketReduce::maximum);
   for (int i = 0; i <= 7 * 1440; ++i) week.add(60.0 * i, 500.0 * kMiB + i);
-  s.cgroups["/pod"].working_set_maxima = week.state();
-  EXPECT_EQ(analysis_state_from_json(to_json(s)).cgroups.at("/pod").working_set_maxima.closed.size(), 7u * 1440);
+  s.cgroups["/pod"].nonreclaimable_maxima = week.state();
+  EXPECT_EQ(analysis_state_from_json(to_json(s)).cgroups.at("/pod").nonreclaimable_maxima.closed.size(), 7u * 1440);
 }
 
 }  // namespace

@@ -30,7 +30,7 @@ analysis::AnalysisState sample_state(int points = 10) {
   analysis::BucketSeries week(60.0, 20000, analysis::BucketReduce::maximum);
   for (int i = 0; i <= points; ++i) week.add(60.0 * i, 300.0 * analysis::kMiB + i);
   s.processes.push_back(p);
-  s.cgroups["/kubepods/pod-a/worker"].working_set_maxima = week.state();
+  s.cgroups["/kubepods/pod-a/worker"].nonreclaimable_maxima = week.state();
   return s;
 }
 

@@ -5,7 +5,7 @@
 namespace ramflow::exporter::testing {
 namespace {
 
-using Role = probe::DiscoveredProcess::Role;
+using Role = analysis::ProcessRole;
 
 std::uint64_t mib(double n) { return static_cast<std::uint64_t>(n * kMiB); }
 
@@ -13,7 +13,7 @@ model::ProcessView process(pid_t pid, pid_t ppid, Role role, double rss_mib, dou
   model::ProcessView p;
   p.facts.pid = pid;
   p.facts.ppid = ppid;
-  p.facts.role = role;
+  p.role = role;
   p.facts.comm = "python3";
   p.facts.cmdline = {"/usr/bin/python3", "-m", "celery", "-A", "shop.search", "worker", "--concurrency", "2"};
   p.facts.cgroup = kCgroup;
@@ -83,7 +83,7 @@ model::FunctionStats row(const char* function, model::CallKind kind, std::uint64
 
 // Main: bootstrap 10 MiB, ready 100 MiB, imports pandas 40 MiB and numpy 15 MiB.
 model::ProcessView main_process() {
-  model::ProcessView p = process(4100, 1, Role::kMain, 100, 110, 60);
+  model::ProcessView p = process(4100, 1, Role::main, 100, 110, 60);
   p.worker = "celery@demo";
   p.agent->hello->worker = p.worker;
   p.agent->bootstrap_rss = mib(10);
@@ -97,7 +97,7 @@ model::ProcessView main_process() {
 // Child 1: residuals 5, 10, 30 MiB after three tasks; leaking (high); a task running now;
 // cached_search grew 80 MiB in 0.4 s (200 MiB/s, greedy) inside tasks.search, tokenize inside it.
 model::ProcessView leaking_child() {
-  model::ProcessView p = process(4101, 4100, Role::kChild, 180, 200, 150);
+  model::ProcessView p = process(4101, 4100, Role::child, 180, 200, 150);
   p.worker = "celery@demo/1";
   p.agent->hello->worker = p.worker;
   auto& a = *p.agent;
@@ -118,7 +118,8 @@ model::ProcessView leaking_child() {
   an.residual_bytes = 30 * kMiB;
   an.leak.evaluated = true;
   an.leak.samples = 40;
-  an.leak.probability = 0.9993;
+  an.leak.probability = 0.97;
+  an.leak.trend_probability = 0.9993;
   an.leak.rate_per_x = 1.5 * kMiB;
   an.leak.rate_bytes_per_s = 100;
   an.leak.level = analysis::LeakLevel::high;
@@ -132,7 +133,7 @@ model::ProcessView leaking_child() {
 
 // Child 2: clean (residual 2 MiB, leak low).
 model::ProcessView clean_child() {
-  model::ProcessView p = process(4102, 4100, Role::kChild, 150, 160, 120);
+  model::ProcessView p = process(4102, 4100, Role::child, 150, 160, 120);
   p.worker = "celery@demo/2";
   p.agent->hello->worker = p.worker;
   p.agent->task_ends.push(task_end(kNow - 30, 102, 10, 0.5));
@@ -141,7 +142,8 @@ model::ProcessView clean_child() {
   an.residual_bytes = 2 * kMiB;
   an.leak.evaluated = true;
   an.leak.samples = 12;
-  an.leak.probability = 0.3;
+  an.leak.probability = 0.1;
+  an.leak.trend_probability = 0.3;
   an.leak_series = "residual";
   an.integrity = analysis::Integrity::secure;
   an.seed = analysis::SeedVerdict{analysis::LeakLevel::low, 0.01};
@@ -170,18 +172,32 @@ model::CgroupView cgroup() {
   c.pressure = probe::Psi{3.12, 0, 0, 0.41, 0, 0, 0, 0, true};
   c.pressure_scope = "host";
   auto& a = c.analysis;
+  a.scope = model::FigureScope::cgroup;
+  a.working_set_bytes = 400 * kMiB;
+  a.nonreclaimable_bytes = 384 * kMiB;
   a.margins = {512 * kMiB, analysis::LimitSource::cgroup, 112.0 / 512, 128.0 / 512};
-  a.footprint = {430 * kMiB, false};
-  a.footprint_source = "cgroup_max_usage";
-  a.time_to_oom = analysis::TimeToOom{1000, 128 * kMiB / 1000, 0.99};
-  a.leak_allowance_bytes = 100 * 86400.0;
+  a.oom_risk.reason = "25.0 % of the limit is free of non-reclaimable memory";
+  a.margin_verdict = analysis::MarginVerdict::healthy;
+  a.footprint = {430 * kMiB, "sampled_nonreclaimable"};
+  a.footprint_verdict = analysis::FootprintVerdict::fits;
+  a.time_to_oom = analysis::TimeToOom{1000, 128 * kMiB / 1000, 0.9995, 480};
+  model::WorkerGroupView group;
+  group.main = 4100;
+  group.members = {4100, 4101, 4102};
+  group.peak = a.footprint;
+  group.layers = analysis::group_layers({10 * kMiB, 100 * kMiB, 100 * kMiB, 110 * kMiB, 103 * kMiB}, 430 * kMiB, true);
+  a.groups = {group};
   analysis::LimitInputs limit;
-  limit.pod_peak_bytes = 430 * kMiB;
-  limit.leak_rate_bytes_per_s = 100;
-  a.recommended_limit = analysis::recommend_limit(limit);  // 516 MiB + 8.24 MiB -> 525Mi
+  limit.peak_bytes = 430 * kMiB;
+  limit.leak = analysis::LeakEvidence{analysis::LeakLevel::high, 100, 120};
+  a.recommended_limit = analysis::recommend_limit(limit);  // 516 MiB: no allowance for a high leak
   const double peaks[] = {400 * kMiB};
-  a.recommended_request = analysis::recommend_request(peaks);  // 460Mi
-  a.celery = analysis::CeleryRecommendation{150 * kMiB, 153600, "", false, ""};
+  a.recommended_request = analysis::recommend_request(peaks, a.recommended_limit.bytes);  // 460Mi
+  a.celery = analysis::recommend_celery({.limit_bytes = a.recommended_limit.bytes,
+                                         .main_rss_bytes = 100 * kMiB,
+                                         .concurrency = 2,
+                                         .child_baseline_bytes = 100 * kMiB,
+                                         .child_growth_bytes_per_task = 1.5 * kMiB});
   return c;
 }
 

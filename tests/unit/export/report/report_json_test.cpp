@@ -12,6 +12,27 @@ using nlohmann::json;
 
 std::int64_t mib(double n) { return static_cast<std::int64_t>(n * kMiB); }
 
+model::ExitedProcess ended_child(pid_t pid, double ended) {
+  model::ExitedProcess e;
+  e.pid = pid;
+  e.ppid = 4100;
+  e.comm = "python3";
+  e.worker = "celery@demo/3";
+  e.role = analysis::ProcessRole::child;
+  e.group_main = 4100;
+  e.started = ended - 300;
+  e.ended = ended;
+  e.peak_rss_bytes = static_cast<std::uint64_t>(310 * kMiB);
+  e.last_rss_bytes = static_cast<std::uint64_t>(300 * kMiB);
+  e.last_task = "tasks.search";
+  e.analysis.residual_bytes = 200 * kMiB;
+  e.analysis.integrity = analysis::Integrity::bloated;
+  e.analysis.leak.evaluated = true;
+  e.analysis.leak.level = analysis::LeakLevel::high;
+  e.analysis.leak.probability = 0.99;
+  return e;
+}
+
 class ReportJsonTest : public ::testing::Test {
  protected:
   model::Snapshot snapshot = celery_snapshot();
@@ -20,6 +41,7 @@ class ReportJsonTest : public ::testing::Test {
 };
 
 TEST_F(ReportJsonTest, HasEveryDocumentedFieldWithItsTypeAndNothingElse) {
+  snapshot.cgroups[0].analysis.exited.push_back(ended_child(4103, kNow - 100));  // every field has a value
   auto fields = documented_fields(RAMFLOW_SOURCE_DIR "/docs/report.md");
   ASSERT_GT(fields.size(), 150u) << "the field tables of docs/report.md were not found";
   auto problems = schema_problems(report(), fields);
@@ -29,6 +51,7 @@ TEST_F(ReportJsonTest, HasEveryDocumentedFieldWithItsTypeAndNothingElse) {
 }
 
 TEST_F(ReportJsonTest, TheSchemaCheckCatchesAMissingFieldAWrongTypeAndAStrayNull) {
+  snapshot.cgroups[0].analysis.exited.push_back(ended_child(4103, kNow - 100));
   auto fields = documented_fields(RAMFLOW_SOURCE_DIR "/docs/report.md");
   json r = report();
   r["executive"]["worker"].erase("pool");
@@ -62,33 +85,7 @@ TEST_F(ReportJsonTest, DescribesTheCeleryGroupMainFirst) {
   EXPECT_EQ(w["agent_connected"], true);
 }
 
-TEST_F(ReportJsonTest, AWrapperAboveTheWorkerIsSeenThrough) {
-  // `sh -c "celery ... worker"` (or tini, timeout): the wrapper matches the
-  // regex and is the discovery "main"; the Celery main is its child.
-  model::ProcessView wrapper = snapshot.processes[0];
-  wrapper.facts.pid = 4090;
-  wrapper.facts.ppid = 1;
-  wrapper.facts.role = probe::DiscoveredProcess::Role::kMain;
-  wrapper.facts.cmdline = {"/bin/sh", "-c", "celery -A shop.search worker"};
-  wrapper.agent.reset();
-  wrapper.worker.clear();
-  for (auto& p : snapshot.processes) {
-    if (p.facts.pid == 4100) {
-      p.facts.ppid = 4090;
-      p.facts.role = probe::DiscoveredProcess::Role::kChild;
-    }
-  }
-  snapshot.processes.insert(snapshot.processes.begin(), wrapper);
-  json r = report();
-  json w = r["executive"]["worker"];
-  EXPECT_EQ(w["main_pid"], 4100);
-  EXPECT_EQ(w["pool"], "prefork");
-  EXPECT_EQ(w["pids"], json::array({4100, 4090, 4101, 4102}));
-  EXPECT_EQ(r["executive"]["layers"]["peak_source"], "cgroup") << "the group is still alone in its cgroup";
-  EXPECT_EQ(r["executive"]["layers"]["ecosystem_bytes"], mib(90));
-}
-
-TEST_F(ReportJsonTest, GroupLayersUseTheCgroupPeakWhenTheGroupIsAloneInIt) {
+TEST_F(ReportJsonTest, LayersAreTheAnalysedGroups) {
   json l = report()["executive"]["layers"];
   EXPECT_EQ(l["bootstrap_bytes"], mib(10));
   EXPECT_EQ(l["bootstrap_source"], "agent");
@@ -96,19 +93,22 @@ TEST_F(ReportJsonTest, GroupLayersUseTheCgroupPeakWhenTheGroupIsAloneInIt) {
   EXPECT_EQ(l["ready_marker"], "celery_worker_ready");
   EXPECT_EQ(l["business_bytes"], mib(430 - 100));
   EXPECT_EQ(l["peak_bytes"], mib(430));
-  EXPECT_EQ(l["peak_source"], "cgroup");
+  EXPECT_EQ(l["peak_source"], "sampled_nonreclaimable");
 }
 
-TEST_F(ReportJsonTest, GroupPeakIsThePssSumWhenAnotherProcessSharesTheCgroup) {
+TEST_F(ReportJsonTest, TheGroupWithTheHighestPeakIsDescribed) {
   model::ProcessView stranger = snapshot.processes[0];
   stranger.facts.pid = 5000;
-  stranger.facts.role = probe::DiscoveredProcess::Role::kStandalone;
-  stranger.facts.status->vm_hwm = mib(1);
+  stranger.role = analysis::ProcessRole::standalone;
   snapshot.processes.push_back(stranger);
-  json l = report()["executive"]["layers"];
-  EXPECT_EQ(l["peak_source"], "pss_sum");
-  EXPECT_EQ(l["peak_bytes"], mib(60 + 150 + 120));
-  EXPECT_EQ(l["business_bytes"], mib(60 + 150 + 120 - 100));
+  model::WorkerGroupView small;
+  small.main = 5000;
+  small.members = {5000};
+  small.peak = {110 * kMiB, "vmhwm"};
+  snapshot.cgroups[0].analysis.groups.push_back(small);
+  EXPECT_EQ(report()["executive"]["worker"]["main_pid"], 4100);
+  snapshot.cgroups[0].analysis.groups.back().peak.bytes = 900 * kMiB;
+  EXPECT_EQ(report()["executive"]["worker"]["main_pid"], 5000);
 }
 
 TEST_F(ReportJsonTest, IntegrityIsTheWorstProcesses) {
@@ -132,12 +132,13 @@ TEST_F(ReportJsonTest, KpisCarryMarginsFootprintSpeedAndLeak) {
   EXPECT_EQ(k["safety_margin"]["limit_source"], "cgroup");
   EXPECT_EQ(k["safety_margin"]["working_set_bytes"], mib(400));
   EXPECT_EQ(k["safety_margin"]["nonreclaimable_bytes"], mib(384));
-  // The working-set margin (21.9 %) would be tight, but page cache alone never
-  // lowers the verdict: the non-reclaimable margin (25 %) decides.
   EXPECT_EQ(k["safety_margin"]["verdict"], "healthy");
+  EXPECT_EQ(k["safety_margin"]["scope"], "cgroup");
   EXPECT_EQ(k["safety_margin"]["oom_risk"], false);
   EXPECT_EQ(k["footprint"]["peak_bytes"], mib(430));
-  EXPECT_EQ(k["footprint"]["source"], "cgroup_max_usage");
+  EXPECT_EQ(k["footprint"]["source"], "sampled_nonreclaimable");
+  EXPECT_EQ(k["footprint"]["scope"], "cgroup");
+  EXPECT_EQ(k["footprint"]["cgroup_peak_bytes"], mib(430));
   EXPECT_DOUBLE_EQ(k["footprint"]["limit_ratio"].get<double>(), 430.0 / 512);
   EXPECT_EQ(k["footprint"]["verdict"], "fits");
   // cached_search: 80 MiB in 0.4 s beats the process window's 50 MiB/s.
@@ -146,36 +147,41 @@ TEST_F(ReportJsonTest, KpisCarryMarginsFootprintSpeedAndLeak) {
   EXPECT_EQ(k["allocation_speed"]["function"], "cached_search");
   EXPECT_EQ(k["allocation_speed"]["verdict"], "greedy");
   EXPECT_EQ(k["leak_probability"]["level"], "high");
+  EXPECT_DOUBLE_EQ(k["leak_probability"]["probability"].get<double>(), 0.97);
+  EXPECT_DOUBLE_EQ(k["leak_probability"]["trend_probability"].get<double>(), 0.9993);
   EXPECT_EQ(k["leak_probability"]["pid"], 4101);
   EXPECT_EQ(k["leak_probability"]["window_tasks"], 40);
   EXPECT_DOUBLE_EQ(k["leak_probability"]["rate_bytes_per_task"].get<double>(), 1.5 * kMiB);
   EXPECT_DOUBLE_EQ(k["leak_probability"]["rate_bytes_per_second"].get<double>(), 100);
 }
 
-TEST_F(ReportJsonTest, MarginVerdictIsCriticalUnderTenPercent) {
-  snapshot.cgroups[0].analysis.margins.nonreclaimable = 0.05;
-  EXPECT_EQ(report()["executive"]["kpis"]["safety_margin"]["verdict"], "critical");
-  snapshot.cgroups[0].analysis.margins = {512 * kMiB, analysis::LimitSource::cgroup, 0.5, 0.4};
-  EXPECT_EQ(report()["executive"]["kpis"]["safety_margin"]["verdict"], "healthy");
+TEST_F(ReportJsonTest, VerdictsAreTheAnalysis) {
+  snapshot.cgroups[0].analysis.margin_verdict = analysis::MarginVerdict::critical;
+  snapshot.cgroups[0].analysis.footprint_verdict = analysis::FootprintVerdict::near_limit;
+  json k = report()["executive"]["kpis"];
+  EXPECT_EQ(k["safety_margin"]["verdict"], "critical");
+  EXPECT_EQ(k["footprint"]["verdict"], "near_limit");
 }
 
-TEST_F(ReportJsonTest, RecommendationQuantitiesAndTheExactSnippet) {
+TEST_F(ReportJsonTest, RecommendationQuantitiesReasonsAndTheExactSnippet) {
   json r = report()["executive"]["recommendation"];
-  EXPECT_EQ(r["limit_bytes"], mib(525));
-  EXPECT_EQ(r["limit_quantity"], "525Mi");
+  EXPECT_EQ(r["limit_bytes"], mib(516));
+  EXPECT_EQ(r["limit_quantity"], "516Mi");
+  EXPECT_NE(r["limit_reason"].get<std::string>().find("no allowance for the high leak"), std::string::npos);
   EXPECT_EQ(r["request_bytes"], mib(460));
   EXPECT_EQ(r["request_quantity"], "460Mi");
+  EXPECT_NE(r["request_reason"].get<std::string>().find("p90 of 1 per-bucket peaks"), std::string::npos);
   EXPECT_DOUBLE_EQ(r["headroom_ratio"].get<double>(), 0.2);
-  EXPECT_EQ(r["leak_allowance_bytes"], 8640000);
+  EXPECT_EQ(r["leak_allowance_bytes"], 0);
   EXPECT_EQ(r["restart_horizon_seconds"], 86400);
-  EXPECT_EQ(r["oom_victim_floor_bytes"], nullptr);  // 300 MiB x 1.2 < 525 MiB
-  EXPECT_EQ(r["celery_max_memory_per_child_kib"], 153600);
-  EXPECT_EQ(r["resources_snippet"], "resources:\n  requests:\n    memory: 460Mi\n  limits:\n    memory: 525Mi\n");
-}
-
-TEST_F(ReportJsonTest, OomVictimFloorShowsWhenItRaisedTheLimit) {
-  snapshot.oom_kills[0].rss_at_death = static_cast<std::uint64_t>(500 * kMiB);
-  EXPECT_EQ(report()["executive"]["recommendation"]["oom_victim_floor_bytes"], mib(600));
+  EXPECT_EQ(r["recycle_instead"], true);
+  EXPECT_EQ(r["above_node_memory"], false);
+  // (516 - 100) MiB / 2 children = 208 MiB; a fresh child at 100 MiB grows 1.5 MiB per task: 72 tasks.
+  EXPECT_EQ(r["celery_max_memory_per_child_kib"], 212992);
+  EXPECT_EQ(r["celery"]["max_memory_per_child_kib"], 212992);
+  EXPECT_EQ(r["celery"]["max_tasks_per_child"], 72);
+  EXPECT_EQ(r["celery"]["trap"], false);
+  EXPECT_EQ(r["resources_snippet"], "resources:\n  requests:\n    memory: 460Mi\n  limits:\n    memory: 516Mi\n");
 }
 
 TEST_F(ReportJsonTest, ImportsHeaviestFirst) {
@@ -197,6 +203,44 @@ TEST_F(ReportJsonTest, ProcessesShowTheirOwnLayersAndVerdicts) {
   EXPECT_EQ(ps[1]["layers"]["business_bytes"], mib(100));
   EXPECT_EQ(ps[2]["integrity"], "secure");
   EXPECT_EQ(ps[2]["leak_level"], "low");
+}
+
+TEST_F(ReportJsonTest, EndedMembersAreListedWithHowTheyEnded) {
+  auto& exited = snapshot.cgroups[0].analysis.exited;
+  exited.push_back(ended_child(4103, kNow - 100));
+  exited.push_back(ended_child(4104, kNow - 50));
+  snapshot.oom_kills[0].pid = 4104;
+  snapshot.oom_kills[0].time = kNow - 51;
+  json ps = report()["executive"]["processes"];
+  ASSERT_EQ(ps.size(), 5u);
+  EXPECT_EQ(ps[0]["state"], "running");
+  EXPECT_EQ(ps[0]["end"], nullptr);
+  EXPECT_EQ(ps[3]["pid"], 4103);
+  EXPECT_EQ(ps[3]["state"], "ended");
+  EXPECT_EQ(ps[3]["end"]["reason"], "exited");
+  EXPECT_EQ(ps[4]["end"]["reason"], "oom_killed");
+  EXPECT_EQ(ps[4]["end"]["task"], "tasks.search");
+  EXPECT_EQ(ps[4]["integrity"], "bloated");
+  EXPECT_EQ(ps[4]["peak_rss_bytes"], mib(310));
+  // The worst verdict of the group counts its ended members.
+  EXPECT_EQ(report()["executive"]["integrity"]["residual_bytes"], mib(200));
+}
+
+TEST_F(ReportJsonTest, AfterEveryProcessEndedTheReportStillDescribesTheGroup) {
+  auto& a = snapshot.cgroups[0].analysis;
+  model::ExitedProcess main = ended_child(4100, kNow - 10);
+  main.ppid = 1;
+  main.role = analysis::ProcessRole::main;
+  main.worker = "celery@demo";
+  a.exited = {ended_child(4101, kNow - 20), main};
+  a.groups.clear();
+  snapshot.processes.clear();
+  json r = report();
+  EXPECT_EQ(r["executive"]["worker"]["main_pid"], 4100);
+  EXPECT_EQ(r["executive"]["worker"]["pids"], json::array({4100, 4101}));
+  EXPECT_EQ(r["executive"]["processes"][0]["state"], "ended");
+  EXPECT_EQ(r["executive"]["integrity"]["status"], "bloated");
+  EXPECT_EQ(r["executive"]["layers"]["peak_bytes"], mib(310));
 }
 
 TEST_F(ReportJsonTest, TimelinesHoldTasksWithOutcomesAndNestedSpans) {
@@ -280,6 +324,7 @@ TEST_F(ReportJsonTest, WithoutAgentsUnknownsAreNullNeverZero) {
     p.worker.clear();
     p.analysis = {};
   }
+  snapshot.cgroups[0].analysis.groups[0].layers.reset();
   snapshot.functions.clear();
   json r = report();
   auto fields = documented_fields(RAMFLOW_SOURCE_DIR "/docs/report.md");
@@ -308,6 +353,7 @@ TEST_F(ReportJsonTest, DefaultCgroupIsTheOneWithTheLowestMargin) {
   model::ProcessView other = snapshot.processes[0];
   other.facts.pid = 7000;
   other.facts.cgroup = "/roomy";
+  roomy.analysis.groups = {{7000, {7000}, {100 * kMiB, "vmhwm"}, std::nullopt}};
   snapshot.cgroups.insert(snapshot.cgroups.begin(), roomy);
   snapshot.processes.push_back(other);
   EXPECT_EQ(report()["cgroup"], kCgroup);

@@ -149,6 +149,7 @@ void visit(const json& node, const std::vector<std::string>& segments, std::size
     for (std::size_t k = 0; k < node.size(); ++k) visit(node[k], segments, i, where + "[" + std::to_string(k) + "]", problems, leaf);
     return;
   }
+  if (node.is_null()) return;  // a null object (its own row allows it) holds nothing to check
   if (!node.is_object() || !node.contains(segments[i])) {
     problems.push_back((where.empty() ? "" : where.substr(1) + ".") + segments[i] + ": missing");
     return;

@@ -9,7 +9,8 @@ namespace {
 
 const std::set<std::string> kCommands = {"serve", "run", "recommend", "report"};
 // Flags of the subcommands themselves (not daemon options).
-const std::set<std::string> kCommandFlags = {"config", "url", "prometheus", "selector", "output", "report", "suffix"};
+const std::set<std::string> kCommandFlags = {"config", "url",    "prometheus", "selector",
+                                             "output", "report", "suffix",     "memory-limit"};
 
 }  // namespace
 
@@ -53,6 +54,7 @@ CommandLine parse_command_line(int argc, char** argv) {
       else if (name == "output") cl.output = value;
       else if (name == "report") cl.report = value;
       else if (name == "suffix") cl.suffix = value;
+      else if (name == "memory-limit") cl.memory_limit = value;
     } else {
       cl.options.emplace_back(name, value);
     }
@@ -70,8 +72,11 @@ std::string usage() {
          "  ramflowd [serve] [options]                 run the sidecar daemon (default)\n"
          "  ramflowd run [options] -- CMD [ARGS...]    run CMD with the agent injected, serve the live\n"
          "                                             dashboard, print a summary and write an HTML report\n"
-         "      --report PATH    report file (default .memory_audits/YYYYMMDD_HHMMSS_<env>_<suffix>.html)\n"
+         "      --report PATH    report file: .json writes the JSON report, else HTML (default\n"
+         "                       .memory_audits/YYYYMMDD_HHMMSS_<env>_<suffix>.html)\n"
          "      --suffix NAME    report name suffix (default audit)\n"
+         "      --memory-limit Q rehearse a container limit (512Mi, 1Gi): CMD runs in its own memory cgroup\n"
+         "                       with that limit and the real OOM killer acts at it (needs root)\n"
          "  ramflowd recommend --url http://HOST:PORT [--output text|json]\n"
          "  ramflowd recommend --prometheus URL --selector '{namespace=\"...\"}' [--output text|json]\n"
          "                                             recommended memory request/limit and Celery settings\n"

@@ -16,6 +16,7 @@ struct CommandLine {
   std::string output;                                        // recommend/report --output
   std::string report;                                        // run --report
   std::string suffix = "audit";                              // run --suffix
+  std::string memory_limit;                                  // run --memory-limit
   std::vector<std::string> child;                            // run -- CMD ARGS...
   bool help = false;
   bool version = false;

@@ -158,10 +158,51 @@ exporter::ReportOptions DaemonRuntime::report_options(const std::string& source)
   return o;
 }
 
+void DaemonRuntime::settle(int cycles, std::chrono::milliseconds timeout) {
+  auto cycle_now = [this] {
+    auto snap = parts_->cycle.latest();
+    return snap ? snap->cycle : 0;
+  };
+  const std::uint64_t until = cycle_now() + static_cast<std::uint64_t>(cycles);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (cycle_now() < until && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+// The last snapshot in which the command's processes lived, plus what was
+// learned since: processes that ended after it, kills, and calls that ended
+// after the last sample.
 nlohmann::json DaemonRuntime::final_report(const std::string& source) {
-  model::SnapshotPtr snap = parts_->cycle.last_live();
-  model::Snapshot final = snap ? *snap : model::Snapshot{};
-  auto agents = parts_->agents.view();  // calls that ended after the last sample
+  model::SnapshotPtr live = parts_->cycle.last_live();
+  model::SnapshotPtr latest = parts_->cycle.latest();
+  model::Snapshot final = live ? *live : model::Snapshot{};
+  if (latest && latest != live) {
+    for (auto& c : final.cgroups) {
+      for (const auto& after : latest->cgroups) {
+        if (after.facts.path != c.facts.path) continue;
+        // What only grows with what was learned since: the ended processes,
+        // the footprint, and the limit an OOM victim may have raised.
+        auto& a = c.analysis;
+        const auto& b = after.analysis;
+        a.exited = b.exited;
+        a.footprint = b.footprint;
+        a.footprint_verdict = b.footprint_verdict;
+        a.recommended_limit = b.recommended_limit;
+        a.recommended_request = b.recommended_request;
+        a.celery = b.celery;
+      }
+      // A process that ended since is shown as ended, with its last verdicts.
+      for (const auto& e : c.analysis.exited) {
+        std::erase_if(final.processes, [&e](const model::ProcessView& p) {
+          return p.facts.pid == e.pid && p.facts.start_ticks == e.start_ticks;
+        });
+      }
+    }
+    final.oom_kills = latest->oom_kills;
+    final.oom_counts = latest->oom_counts;
+  }
+  auto agents = parts_->agents.view();
   final.functions = std::move(agents.functions);
   final.agent_counters = std::move(agents.counters);
   return exporter::build_report(final, report_options(source));

@@ -3,6 +3,7 @@
 // `ramflowd run` embeds the same runtime around a child command.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -27,6 +28,9 @@ class DaemonRuntime {
   std::string url() const;  // http://HOST:PORT of the dashboard
   std::string socket_path() const;
   daemon::Cycle& cycle();
+  // Waits (at most `timeout`) for `cycles` more sampling cycles, so that the
+  // exits and OOM kills of processes that just ended are settled.
+  void settle(int cycles, std::chrono::milliseconds timeout);
   // The report of the last live snapshot (or the latest one), with the
   // function table as the agents left it.
   nlohmann::json final_report(const std::string& source);

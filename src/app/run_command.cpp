@@ -20,7 +20,9 @@
 
 #include "app/agent_location.h"
 #include "app/daemon_runtime.h"
+#include "app/run_cgroup.h"
 #include "app/summary.h"
+#include "config/parse_value.h"
 #include "export/report/html_report.h"
 
 namespace ramflow::app {
@@ -48,24 +50,34 @@ std::string default_report_path(const std::string& suffix) {
   return (dir / (std::string(stamp) + "_" + report_env() + "_" + suffix + ".html")).string();
 }
 
+// The child waits on the pipe `hold` until the parent has moved it into the
+// run's cgroup and closed its end, so nothing it allocates is charged elsewhere.
 pid_t spawn(const std::vector<std::string>& argv, const std::string& agent_dir, const std::string& socket,
-            const sigset_t& parent_mask) {
+            const int hold[2]) {
   std::string pythonpath = agent_dir + "/sitecustomize:" + agent_dir;
   if (const char* old = std::getenv("PYTHONPATH"); old && *old) pythonpath += std::string(":") + old;
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
   pid_t pid = ::fork();
   if (pid != 0) return pid;
+  ::close(hold[1]);
+  char go;
+  while (::read(hold[0], &go, 1) < 0 && errno == EINTR) {
+  }
+  ::close(hold[0]);
   ::setenv("PYTHONPATH", pythonpath.c_str(), 1);
   ::setenv("RAMFLOW_SOCKET", socket.c_str(), 1);
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  (void)parent_mask;
-  std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
   ::execvp(args[0], args.data());
   std::fprintf(stderr, "ramflowd run: cannot execute %s: %s\n", args[0], std::strerror(errno));
   ::_exit(127);
+}
+
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
 }
 
 int exit_code_of(int status) {
@@ -77,6 +89,15 @@ int exit_code_of(int status) {
 }  // namespace
 
 int run_command(const CommandLine& cl, config::Config config) {
+  std::optional<std::uint64_t> limit;
+  if (!cl.memory_limit.empty()) {
+    limit = config::parse_bytes(cl.memory_limit);
+    if (!limit || *limit < (4u << 20)) {
+      std::cerr << "ramflowd run: --memory-limit \"" << cl.memory_limit
+                << "\" is not a memory quantity of at least 4Mi; give e.g. 300Mi or 1Gi\n";
+      return 2;
+    }
+  }
   std::string agent_dir = find_agent_dir();
   if (agent_dir.empty()) {
     std::cerr << "ramflowd run: cannot find the Python agent; set RAMFLOW_AGENT_DIR to the directory holding "
@@ -102,6 +123,23 @@ int run_command(const CommandLine& cl, config::Config config) {
   if (!given("interval", "RAMFLOW_INTERVAL")) config.interval = std::chrono::milliseconds(250);
   if (!given("bucket", "RAMFLOW_BUCKET")) config.bucket = std::chrono::milliseconds(1000);
 
+  // Scope: a memory cgroup of the command's own, else its processes summed.
+  std::string why_not;
+  std::unique_ptr<RunCgroup> cgroup = RunCgroup::create(config.cgroup_root, config.proc_root, limit, &why_not);
+  if (cgroup) {
+    config.cgroup_path = cgroup->path();
+    config.scope = config::Config::Scope::kCgroup;
+  } else if (limit) {
+    std::cerr << "ramflowd run: --memory-limit needs a memory cgroup of the command's own, and " << why_not
+              << " — run as root on a machine with a memory cgroup controller, or drop --memory-limit\n";
+    fs::remove_all(private_dir);
+    return 2;
+  } else {
+    config.scope = config::Config::Scope::kProcesses;
+    spdlog::info("no memory cgroup of its own for the command ({}): its figures are its processes' memory, summed",
+                 why_not);
+  }
+
   sigset_t signals;
   sigemptyset(&signals);
   for (int s : kForwarded) sigaddset(&signals, s);
@@ -120,13 +158,26 @@ int run_command(const CommandLine& cl, config::Config config) {
   }
   std::cerr << "ramflow: live dashboard at " << runtime.url() << "/\n";
 
-  pid_t child = spawn(cl.child, agent_dir, config.socket, old_mask);
-  if (child < 0) {
-    spdlog::error("cannot fork: {}", std::strerror(errno));
+  int hold[2];
+  if (::pipe2(hold, O_CLOEXEC) != 0) {
+    spdlog::error("cannot create a pipe: {}", std::strerror(errno));
     runtime.stop();
     fs::remove_all(private_dir);
     return 1;
   }
+  pid_t child = spawn(cl.child, agent_dir, config.socket, hold);
+  ::close(hold[0]);
+  if (child < 0) {
+    spdlog::error("cannot fork: {}", std::strerror(errno));
+    ::close(hold[1]);
+    runtime.stop();
+    fs::remove_all(private_dir);
+    return 1;
+  }
+  if (std::string error; cgroup && !cgroup->add(child, &error)) {
+    spdlog::warn("the command stays in ramflowd's cgroup: {}", error);
+  }
+  ::close(hold[1]);  // go
 
   int status = 0;
   while (true) {
@@ -140,6 +191,8 @@ int run_command(const CommandLine& cl, config::Config config) {
     ::kill(child, sig);  // forwarded; the child decides how to end
   }
   int code = exit_code_of(status);
+  // The exits (and OOM kills) of the command's processes show in the next cycles.
+  runtime.settle(3, 4 * config.interval + std::chrono::seconds(1));
 
   nlohmann::json report;
   try {
@@ -155,17 +208,18 @@ int run_command(const CommandLine& cl, config::Config config) {
   std::string path = cl.report.empty() ? default_report_path(cl.suffix) : cl.report;
   std::error_code ec;
   if (fs::path(path).has_parent_path()) fs::create_directories(fs::path(path).parent_path(), ec);
-  std::string html;
+  const bool json = ends_with(path, ".json");
+  std::string body;
   try {
-    html = exporter::standalone_html(report);
+    body = json ? report.dump(2) + "\n" : exporter::standalone_html(report);
   } catch (const std::exception& e) {
-    spdlog::error("cannot build the HTML report: {}", e.what());
+    spdlog::error("cannot build the report: {}", e.what());
   }
   std::cout << executive_summary(report);
-  if (!html.empty()) {
+  if (!body.empty()) {
     std::ofstream out(path, std::ios::binary);
-    out << html;
-    if (out) std::cout << "\nHTML report: " << path << "\n";
+    out << body;
+    if (out) std::cout << "\n" << (json ? "JSON" : "HTML") << " report: " << path << "\n";
     else std::cerr << "ramflowd run: cannot write the report to " << path << " (" << std::strerror(errno)
                    << ") — choose another path with --report\n";
   }

@@ -34,9 +34,10 @@ struct Config {
   std::string proc_root = "/proc";
   std::string cgroup_root = "/sys/fs/cgroup";
   std::string cgroup_path;  // explicit worker cgroup, relative to the root
-  // Not an option: `ramflowd run` made cgroup_path for the command alone, so
-  // its counters are the command's whatever else the sampler sees.
-  bool cgroup_is_workload = false;
+  // Not an option: `ramflowd run` decides whose figures its cgroup gives.
+  // kCgroup: it made cgroup_path for the command alone; kProcesses: it could
+  // not, so the figures are the command's processes summed; kAuto: serve's rule.
+  enum class Scope { kAuto, kCgroup, kProcesses } scope = Scope::kAuto;
   std::optional<std::uint64_t> memory_limit;    // Downward API, informational
   std::optional<std::uint64_t> memory_request;  // Downward API, informational
   EbpfMode ebpf = EbpfMode::kAuto;

@@ -15,6 +15,7 @@
 #include "analysis/bucket_series.h"
 #include "analysis/forecast.h"
 #include "analysis/leak_detector.h"
+#include "analysis/recommend.h"
 #include "analysis/state.h"
 #include "config/config.h"
 #include "model/snapshot.h"
@@ -72,6 +73,8 @@ class Analyzer {
     double largest_vmhwm = 0;
     double highest_nonreclaimable = 0;
     std::deque<model::ExitedProcess> exited;
+    // The Celery prefork shape last seen, so the readout stays after the workers end.
+    std::optional<analysis::CeleryInputs> celery;
   };
 
   ProcessMemo new_memo(std::uint64_t start_ticks) const;

@@ -67,10 +67,12 @@ void Analyzer::analyze_cgroup(model::CgroupView& c, const model::Snapshot& snap,
   for (const auto& e : memo.exited) memo.largest_vmhwm = std::max(memo.largest_vmhwm, static_cast<double>(e.peak_rss_bytes));
 
   // Scope: the cgroup's own counters, unless other programs hold a share of it.
-  const bool workload_cgroup = config_.cgroup_is_workload && c.facts.path == config_.cgroup_path;
+  using Scope = config::Config::Scope;
   const bool shared_now = !members.empty() && workers_resident < thresholds::kWorkersAloneShare * static_cast<double>(m.nonreclaimable());
   memo.shared_cycles = shared_now ? memo.shared_cycles + 1 : 0;
-  if (!workload_cgroup && memo.shared_cycles >= kSharedCyclesToSwitch && !memo.shared) {
+  const bool switch_now = config_.scope == Scope::kProcesses ||
+                          (config_.scope == Scope::kAuto && memo.shared_cycles >= kSharedCyclesToSwitch);
+  if (switch_now && !memo.shared) {
     memo.shared = true;
     ++generation_;
   }
@@ -103,7 +105,10 @@ void Analyzer::analyze_cgroup(model::CgroupView& c, const model::Snapshot& snap,
 
   out.footprint = analysis::group_footprint(memo.largest_vmhwm, memo.highest_nonreclaimable);
   out.footprint_verdict = analysis::footprint_verdict(out.footprint.bytes, out.margins.limit_bytes);
-  out.time_to_oom = analysis::time_to_oom(out.margins.limit_bytes, out.nonreclaimable_bytes, memo.nonreclaimable);
+  // With the node as the limit, what others use is gone too: the room is at most MemAvailable.
+  double room = out.margins.limit_bytes - out.nonreclaimable_bytes;
+  if (c.limit.source == "host" && snap.host_memory) room = std::min(room, static_cast<double>(snap.host_memory->mem_available));
+  out.time_to_oom = analysis::time_to_oom(out.nonreclaimable_bytes + room, out.nonreclaimable_bytes, memo.nonreclaimable);
 
   // Worker groups: each one's peak over its live and exited members, and its layers.
   out.groups.clear();
@@ -144,22 +149,26 @@ void Analyzer::analyze_cgroup(model::CgroupView& c, const model::Snapshot& snap,
   analysis::LeakEvidence leak;
   double rate = 0, rate_x_span = 0;
   std::optional<double> child_growth_per_task;
-  for (const auto* p : members) {
-    const auto& l = p->analysis.leak;
-    if (!l.evaluated || l.level == analysis::LeakLevel::low || !(l.rate_bytes_per_s > 0)) continue;
+  auto weigh = [&](const model::ProcessAnalysis& a, ProcessRole role, bool live) {
+    const auto& l = a.leak;
+    if (!l.evaluated || l.level == analysis::LeakLevel::low || !(l.rate_bytes_per_s > 0)) return;
     leak.level = std::max(leak.level, l.level);
-    rate += l.rate_bytes_per_s;
-    rate_x_span += l.rate_bytes_per_s * l.observed_seconds;
-    if (p->role == ProcessRole::child && p->analysis.leak_series == "residual" && l.rate_per_x > 0) {
+    if (live) {  // an ended process grows no more; its verdict still says what its successors will do
+      rate += l.rate_bytes_per_s;
+      rate_x_span += l.rate_bytes_per_s * l.observed_seconds;
+    }
+    if (role == ProcessRole::child && a.leak_series == "residual" && l.rate_per_x > 0) {
       child_growth_per_task = std::max(child_growth_per_task.value_or(0), l.rate_per_x);
     }
-  }
+  };
+  for (const auto* p : members) weigh(p->analysis, p->role, true);
+  for (const auto& e : memo.exited) weigh(e.analysis, e.role, false);
   analysis::LimitInputs limit;
   limit.peak_bytes = out.footprint.bytes;
   limit.headroom = config_.headroom;
-  if (rate > 0) {
+  if (rate > 0 || leak.level == analysis::LeakLevel::high) {
     leak.rate_bytes_per_s = rate;
-    leak.observed_span_s = rate_x_span / rate;
+    leak.observed_span_s = rate > 0 ? rate_x_span / rate : 0;
     limit.leak = leak;
   }
   limit.restart_horizon_s = leak_config_.restart_horizon_s;
@@ -174,6 +183,7 @@ void Analyzer::analyze_cgroup(model::CgroupView& c, const model::Snapshot& snap,
 
   // Celery prefork: the main that forked the pool, its children and their budget.
   out.celery.reset();
+  bool seen = false;
   for (const auto& shape : shapes) {
     const model::ProcessView* main = find(snap, shape.main);
     if (!main || !main->facts.status || !is_prefork_celery_main(*main)) continue;
@@ -194,8 +204,13 @@ void Analyzer::analyze_cgroup(model::CgroupView& c, const model::Snapshot& snap,
     in.concurrency = children;
     in.child_baseline_bytes = child_baseline;
     in.child_growth_bytes_per_task = child_growth_per_task;
-    out.celery = analysis::recommend_celery(in);
+    memo.celery = in;
+    seen = true;
     break;
+  }
+  if (memo.celery) {
+    if (!seen) memo.celery->limit_bytes = out.recommended_limit.bytes;  // the workers ended: their last shape
+    out.celery = analysis::recommend_celery(*memo.celery);
   }
 }
 

@@ -37,12 +37,29 @@ def tmp():
         yield Path(path)
 
 
+MiB = 1024 * 1024
+
+
+def assert_sane_readout(report: dict) -> None:
+    """The invariants of every readout (docs/analysis.md): request <= limit >= footprint x (1 + headroom)."""
+    rec = report["executive"]["recommendation"]
+    peak = report["executive"]["kpis"]["footprint"]["peak_bytes"]
+    assert rec["request_bytes"] <= rec["limit_bytes"], rec
+    assert rec["limit_bytes"] >= peak * (1 + rec["headroom_ratio"]), (rec, peak)
+    assert rec["limit_reason"] and rec["request_reason"]
+    for p in report["executive"]["processes"]:
+        if p["peak_rss_bytes"] is not None:
+            assert peak >= p["peak_rss_bytes"], (peak, p)
+
+
 def test_the_forgotten_search_cache_ends_bloated_with_a_high_leak(tmp):
     out = run("--", "/usr/bin/python3", "examples/search_cache.py", report=tmp / "cache.html")
     assert out.returncode == 0, out.stderr
     assert "live dashboard at http://127.0.0.1:" in out.stderr
     assert "Integrity   BLOATED" in out.stdout, out.stdout
-    assert "level HIGH" in out.stdout
+    assert re.search(r"Leak +HIGH", out.stdout), out.stdout
+    # This machine's own cgroup holds other programs: the run's figures are the command's alone.
+    assert "no limit fixes a leak" in out.stdout, out.stdout
     assert re.search(r"1\. \S*cached_search \(function\)", out.stdout), out.stdout
     html = (tmp / "cache.html").read_text()
     assert_offline(html)
@@ -52,6 +69,10 @@ def test_the_forgotten_search_cache_ends_bloated_with_a_high_leak(tmp):
     assert report["executive"]["kpis"]["leak_probability"]["level"] == "high"
     rows = report["execution_flow"]["net_self"]["rows"]
     assert rows[0]["function"].endswith("cached_search"), rows[:3]
+    assert_sane_readout(report)
+    assert report["executive"]["kpis"]["footprint"]["peak_bytes"] < 300 * MiB
+    assert report["executive"]["recommendation"]["limit_bytes"] < 1024 * MiB
+    assert report["executive"]["recommendation"]["recycle_instead"] is True
 
 
 def test_the_optimised_pipeline_ends_secure_with_a_low_leak(tmp):
@@ -61,6 +82,47 @@ def test_the_optimised_pipeline_ends_secure_with_a_low_leak(tmp):
     report = embedded_report((tmp / "pipeline.html").read_text())
     assert report["executive"]["integrity"]["status"] == "secure"
     assert report["executive"]["kpis"]["leak_probability"]["level"] in ("low", "unknown")
+    assert_sane_readout(report)
+    assert report["executive"]["kpis"]["footprint"]["peak_bytes"] < 100 * MiB
+    assert report["executive"]["recommendation"]["limit_bytes"] < 256 * MiB
+    assert report["executive"]["kpis"]["leak_probability"]["probability"] < 0.35
+
+
+def test_as_root_the_command_gets_a_memory_cgroup_of_its_own(tmp):
+    if not Path("/sys/fs/cgroup/memory/memory.limit_in_bytes").exists():
+        pytest.skip("needs the cgroup v1 memory controller")
+    out = run("--", "/usr/bin/python3", "examples/optimised_pipeline.py", report=tmp / "pipeline.json")
+    assert out.returncode == 0, out.stderr
+    report = json.loads((tmp / "pipeline.json").read_text())  # --report .json writes JSON
+    assert re.fullmatch(r".*/ramflow-run-\d+", report["cgroup"]), report["cgroup"]
+    assert report["executive"]["kpis"]["footprint"]["scope"] == "cgroup"
+    # The cgroup's peak counter started at zero with the command: no other program in it.
+    assert report["executive"]["kpis"]["footprint"]["cgroup_peak_bytes"] < 100 * MiB
+    assert not Path("/sys/fs/cgroup/memory" + report["cgroup"]).exists(), "the run's cgroup is removed"
+
+
+def test_a_rehearsed_memory_limit_gets_the_real_oom_killer_and_the_kill_is_pinned_on_its_task(tmp):
+    if not Path("/sys/fs/cgroup/memory/memory.limit_in_bytes").exists():
+        pytest.skip("needs the cgroup v1 memory controller")
+    out = run("--memory-limit", "60Mi", "--", "/usr/bin/python3", "examples/search_cache.py",
+              report=tmp / "oom.json")
+    assert out.returncode == 137, out.stderr  # SIGKILL by the OOM killer, forwarded
+    report = json.loads((tmp / "oom.json").read_text())
+    assert report["executive"]["kpis"]["safety_margin"]["limit_bytes"] == 60 * MiB
+    kills = report["system_context"]["oom_kills"]["recent"]
+    assert len(kills) == 1 and kills[0]["task"] == "search", kills
+    ended = [p for p in report["executive"]["processes"] if p["state"] == "ended"]
+    assert ended and ended[0]["end"]["reason"] == "oom_killed" and ended[0]["end"]["task"] == "search", ended
+    assert_sane_readout(report)
+    # Never below what the victim held at death, plus headroom.
+    assert report["executive"]["recommendation"]["limit_bytes"] >= kills[0]["rss_at_death_bytes"] * 1.2
+    assert "oom_killed during search" in out.stdout, out.stdout
+
+
+def test_a_bad_memory_limit_is_refused(tmp):
+    out = run("--memory-limit", "lots", "--", "/usr/bin/python3", "-c", "pass", report=tmp / "x.json")
+    assert out.returncode == 2
+    assert "--memory-limit \"lots\" is not a memory quantity" in out.stderr
 
 
 def test_the_exit_code_is_forwarded(tmp):

@@ -198,7 +198,8 @@ json allocation_speed_json(const WorkerGroup& g, const ReportOptions& o) {
   std::optional<double> best;
   json pid = nullptr, function = nullptr;
   for (const auto* p : g.members) {
-    if (p->facts.timeline.size() >= 2 && (!best || p->analysis.allocation_bytes_per_second > *best)) {
+    const bool measured = p->facts.timeline.size() >= 2 || g.exit_of(*p);  // an ended member keeps its last speed
+    if (measured && (!best || p->analysis.allocation_bytes_per_second > *best)) {
       best = p->analysis.allocation_bytes_per_second;
       pid = p->facts.pid;
       function = nullptr;

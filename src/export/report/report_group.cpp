@@ -100,6 +100,9 @@ WorkerGroup choose_group(const model::Snapshot& s, const model::CgroupView& cgro
     g.members.push_back(&g.exited_views->back());
     g.exited[e->pid] = e;
   }
+  // The main leads even when it ended before some of its members.
+  auto main_at = std::find_if(g.members.begin(), g.members.end(), [main](const auto* p) { return p->facts.pid == main; });
+  if (main_at != g.members.end()) std::rotate(g.members.begin(), main_at, main_at + 1);
   if (!best) {
     double largest = 0;
     for (const auto* e : ended) largest = std::max(largest, static_cast<double>(e->peak_rss_bytes));

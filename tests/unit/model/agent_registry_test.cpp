@@ -13,11 +13,7 @@ namespace {
 constexpr pid_t kPid = 4100;
 
 CallOutcome outcome(std::int64_t gross, std::int64_t net_self, double seconds = 0.5) {
-  CallOutcome c;
-  c.gross_bytes = gross;
-  c.net_self_bytes = net_self;
-  c.duration_seconds = seconds;
-  return c;
+  return {.gross_bytes = gross, .net_self_bytes = net_self, .duration_seconds = seconds};
 }
 
 TaskEnd task_end(const std::string& task, double time, std::uint64_t rss_after) {

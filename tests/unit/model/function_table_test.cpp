@@ -11,11 +11,7 @@ namespace ramflow::model {
 namespace {
 
 CallOutcome grew(std::int64_t gross, std::int64_t net_self, double seconds = 0.01) {
-  CallOutcome c;
-  c.gross_bytes = gross;
-  c.net_self_bytes = net_self;
-  c.duration_seconds = seconds;
-  return c;
+  return {.gross_bytes = gross, .net_self_bytes = net_self, .duration_seconds = seconds};
 }
 
 const FunctionStats& row(const std::vector<FunctionStats>& rows, const std::string& name, CallKind kind) {

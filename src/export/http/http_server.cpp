@@ -1,5 +1,9 @@
 #include "export/http/http_server.h"
 
+#include <sys/socket.h>
+
+#include <atomic>
+#include <chrono>
 #include <thread>
 
 #include <httplib.h>
@@ -14,6 +18,7 @@ constexpr std::size_t kMaxRequestBytes = 8 * 1024;
 struct HttpServer::Impl {
   httplib::Server server;
   std::thread thread;
+  std::atomic<bool> listen_returned{false};
   int port = 0;
 };
 
@@ -27,6 +32,13 @@ HttpServer::HttpServer() : impl_(std::make_unique<Impl>()) {
   // core per idle scraper connection (docs/performance.md). A new TCP
   // connection per scrape costs far less.
   s.set_keep_alive_max_count(1);
+  // cpp-httplib's default sets SO_REUSEPORT, which lets a second ramflowd
+  // listen on a port already served (the kernel then splits the scrapes
+  // between the two); SO_REUSEADDR alone still allows a quick restart.
+  s.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   s.set_pre_routing_handler([](const httplib::Request& req, httplib::Response& res) {
     if (req.method != "GET" && req.method != "HEAD") {
       res.status = 405;
@@ -72,7 +84,15 @@ std::string HttpServer::bind(const std::string& listen) {
 int HttpServer::port() const { return impl_->port; }
 
 void HttpServer::start() {
-  impl_->thread = std::thread([this] { impl_->server.listen_after_bind(); });
+  impl_->thread = std::thread([this] {
+    impl_->server.listen_after_bind();
+    impl_->listen_returned = true;
+  });
+  // cpp-httplib's stop() closes the listener only once its serving thread has
+  // marked itself running: a stop() before that would leave it serving forever.
+  while (!impl_->server.is_running() && !impl_->listen_returned) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 void HttpServer::stop() {

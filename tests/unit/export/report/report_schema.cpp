@@ -40,7 +40,7 @@ const std::vector<FieldSpec> kProseFields = {
     {"system_context.oom_kills.recent[].source", "`ebpf` \\| `inferred`"},
     {"system_context.configuration[].key", "string"},
     {"system_context.configuration[].value", "string"},
-    // null: the Snapshot does not keep where a non-default value came from (see docs/report-builder.md).
+    // null: the Snapshot does not keep where a non-default value came from (docs/report.md, "How ramflowd builds it").
     {"system_context.configuration[].source", "`default` \\| `file` \\| `env` \\| `flag` \\| null"},
 };
 

@@ -1,11 +1,20 @@
+// The dashboard assets embedded in the binary at build time.
 #include "export/ui/ui_assets.h"
 
 #include <gtest/gtest.h>
 
-#include "node_runner.h"
+#include <fstream>
+#include <sstream>
 
-namespace ramflow::exporter::testing {
+namespace ramflow::exporter {
 namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
 
 TEST(UiAssets, EmbedsEachFileOfSrcExportUiByteForByte) {
   for (const char* name : {"index.html", "app.js", "style.css"}) {
@@ -27,4 +36,4 @@ TEST(UiAssets, UnknownNameIsNull) {
 }
 
 }  // namespace
-}  // namespace ramflow::exporter::testing
+}  // namespace ramflow::exporter

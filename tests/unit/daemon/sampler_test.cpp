@@ -1,8 +1,11 @@
-// The Sampler's cycle on the real /proc + cgroup v1 capture of
-// tests/fixtures/e2e (a Celery prefork tree in a 192 MiB cgroup with one real
-// OOM kill; see tests/fixtures/README.md), through --proc-root/--cgroup-root as
-// ramflowd runs it. Tests that change the tree work on a copy.
+// The Sampler (collect) and the whole Cycle on the real /proc + cgroup v1
+// capture of tests/fixtures/e2e (a Celery prefork tree in a 192 MiB cgroup with
+// one real OOM kill; see tests/fixtures/README.md), through
+// --proc-root/--cgroup-root as ramflowd runs it. Tests that change the tree
+// work on a copy.
 #include "daemon/sampler.h"
+
+#include "daemon/cycle.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -14,7 +17,7 @@ namespace ramflow::daemon {
 namespace {
 
 namespace fs = std::filesystem;
-using Role = probe::DiscoveredProcess::Role;
+using Role = analysis::ProcessRole;
 
 const std::string kFixture = std::string(RAMFLOW_FIXTURES) + "/e2e";
 constexpr pid_t kMain = 12662;
@@ -45,13 +48,20 @@ std::vector<pid_t> pids(const model::Snapshot& s) {
   return out;
 }
 
-// A sampler over the fixture as it is, one cycle run.
+// A sampler over the fixture as it is: one collect, or one whole published cycle.
 class SamplerOnFixture : public ::testing::Test {
  protected:
-  model::SnapshotPtr cycle(const config::Config& c) {
-    Sampler sampler(c, agents_);
-    sampler.cycle_once();
-    return sampler.latest();
+  model::SnapshotPtr cycle(const config::Config& c, bool agent_processes_only = false) {
+    Sampler sampler(c);
+    sampler.set_agent_processes_only(agent_processes_only);
+    auto snap = std::make_shared<model::Snapshot>();
+    sampler.collect(*snap, agents_.view());
+    return snap;
+  }
+  model::SnapshotPtr published(const config::Config& c) {
+    Cycle cycle(c, agents_);
+    cycle.run_once();
+    return cycle.latest();
   }
   model::AgentRegistry agents_{64, 50};
 };
@@ -64,32 +74,29 @@ class SamplerOnCopy : public ::testing::Test {
     ASSERT_NE(::mkdtemp(tmpl.data()), nullptr);
     tree_ = tmpl;
     fs::copy(kFixture, tree_, fs::copy_options::recursive);
-    sampler_ = std::make_unique<Sampler>(config_for(tree_), agents_);
-    sampler_->set_enricher([this](model::Snapshot&, const std::vector<model::ProcessFacts>& vanished,
-                                  const model::AgentView&) { vanished_ = vanished; });
+    cycle_ = std::make_unique<Cycle>(config_for(tree_), agents_);
   }
   void TearDown() override {
-    sampler_.reset();
+    cycle_.reset();
     std::error_code ec;
     fs::remove_all(tree_, ec);
   }
   model::SnapshotPtr cycle() {
-    sampler_->cycle_once();
-    return sampler_->latest();
+    cycle_->run_once();
+    return cycle_->latest();
   }
   std::string tree_;
   model::AgentRegistry agents_{64, 50};
-  std::unique_ptr<Sampler> sampler_;
-  std::vector<model::ProcessFacts> vanished_;
+  std::unique_ptr<Cycle> cycle_;
 };
 
-TEST_F(SamplerOnFixture, WatchesThePreforkTreeAndTheStandaloneWorkerOnly) {
-  auto snap = cycle(config_for(kFixture));
+TEST_F(SamplerOnFixture, WatchesThePreforkTreeAndTheStandaloneWorkerOnlyWithRolesFromTheTree) {
+  auto snap = published(config_for(kFixture));
   ASSERT_EQ(pids(*snap), (std::vector<pid_t>{kMain, kChild1, kChild2, kOddComm}));
-  EXPECT_EQ(find_process(*snap, kMain)->facts.role, Role::kMain);
-  EXPECT_EQ(find_process(*snap, kChild1)->facts.role, Role::kChild);
-  EXPECT_EQ(find_process(*snap, kChild2)->facts.role, Role::kChild);
-  EXPECT_EQ(find_process(*snap, kOddComm)->facts.role, Role::kStandalone);
+  EXPECT_EQ(find_process(*snap, kMain)->role, Role::main);
+  EXPECT_EQ(find_process(*snap, kChild1)->role, Role::child);
+  EXPECT_EQ(find_process(*snap, kChild2)->role, Role::child);
+  EXPECT_EQ(find_process(*snap, kOddComm)->role, Role::standalone);
   EXPECT_EQ(find_process(*snap, kOddComm)->facts.comm, "ml) job (1");
 }
 
@@ -178,16 +185,12 @@ TEST_F(SamplerOnFixture, AConnectedAgentsProcessIsWatchedThoughTheRegexMissesIt)
   const auto* sleep = find_process(*snap, kSleep);
   ASSERT_NE(sleep, nullptr);
   EXPECT_TRUE(sleep->facts.via_agent_only);
-  EXPECT_EQ(sleep->facts.role, Role::kStandalone);
   EXPECT_FALSE(find_process(*snap, kMain)->facts.via_agent_only);
 }
 
 TEST_F(SamplerOnFixture, AgentProcessesOnlyWatchesJustTheProcessesWhoseAgentConnected) {
   agents_.connected(kChild1, 0, 1);
-  Sampler sampler(config_for(kFixture), agents_);
-  sampler.set_agent_processes_only(true);
-  sampler.cycle_once();
-  EXPECT_EQ(pids(*sampler.latest()), (std::vector<pid_t>{kChild1}));
+  EXPECT_EQ(pids(*cycle(config_for(kFixture), /*agent_processes_only=*/true)), (std::vector<pid_t>{kChild1}));
 }
 
 TEST_F(SamplerOnFixture, AnAgentsFactsJoinItsProcessUnderItsWorkerName) {
@@ -201,41 +204,54 @@ TEST_F(SamplerOnFixture, AnAgentsFactsJoinItsProcessUnderItsWorkerName) {
   EXPECT_EQ(find_process(*snap, kChild2)->worker, "");
 }
 
-TEST_F(SamplerOnFixture, ReadyOnlyOnceACycleHasBeenPublished) {
-  Sampler sampler(config_for(kFixture), agents_);
-  EXPECT_FALSE(sampler.ready());
-  EXPECT_EQ(sampler.latest(), nullptr);
-  sampler.cycle_once();
-  EXPECT_TRUE(sampler.ready());
-  EXPECT_EQ(sampler.latest()->cycle, 1u);
-  sampler.cycle_once();
-  EXPECT_EQ(sampler.latest()->cycle, 2u);
+TEST_F(SamplerOnFixture, NothingIsPublishedBeforeTheFirstCycle) {
+  Cycle cycle(config_for(kFixture), agents_);
+  EXPECT_EQ(cycle.latest(), nullptr);
+  cycle.run_once();
+  EXPECT_EQ(cycle.latest()->cycle, 1u);
+  cycle.run_once();
+  EXPECT_EQ(cycle.latest()->cycle, 2u);
 }
 
-TEST_F(SamplerOnFixture, TheEnricherSeesTheSnapshotBeforeItIsPublished) {
-  Sampler sampler(config_for(kFixture), agents_);
-  std::size_t seen_processes = 0;
-  sampler.set_enricher([&](model::Snapshot& s, const std::vector<model::ProcessFacts>&, const model::AgentView&) {
-    seen_processes = s.processes.size();
-    s.ebpf_status = "set by the enricher";
-  });
-  sampler.cycle_once();
-  EXPECT_EQ(seen_processes, 4u);
-  EXPECT_EQ(sampler.latest()->ebpf_status, "set by the enricher");
+TEST_F(SamplerOnFixture, TheCycleAnalysesWhatItCollectedBeforePublishing) {
+  auto snap = published(config_for(kFixture));
+  ASSERT_EQ(snap->cgroups.size(), 1u);
+  const auto& a = snap->cgroups[0].analysis;
+  EXPECT_DOUBLE_EQ(a.margins.limit_bytes, 201326592.0);
+  EXPECT_EQ(a.scope, model::FigureScope::cgroup);  // the workers hold the cgroup
+  ASSERT_EQ(a.groups.size(), 2u);                  // the prefork tree and the odd standalone
+  EXPECT_EQ(a.groups[0].main, kMain);
+  EXPECT_GE(a.footprint.bytes, 58284.0 * kKiB);  // at least the largest VmHWM
+  EXPECT_LE(a.recommended_request.bytes, a.recommended_limit.bytes);
+  EXPECT_TRUE(snap->configuration);
 }
 
-TEST_F(SamplerOnCopy, AnExitedProcessIsHandedToTheEnricherAndItsAgentForgotten) {
+TEST_F(SamplerOnCopy, AnExitedProcessIsRememberedWithItsLastReadingAndItsAgentForgotten) {
   agents_.connected(kChild2, 0, 1);
   agents_.task_started(kChild2, "tasks.resize", 1);
   cycle();
   fs::remove_all(tree_ + "/proc/" + std::to_string(kChild2));
   auto snap = cycle();
   EXPECT_EQ(find_process(*snap, kChild2), nullptr);
-  ASSERT_EQ(vanished_.size(), 1u);
-  EXPECT_EQ(vanished_[0].pid, kChild2);
-  EXPECT_EQ(vanished_[0].status->vm_rss, 59672 * kKiB);  // its last reading, for the OOM record
-  EXPECT_EQ(vanished_[0].cgroup, kCgroup);
+  const auto& exited = snap->cgroups[0].analysis.exited;
+  ASSERT_EQ(exited.size(), 1u);
+  EXPECT_EQ(exited[0].pid, kChild2);
+  EXPECT_EQ(exited[0].last_rss_bytes, 59672 * kKiB);  // its last reading
+  EXPECT_EQ(exited[0].role, Role::child);
+  EXPECT_EQ(exited[0].group_main, kMain);
+  EXPECT_EQ(exited[0].last_task, "tasks.resize");
   EXPECT_EQ(agents_.view().processes.count(kChild2), 0u);
+}
+
+TEST_F(SamplerOnCopy, CollectHandsBackTheProcessesThatExited) {
+  Sampler sampler(config_for(tree_));
+  model::Snapshot first, second;
+  sampler.collect(first, agents_.view());
+  fs::remove_all(tree_ + "/proc/" + std::to_string(kChild2));
+  auto gone = sampler.collect(second, agents_.view());
+  ASSERT_EQ(gone.size(), 1u);
+  EXPECT_EQ(gone[0].pid, kChild2);
+  EXPECT_EQ(gone[0].cgroup, kCgroup);
 }
 
 TEST_F(SamplerOnCopy, AVanishedCgroupKeepsItsLastCounters) {
@@ -262,7 +278,7 @@ TEST_F(SamplerOnCopy, AMalformedStatusIsCountedAndTheProcessKept) {
 
 TEST_F(SamplerOnCopy, EachCycleAddsOneTimelineSample) {
   for (int i = 0; i < 3; ++i) cycle();
-  EXPECT_EQ(find_process(*sampler_->latest(), kMain)->facts.timeline.size(), 3u);
+  EXPECT_EQ(find_process(*cycle_->latest(), kMain)->facts.timeline.size(), 3u);
 }
 
 }  // namespace

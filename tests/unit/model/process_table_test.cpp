@@ -36,7 +36,6 @@ TEST(ProcessTable, NewCandidatesJoinWithTheirDiscoveredFacts) {
   ASSERT_NE(child, nullptr);
   EXPECT_EQ(child->ppid, 10);
   EXPECT_EQ(child->start_ticks, 600u);
-  EXPECT_EQ(child->role, Role::kChild);
   EXPECT_EQ(child->comm, "python3");
   EXPECT_EQ(child->cmdline.size(), 3u);
   EXPECT_EQ(child->first_seen, 42);
@@ -80,13 +79,12 @@ TEST(ProcessTable, AReusedPidIsANewProcessAndTheOldOneIsHandedBack) {
   EXPECT_EQ(now->first_seen, 2);
 }
 
-TEST(ProcessTable, RoleAndAgentOnlyFollowTheLatestCandidate) {
+TEST(ProcessTable, ParentAndAgentOnlyFollowTheLatestCandidate) {
   ProcessTable table;
   table.reconcile({candidate(10, 500, Role::kStandalone)}, 1);
   Candidate c = candidate(10, 500, Role::kChild, 9);
   c.via_agent_only = true;
   table.reconcile({c}, 2);
-  EXPECT_EQ(table.find(10)->role, Role::kChild);
   EXPECT_EQ(table.find(10)->ppid, 9);
   EXPECT_TRUE(table.find(10)->via_agent_only);
 }

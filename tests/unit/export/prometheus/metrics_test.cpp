@@ -20,10 +20,10 @@ namespace {
 constexpr double kMiB = 1024.0 * 1024.0;
 constexpr const char* kPod = "/kubepods/pod1/worker";
 
-model::ProcessView process(pid_t pid, probe::DiscoveredProcess::Role role, const std::string& worker) {
+model::ProcessView process(pid_t pid, analysis::ProcessRole role, const std::string& worker) {
   model::ProcessView p;
   p.facts.pid = pid;
-  p.facts.role = role;
+  p.role = role;
   p.facts.status = probe::ProcStatus{};
   p.facts.status->vm_rss = static_cast<std::uint64_t>(80 * kMiB);
   p.facts.status->vm_hwm = static_cast<std::uint64_t>(90 * kMiB);
@@ -54,7 +54,7 @@ model::Snapshot celery_pod() {
   c.analysis.celery = analysis::CeleryRecommendation{100 * kMiB, 102400, "budget", false, ""};
   s.cgroups.push_back(c);
 
-  auto main = process(4100, probe::DiscoveredProcess::Role::kMain, "celery@host");
+  auto main = process(4100, analysis::ProcessRole::main, "celery@host");
   main.agent = model::AgentFacts{};
   main.agent->imports = {{"django", static_cast<std::uint64_t>(30 * kMiB)}};
   main.analysis.layers = analysis::Layers{};
@@ -64,7 +64,7 @@ model::Snapshot celery_pod() {
   main.analysis.layers->expansion_factor = 1.5;
   main.analysis.layers->infrastructure_share = 0.66;
   s.processes.push_back(main);
-  auto child = process(4101, probe::DiscoveredProcess::Role::kChild, "celery@host/1");
+  auto child = process(4101, analysis::ProcessRole::child, "celery@host/1");
   child.facts.smaps = probe::SmapsRollup{};
   child.facts.smaps->pss = static_cast<std::uint64_t>(40 * kMiB);
   child.analysis.residual_bytes = 12 * kMiB;

@@ -11,11 +11,12 @@
 #include <cstddef>
 #include <deque>
 
+#include "analysis/thresholds.h"
 #include "analysis/units.h"
 
 namespace ramflow::analysis {
 
-inline constexpr double kGreedyBytesPerSecond = 100 * kMiB;
+inline constexpr double kGreedyBytesPerSecond = thresholds::kGreedyMiBPerSecond * kMiB;
 
 struct RssSample {
   double time_s = 0;

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "analysis/leak_detector.h"
+#include "analysis/thresholds.h"
 #include "analysis/units.h"
 
 namespace ramflow::analysis {
@@ -14,8 +15,8 @@ namespace ramflow::analysis {
 
 // RAMFLOW_LEAK_MEDIUM / RAMFLOW_LEAK_HIGH (MiB) arrive here as bytes.
 struct ResidualThresholds {
-  double medium_bytes = 5 * kMiB;
-  double high_bytes = 20 * kMiB;
+  double medium_bytes = thresholds::kLeakMediumMiB * kMiB;
+  double high_bytes = thresholds::kLeakHighMiB * kMiB;
 };
 
 // Empty when usable, else what the user must change.

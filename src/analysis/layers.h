@@ -6,6 +6,8 @@
 
 #include <optional>
 
+#include "analysis/thresholds.h"
+
 namespace ramflow::analysis {
 
 // What is known about one process at and since its ready marker.
@@ -38,7 +40,7 @@ struct Layers {
   bool reality_check = false;             // infrastructure share >= 70 %: trim imports, not loops
 };
 
-inline constexpr double kRealityCheckShare = 0.70;
+inline constexpr double kRealityCheckShare = thresholds::kRealityCheckShare;
 
 // One standalone (or main) process.
 Layers process_layers(const ProcessMemory& process);

@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "analysis/thresholds.h"
+
 namespace ramflow::analysis {
 
 // cgroup usage - inactive_file, clamped at 0 (cAdvisor's and the kubelet's).
@@ -43,9 +45,9 @@ struct Pressure {
 };
 
 struct OomRiskConfig {
-  double margin_threshold = 0.10;  // a margin under this is low
-  double pressure_some = 0.40;     // real pressure: some avg10 >= 40 % ...
-  double pressure_full = 0.10;     // ... or full avg10 >= 10 %
+  double margin_threshold = thresholds::kOomRiskNonreclaimableMargin;  // a margin under this is low
+  double pressure_some = thresholds::kOomRiskPressureSome;  // real pressure: some avg10 >= 40 % ...
+  double pressure_full = thresholds::kOomRiskPressure;      // ... or full avg10 >= 10 %
 };
 
 struct OomRisk {

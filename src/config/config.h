@@ -13,6 +13,8 @@
 #include <sys/types.h>
 #include <vector>
 
+#include "analysis/thresholds.h"
+
 namespace ramflow::config {
 
 enum class LogFormat { kText, kJson };
@@ -38,13 +40,13 @@ struct Config {
   std::string state_dir;
   // analysis
   std::size_t top_functions = 50;
-  double leak_medium_mib = 5;
-  double leak_high_mib = 20;
+  double leak_medium_mib = thresholds::kLeakMediumMiB;
+  double leak_high_mib = thresholds::kLeakHighMiB;
   double headroom = 0.20;
   std::chrono::seconds restart_horizon{24 * 3600};
   std::chrono::milliseconds bucket{60000};
-  double greedy_mib_per_second = 100;
-  double oom_risk_margin = 0.10;
+  double greedy_mib_per_second = thresholds::kGreedyMiBPerSecond;
+  double oom_risk_margin = thresholds::kOomRiskNonreclaimableMargin;
   // logging
   LogFormat log_format = LogFormat::kText;
   std::string log_level = "info";

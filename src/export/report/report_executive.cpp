@@ -4,6 +4,7 @@
 
 #include "analysis/allocation_speed.h"
 #include "analysis/recommend.h"
+#include "analysis/thresholds.h"
 #include "analysis/units.h"
 #include "export/report/report_sections.h"
 
@@ -167,8 +168,8 @@ json integrity_json(const WorkerGroup& g, const ReportOptions& o) {
 }
 
 std::string margin_verdict(double lower_ratio) {
-  if (lower_ratio < 0.10) return "critical";
-  if (lower_ratio < 0.25) return "tight";
+  if (lower_ratio < thresholds::kOomRiskNonreclaimableMargin) return "critical";
+  if (lower_ratio < thresholds::kMarginTight) return "tight";
   return "healthy";
 }
 
@@ -197,7 +198,7 @@ json footprint_json(const model::Snapshot& s, const model::CgroupView& c) {
   j["peak_bytes"] = whole(peak);
   j["source"] = c.analysis.footprint_source;
   j["limit_ratio"] = ratio;
-  j["verdict"] = ratio >= 0.90 ? "near_limit" : "fits";
+  j["verdict"] = ratio >= thresholds::kNearLimit ? "near_limit" : "fits";
   return j;
 }
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "lib"))
+sys.path.insert(0, str(HERE.parent / "thresholds"))  # colours and texts come from thresholds.json
 
 import common  # noqa: E402
 import execution_flow  # noqa: E402

@@ -3,7 +3,8 @@
 
 Every alert has a severity, `summary`, `description` and a `runbook_url` under the
 runbookBaseUrl knob whose anchor is a heading of docs/runbooks.md; every knob is
-listed with its default in docs/alerts.md, and so is every recorded series.
+listed with its default (thresholds/thresholds.json) in docs/alerts.md, and so is
+every recorded series.
 Needs PyYAML (Debian's python3-yaml). Exits 1 and says what to fix on a mismatch.
 """
 from __future__ import annotations
@@ -32,7 +33,8 @@ def anchors(markdown: str) -> set[str]:
 
 def problems(rules_text: str, runbooks: str, alerts_doc: str) -> list[str]:
     found = []
-    base = set_knobs.defaults(rules_text)["runbookBaseUrl"]
+    knobs = set_knobs.defaults()
+    base = knobs["runbookBaseUrl"]
     known_anchors = anchors(runbooks)
     for group in yaml.safe_load(rules_text)["groups"]:
         for rule in group["rules"]:
@@ -55,7 +57,7 @@ def problems(rules_text: str, runbooks: str, alerts_doc: str) -> list[str]:
                 found.append(f"{name}: docs/runbooks.md has no section #{anchor}; add a heading for it")
             if f"`{name}`" not in alerts_doc:
                 found.append(f"{name}: not described in docs/alerts.md")
-    for knob, default in set_knobs.defaults(rules_text).items():
+    for knob, default in knobs.items():
         if not re.search(rf"^\|\s*`{knob}`\s*\|\s*`{re.escape(default)}`\s*\|", alerts_doc, re.M):
             found.append(f"knob {knob}: docs/alerts.md needs a table row | `{knob}` | `{default}` | ...")
     return found

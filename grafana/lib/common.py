@@ -28,8 +28,10 @@ def title(slug: str) -> str:
     return f"ramflow / {TABS[slug]}"
 
 
-# Pod-level series: every ramflow series carries the scrape target's namespace and pod.
-POD = 'namespace=~"$namespace", pod=~"$pod"'
+# Pod-level series: every ramflow series carries the scrape target's namespace and pod,
+# and `cluster` where one store holds several clusters (kube-prometheus' convention;
+# the match-all value also matches series without the label).
+POD = 'cluster=~"$cluster", namespace=~"$namespace", pod=~"$pod"'
 # Per-process series that carry `worker` themselves (ramflow_process_*).
 PROCESS = POD + ', worker=~"$worker"'
 
@@ -43,7 +45,7 @@ def per_worker(metric: str, matchers: str = "") -> str:
     inner = POD + (", " + matchers if matchers else "")
     return (
         f"{metric}{{{inner}}}\n"
-        "* on (namespace, pod, pid) group_left (worker, role)\n"
+        "* on (cluster, namespace, pod, pid) group_left (worker, role)\n"
         'namespace_pod_pid:ramflow_process_worker:info{worker=~"$worker"}'
     )
 
@@ -86,14 +88,17 @@ def variables() -> list[dict]:
             "regex": "",
             "skipUrlSync": False,
         },
-        _query_variable("namespace", "Namespace", "label_values(ramflow_build_info, namespace)"),
+        _query_variable("cluster", "Cluster", "label_values(ramflow_build_info, cluster)"),
         _query_variable(
-            "pod", "Pod", 'label_values(ramflow_build_info{namespace=~"$namespace"}, pod)'
+            "namespace", "Namespace", 'label_values(ramflow_build_info{cluster=~"$cluster"}, namespace)'
+        ),
+        _query_variable(
+            "pod", "Pod", 'label_values(ramflow_build_info{cluster=~"$cluster", namespace=~"$namespace"}, pod)'
         ),
         _query_variable(
             "worker",
             "Worker process",
-            'label_values(ramflow_process_rss_bytes{namespace=~"$namespace", pod=~"$pod"}, worker)',
+            f"label_values(ramflow_process_rss_bytes{{{POD}}}, worker)",
         ),
     ]
 

@@ -112,7 +112,7 @@ def build() -> dict:
     ]
     task_boundaries = annotation(
         "Task boundaries",
-        f"sum by (function) (increase(ramflow_function_calls_total{{{POD}, kind=\"task\"}}[$__interval])) > 0",
+        f"sum by (function) (increase(ramflow_function_calls_total{{{POD}, kind=\"task\"}}[$__rate_interval])) > 0",
         "{{function}}",
         "task finished",
     )

@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 from common import POD, PROCESS, dashboard, panel, per_worker, target
+from thresholds import number
 
-MARGIN_STEPS = [(None, "red"), (0.10, "orange"), (0.25, "green")]
+OOM_RISK_MARGIN = number("oomRiskNonreclaimableMargin")
+MARGIN_STEPS = [(None, "red"), (OOM_RISK_MARGIN, "orange"), (number("marginTight"), "green")]
+GREEDY_BYTES_PER_SECOND = number("greedyMiBPerSecond") * 1024 * 1024
 
 
 def build() -> dict:
@@ -45,12 +48,13 @@ def build() -> dict:
             "stat",
             "Time to OOM",
             "Projected time until non-reclaimable memory reaches the limit at its present "
-            "growth rate (Theil-Sen slope). Empty when memory is not growing.",
+            "growth rate (Theil-Sen slope). Empty when memory is not growing. Red: the "
+            "OOM-risk page fires below this; orange: the warning.",
             "s",
             [target(f"min(ramflow_time_to_oom_seconds{{{POD}}})", "time to OOM")],
             width=5,
             height=5,
-            thresholds=[(None, "red"), (3600, "orange"), (14400, "green")],
+            thresholds=[(None, "red"), (number("timeToOOMCritical"), "orange"), (number("timeToOOMHorizon"), "green")],
             no_value="not growing",
         ),
         panel(
@@ -62,7 +66,7 @@ def build() -> dict:
             [target(f"max(\n{per_worker('ramflow_leak_probability')}\n)", "leak probability")],
             width=5,
             height=5,
-            thresholds=[(None, "green"), (0.95, "orange"), (0.99, "red")],
+            thresholds=[(None, "green"), (number("leakMediumProbability"), "orange"), (number("leakHighProbability"), "red")],
         ),
         panel(
             "stat",
@@ -80,7 +84,7 @@ def build() -> dict:
             "stat",
             "Allocation speed",
             "Efficiency ratio: positive RSS growth per second, highest of the selected worker "
-            "processes. Above 100 MiB/s the report calls the code greedy.",
+            f"processes. Above {number('greedyMiBPerSecond'):g} MiB/s the report calls the code greedy.",
             "binBps",
             [target(
                 f"max(\n{per_worker('ramflow_allocation_rate_bytes_per_second')}\n)",
@@ -88,7 +92,7 @@ def build() -> dict:
             )],
             width=5,
             height=5,
-            thresholds=[(None, "green"), (104857600, "orange")],
+            thresholds=[(None, "green"), (GREEDY_BYTES_PER_SECOND, "orange")],
         ),
         panel(
             "stat",
@@ -129,7 +133,7 @@ def build() -> dict:
                 target(
                     "max(\n"
                     "namespace_workload:ramflow_recommended_memory_limit_bytes:max_7d\n"
-                    "and on (namespace, workload)\n"
+                    "and on (cluster, namespace, workload)\n"
                     f"namespace_pod:ramflow_workload:info{{{POD}}}\n)",
                     "fleet, 7 days",
                 ),
@@ -152,7 +156,7 @@ def build() -> dict:
             "timeseries",
             "Margins over time",
             "Working-set and non-reclaimable margins of each pod. The OOM-risk alert fires "
-            "when the non-reclaimable margin stays below 10 %.",
+            f"when the non-reclaimable margin stays below {OOM_RISK_MARGIN * 100:g} %.",
             "percentunit",
             [
                 target(f"ramflow_safety_margin_ratio{{{POD}}}", "{{pod}} safety"),

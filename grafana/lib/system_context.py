@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 from common import POD, PROCESS, dashboard, panel, per_worker, target
+from thresholds import number
+
+REALITY_CHECK_SHARE = number("realityCheckShare")
 
 # Panels that show Kubernetes object facts; they need kube-state-metrics and stay
 # empty without it. Their titles start with this prefix.
@@ -10,7 +13,7 @@ KUBE_STATE_METRICS = "Kubernetes: "
 
 def _sidecar(expr: str) -> str:
     """Keeps a standard process_* series of ramflowd itself, not of other targets in the pod."""
-    return f"{expr} and on (job, instance) ramflow_build_info"
+    return f"{expr} and on (cluster, job, instance) ramflow_build_info"
 
 
 def build() -> dict:
@@ -24,8 +27,8 @@ def build() -> dict:
             [
                 target(per_worker("ramflow_layer_bytes", 'layer="bootstrap"'), "{{worker}} bootstrap", instant=True),
                 target(
-                    "sum by (namespace, pod, pid) (ramflow_layer_bytes{" + POD + ', layer=~"bootstrap|ecosystem"})\n'
-                    "* on (namespace, pod, pid) group_left (worker)\n"
+                    "sum by (cluster, namespace, pod, pid) (ramflow_layer_bytes{" + POD + ', layer=~"bootstrap|ecosystem"})\n'
+                    "* on (cluster, namespace, pod, pid) group_left (worker)\n"
                     'namespace_pod_pid:ramflow_process_worker:info{worker=~"$worker"}',
                     "{{worker}} infrastructure baseline",
                     instant=True,
@@ -47,12 +50,12 @@ def build() -> dict:
         panel(
             "gauge",
             "Ecosystem share of the peak",
-            "Reality check: (bootstrap + ecosystem) / peak. At 70 % or more, trim imports "
-            "and INSTALLED_APPS rather than loops.",
+            f"Reality check: (bootstrap + ecosystem) / peak. At {REALITY_CHECK_SHARE * 100:g} % or more, "
+            "trim imports and INSTALLED_APPS rather than loops.",
             "percentunit",
             [target(f"max(\n{per_worker('ramflow_infrastructure_share_ratio')}\n)", "infrastructure share")],
             width=6,
-            thresholds=[(None, "green"), (0.70, "orange")],
+            thresholds=[(None, "green"), (REALITY_CHECK_SHARE, "orange")],
         ),
         panel(
             "bargauge",

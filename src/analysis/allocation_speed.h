@@ -11,7 +11,7 @@
 #include <cstddef>
 #include <deque>
 
-#include "analysis/thresholds.h"
+#include "thresholds/thresholds.h"
 #include "analysis/units.h"
 
 namespace ramflow::analysis {

@@ -7,7 +7,7 @@
 #include <string_view>
 
 #include "analysis/leak_detector.h"
-#include "analysis/thresholds.h"
+#include "thresholds/thresholds.h"
 #include "analysis/units.h"
 
 namespace ramflow::analysis {

@@ -6,7 +6,7 @@
 
 #include <optional>
 
-#include "analysis/thresholds.h"
+#include "thresholds/thresholds.h"
 
 namespace ramflow::analysis {
 

@@ -121,7 +121,7 @@ LeakEvaluation evaluate_raw(std::span<const LeakSample> window, const LeakConfig
   const auto older = window.first(half);
   const auto recent = window.subspan(half);
 
-  const bool medium = e.trend_probability >= 0.95 && e.rate_per_x > 0 && growth >= 2 * e.noise_bytes && [&] {
+  const bool medium = e.trend_probability >= thresholds::kLeakMediumProbability && e.rate_per_x > 0 && growth >= 2 * e.noise_bytes && [&] {
     const auto r = trend_of(recent);
     return r && r->fit.slope > 0;
   }();
@@ -131,7 +131,7 @@ LeakEvaluation evaluate_raw(std::span<const LeakSample> window, const LeakConfig
   const double horizon_growth = e.rate_bytes_per_s * config.restart_horizon_s;
   const bool matters = horizon_growth >= config.high_threshold_bytes ||
                        (bytes_to_limit && horizon_growth >= *bytes_to_limit);
-  const bool high = e.trend_probability >= 0.99 && growth >= 3 * e.noise_bytes && matters &&
+  const bool high = e.trend_probability >= thresholds::kLeakHighProbability && growth >= 3 * e.noise_bytes && matters &&
                     e.step_share < config.step_share && half_grows(older, e.noise_bytes) &&
                     half_grows(recent, e.noise_bytes);
   if (high) e.raw_level = LeakLevel::high;

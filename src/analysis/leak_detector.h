@@ -17,7 +17,7 @@
 #include <string>
 #include <string_view>
 
-#include "analysis/thresholds.h"
+#include "thresholds/thresholds.h"
 #include "analysis/units.h"
 
 namespace ramflow::analysis {
@@ -37,7 +37,7 @@ struct LeakConfig {
   size_t window = 100;      // W: the last W samples are tested
   size_t min_samples = 10;  // no verdict below this
   double restart_horizon_s = 24 * 3600.0;
-  double high_threshold_bytes = 20 * kMiB;  // growth over the horizon that matters
+  double high_threshold_bytes = thresholds::kLeakHighMiB * kMiB;  // growth over the horizon that matters
   int hysteresis_evaluations = 3;  // a level drops after its condition failed this many times in a row
   // Strengthening (docs/analysis.md): growth carried by at most this many
   // jumps of the filtered series is a step (fragmentation, a cache), not a leak.

@@ -59,7 +59,7 @@ std::string_view to_string(MarginVerdict verdict) {
 
 MarginVerdict margin_verdict(const Margins& m, const OomRisk& risk, const OomRiskConfig& config) {
   if (risk.at_risk || m.nonreclaimable < config.margin_threshold) return MarginVerdict::critical;
-  if (m.nonreclaimable < std::max(thresholds::kTightMargin, config.margin_threshold)) return MarginVerdict::tight;
+  if (m.nonreclaimable < std::max(thresholds::kMarginTight, config.margin_threshold)) return MarginVerdict::tight;
   return MarginVerdict::healthy;
 }
 
@@ -73,7 +73,7 @@ std::string_view to_string(FootprintVerdict verdict) {
 }
 
 FootprintVerdict footprint_verdict(double footprint, double limit) {
-  return limit > 0 && footprint >= thresholds::kNearLimitRatio * limit ? FootprintVerdict::near_limit
+  return limit > 0 && footprint >= thresholds::kNearLimit * limit ? FootprintVerdict::near_limit
                                                                         : FootprintVerdict::fits;
 }
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "analysis/thresholds.h"
+#include "thresholds/thresholds.h"
 
 namespace ramflow::analysis {
 
@@ -45,9 +45,9 @@ struct Pressure {
 };
 
 struct OomRiskConfig {
-  double margin_threshold = thresholds::kOomRiskMargin;  // a margin under this is low (--oom-risk-margin)
-  double pressure_some = thresholds::kPressureSome;      // real pressure: some avg10 at or over ...
-  double pressure_full = thresholds::kPressureFull;      // ... or full avg10 at or over
+  double margin_threshold = thresholds::kOomRiskNonreclaimableMargin;  // a margin under this is low (--oom-risk-margin)
+  double pressure_some = thresholds::kOomRiskPressureSome;  // real pressure: some avg10 at or over ...
+  double pressure_full = thresholds::kOomRiskPressure;      // ... or full avg10 at or over
 };
 
 struct OomRisk {
@@ -62,7 +62,7 @@ struct OomRisk {
 OomRisk oom_risk(const Margins& margins, std::optional<Pressure> pressure, const OomRiskConfig& config = {});
 
 // The safety-margin card: critical when at OOM risk or the non-reclaimable
-// margin is under the OOM-risk margin, tight under thresholds::kTightMargin,
+// margin is under the OOM-risk margin, tight under thresholds::kMarginTight,
 // else healthy. Page cache alone never makes it worse than healthy.
 enum class MarginVerdict { healthy, tight, critical };
 std::string_view to_string(MarginVerdict verdict);
@@ -80,7 +80,7 @@ struct Footprint {
 };
 Footprint group_footprint(double largest_member_vmhwm_bytes, double highest_sampled_nonreclaimable_bytes);
 
-// The footprint card: near_limit at or over thresholds::kNearLimitRatio of the limit.
+// The footprint card: near_limit at or over thresholds::kNearLimit of the limit.
 enum class FootprintVerdict { fits, near_limit };
 std::string_view to_string(FootprintVerdict verdict);
 FootprintVerdict footprint_verdict(double footprint_bytes, double limit_bytes);

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "analysis/leak_detector.h"
-#include "analysis/thresholds.h"
+#include "thresholds/thresholds.h"
 
 namespace ramflow::analysis {
 

@@ -9,8 +9,9 @@ namespace {
 
 const std::set<std::string> kCommands = {"serve", "run", "recommend", "report"};
 // Flags of the subcommands themselves (not daemon options).
-const std::set<std::string> kCommandFlags = {"config", "url",    "prometheus", "selector",
-                                             "output", "report", "suffix",     "memory-limit"};
+const std::set<std::string> kCommandFlags = {
+    "config", "url", "prometheus", "selector", "output", "report", "suffix", "memory-limit",
+    "prometheus-token-file", "prometheus-user", "prometheus-password-file", "prometheus-tenant"};
 
 }  // namespace
 
@@ -51,6 +52,10 @@ CommandLine parse_command_line(int argc, char** argv) {
       else if (name == "url") cl.url = value;
       else if (name == "prometheus") cl.prometheus = value;
       else if (name == "selector") cl.selector = value;
+      else if (name == "prometheus-token-file") cl.prometheus_token_file = value;
+      else if (name == "prometheus-user") cl.prometheus_user = value;
+      else if (name == "prometheus-password-file") cl.prometheus_password_file = value;
+      else if (name == "prometheus-tenant") cl.prometheus_tenant = value;
       else if (name == "output") cl.output = value;
       else if (name == "report") cl.report = value;
       else if (name == "suffix") cl.suffix = value;
@@ -80,6 +85,9 @@ std::string usage() {
          "  ramflowd recommend --url http://HOST:PORT [--output text|json]\n"
          "  ramflowd recommend --prometheus URL --selector '{namespace=\"...\"}' [--output text|json]\n"
          "                                             recommended memory request/limit and Celery settings\n"
+         "      --prometheus-token-file FILE       send Authorization: Bearer <token in FILE>\n"
+         "      --prometheus-user USER             basic auth, with --prometheus-password-file FILE\n"
+         "      --prometheus-tenant ID             send X-Scope-OrgID: ID (Mimir, Cortex, Thanos Receive)\n"
          "  ramflowd report --url http://HOST:PORT --output FILE.html|FILE.json\n"
          "                                             save the report of a running sidecar\n"
          "  ramflowd --version | --help\n"

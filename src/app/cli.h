@@ -13,6 +13,10 @@ struct CommandLine {
   std::string url;                                           // recommend/report --url
   std::string prometheus;                                    // recommend --prometheus
   std::string selector;                                      // recommend --selector
+  std::string prometheus_token_file;                         // recommend --prometheus-token-file
+  std::string prometheus_user;                               // recommend --prometheus-user
+  std::string prometheus_password_file;                      // recommend --prometheus-password-file
+  std::string prometheus_tenant;                             // recommend --prometheus-tenant (X-Scope-OrgID)
   std::string output;                                        // recommend/report --output
   std::string report;                                        // run --report
   std::string suffix = "audit";                              // run --suffix

@@ -8,6 +8,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "app/prometheus_auth.h"
 #include "export/report/html_report.h"
 #include "export/report/readout.h"
 
@@ -33,42 +34,54 @@ Endpoint split_url(const std::string& url) {
   return e;
 }
 
-nlohmann::json get_json(const std::string& url, const std::string& path, const httplib::Params& params = {}) {
+// What a fleet store needs besides the query: the options, and the headers made of them once.
+struct StoreAccess {
+  PrometheusAuth auth;
+  HeaderList headers;
+};
+
+nlohmann::json get_json(const std::string& url, const std::string& path, const httplib::Params& params = {},
+                        const StoreAccess& access = {}) {
   Endpoint e = split_url(url);
+  httplib::Headers headers(access.headers.begin(), access.headers.end());
   httplib::Client client(e.base);
   client.set_connection_timeout(5, 0);
   client.set_read_timeout(30, 0);
-  auto res = client.Get(e.path_prefix + path, params, httplib::Headers{});
+  auto res = client.Get(e.path_prefix + path, params, headers);
   if (!res) {
     throw std::runtime_error("cannot reach " + e.base + ": " + httplib::to_string(res.error()) +
                              " — check the URL (kubectl port-forward pod/<pod> 9977 first?)");
   }
   if (res->status != 200) {
+    const std::string hint = auth_hint(res->status, access.auth, res->body);
     throw std::runtime_error(e.base + e.path_prefix + path + " answered HTTP " + std::to_string(res->status) + ": " +
-                             res->body.substr(0, 200));
+                             res->body.substr(0, 200) + (hint.empty() ? "" : " — " + hint));
   }
   auto j = nlohmann::json::parse(res->body, nullptr, false);
   if (j.is_discarded()) throw std::runtime_error(e.base + e.path_prefix + path + " did not answer JSON");
   return j;
 }
 
-std::optional<double> prometheus_scalar(const std::string& url, const std::string& query) {
-  auto j = get_json(url, "/api/v1/query", {{"query", query}});
+std::optional<double> prometheus_scalar(const std::string& url, const std::string& query, const StoreAccess& access) {
+  auto j = get_json(url, "/api/v1/query", {{"query", query}}, access);
   if (j.value("status", "") != "success") throw std::runtime_error("Prometheus rejected " + query + ": " + j.dump());
   const auto& result = j["data"]["result"];
   if (!result.is_array() || result.empty()) return std::nullopt;
   if (result.size() > 1) {
     throw std::runtime_error("the selector matches " + std::to_string(result.size()) +
-                             " workloads; narrow it to one namespace and workload");
+                             " workloads; narrow it to one namespace and workload (and cluster, where the store holds several)");
   }
   return std::stod(result[0]["value"][1].get<std::string>());
 }
 
-exporter::Readout readout_from_prometheus(const std::string& url, const std::string& selector) {
+exporter::Readout readout_from_prometheus(const std::string& url, const std::string& selector,
+                                          const StoreAccess& access) {
   if (selector.size() < 2 || selector.front() != '{' || selector.back() != '}') {
     throw std::invalid_argument("--selector must be a PromQL label selector like '{namespace=\"jobs\",workload=\"celery-worker\"}'");
   }
-  auto series = [&](const std::string& name) { return prometheus_scalar(url, "namespace_workload:" + name + selector); };
+  auto series = [&](const std::string& name) {
+    return prometheus_scalar(url, "namespace_workload:" + name + selector, access);
+  };
   auto limit = series("ramflow_recommended_memory_limit_bytes:max_7d");
   auto request = series("ramflow_recommended_memory_request_bytes:max_7d");
   auto peak = series("ramflow_memory_peak_bytes:max_7d");
@@ -103,8 +116,15 @@ int recommend_command(const CommandLine& cl) {
     std::cerr << "ramflowd recommend: --output must be text or json\n";
     return kExitUsage;
   }
+  const PrometheusAuth auth{cl.prometheus_token_file, cl.prometheus_user, cl.prometheus_password_file,
+                            cl.prometheus_tenant};
+  if (cl.prometheus.empty() && !auth.empty()) {
+    std::cerr << "ramflowd recommend: the --prometheus-* options go with --prometheus URL (a sidecar's --url needs none)\n";
+    return kExitUsage;
+  }
   try {
-    exporter::Readout r = cl.url.empty() ? readout_from_prometheus(cl.prometheus, cl.selector)
+    exporter::Readout r = cl.url.empty() ? readout_from_prometheus(cl.prometheus, cl.selector,
+                                                                   StoreAccess{auth, prometheus_headers(auth)})
                                          : exporter::readout_from_report(get_json(cl.url, "/api/v1/report"));
     if (cl.output == "json") std::cout << exporter::format_readout_json(r).dump(2) << "\n";
     else std::cout << exporter::format_readout_text(r);

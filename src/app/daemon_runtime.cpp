@@ -8,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "app/report_options.h"
 #include "app/version.h"
 #include "bpf/oom_watcher.h"
 #include "daemon/agent_sink.h"
@@ -150,7 +151,7 @@ void DaemonRuntime::sampling_loop() {
 }
 
 exporter::ReportOptions DaemonRuntime::report_options(const std::string& source) const {
-  exporter::ReportOptions o = exporter::report_options(parts_->config);
+  exporter::ReportOptions o = app::report_options(parts_->config);
   o.source = source;
   o.env = exporter::report_env(std::getenv("RAMFLOW_ENV"), std::getenv("APP_ENV"));
   o.version = kVersion;

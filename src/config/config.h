@@ -13,7 +13,7 @@
 #include <sys/types.h>
 #include <vector>
 
-#include "analysis/thresholds.h"
+#include "thresholds/thresholds.h"
 
 namespace ramflow::config {
 
@@ -44,13 +44,13 @@ struct Config {
   std::string state_dir;
   // analysis
   std::size_t top_functions = 50;
-  double leak_medium_mib = analysis::thresholds::kLeakMediumMiB;
-  double leak_high_mib = analysis::thresholds::kLeakHighMiB;
-  double headroom = analysis::thresholds::kHeadroom;
+  double leak_medium_mib = thresholds::kLeakMediumMiB;
+  double leak_high_mib = thresholds::kLeakHighMiB;
+  double headroom = thresholds::kHeadroom;
   std::chrono::seconds restart_horizon{24 * 3600};
   std::chrono::milliseconds bucket{60000};
-  double greedy_mib_per_second = analysis::thresholds::kGreedyMiBPerSecond;
-  double oom_risk_margin = analysis::thresholds::kOomRiskMargin;
+  double greedy_mib_per_second = thresholds::kGreedyMiBPerSecond;
+  double oom_risk_margin = thresholds::kOomRiskNonreclaimableMargin;
   // logging
   LogFormat log_format = LogFormat::kText;
   std::string log_level = "info";

@@ -1,9 +1,23 @@
 #include "daemon/cycle.h"
 
+#include <algorithm>
 #include <chrono>
 
 namespace ramflow::daemon {
 namespace {
+
+// Each setting's value and where it came from; "default" when it was not set and has its default value.
+model::Configuration configuration_of(const config::Config& config) {
+  model::Configuration out{config::describe(config), config.sources};
+  const auto defaults = config::describe(config::Config{});
+  for (const auto& setting : out.settings) {
+    if (!out.sources.count(setting.first) &&
+        std::find(defaults.begin(), defaults.end(), setting) != defaults.end()) {
+      out.sources[setting.first] = "default";
+    }
+  }
+  return out;
+}
 
 double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -17,8 +31,7 @@ Cycle::Cycle(const config::Config& config, model::AgentRegistry& agents)
       sampler_(config),
       analyzer_(config),
       state_(config.state_dir),
-      configuration_(std::make_shared<model::Configuration>(
-          model::Configuration{config::describe(config), config.sources})) {}
+      configuration_(std::make_shared<model::Configuration>(configuration_of(config))) {}
 
 void Cycle::run_once() {
   auto snap = std::make_shared<model::Snapshot>();

@@ -11,7 +11,6 @@ namespace ramflow::daemon {
 namespace {
 
 using analysis::ProcessRole;
-namespace thresholds = analysis::thresholds;
 
 // Cycles in a row with other programs holding a share before the figures
 // switch to the workers' own memory (a process caught between fork and

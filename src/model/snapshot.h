@@ -122,7 +122,8 @@ struct CgroupView {
 };
 
 // The configuration in force, as the report shows it: each setting's value and
-// where it came from (file, env or flag; absent = default). Made once at start.
+// where it came from ("file", "env", "flag" or "default"; absent: not known).
+// Made once at start.
 struct Configuration {
   std::vector<std::pair<std::string, std::string>> settings;
   std::map<std::string, std::string> sources;

@@ -67,13 +67,6 @@ class CheckLayers(unittest.TestCase):
         self.assertEqual(result.returncode, 1)
         self.assertIn("internal to probe", result.stderr)
 
-    def test_a_removed_known_exception_must_leave_the_list(self):
-        with tree({"src/model/x.h": ""}) as root:
-            pathlib.Path(root, "src/export/report/report_json.h").write_text('#include "model/x.h"\n')
-            result = run(root)
-        self.assertEqual(result.returncode, 1)
-        self.assertIn("stale known exception: src/export/report/report_json.h", result.stderr)
-
     def test_a_module_without_a_test_directory_fails(self):
         with tree({"src/model/x.h": ""}) as root:
             (pathlib.Path(root) / "tests/unit/model/CMakeLists.txt").unlink()

@@ -1,8 +1,10 @@
 """Helpers of the Prometheus/Alertmanager end-to-end test: servers on 127.0.0.1
-started and stopped by the test, a webhook receiver, a real v1 memory cgroup.
+started and stopped by the test, a webhook receiver, a fleet-store gateway, a real
+v1 memory cgroup.
 """
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -10,6 +12,7 @@ import socket
 import subprocess
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -41,11 +44,26 @@ def wait_until(check: Callable[[], T], timeout: float, what: str, every: float =
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}" + (f" (last error: {last_error})" if last_error else ""))
 
 
-def get_json(url: str, params: dict | None = None, timeout: float = 5) -> dict:
+def get_json(url: str, params: dict | None = None, timeout: float = 5, headers: dict | None = None) -> dict:
     if params:
         url += "?" + urllib.parse.urlencode(params)
-    with urllib.request.urlopen(url, timeout=timeout) as response:
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=timeout) as response:
         return json.loads(response.read())
+
+
+def basic_auth(user: str, password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def bcrypt_hash(password: str) -> str:
+    """A bcrypt hash for Prometheus' --web.config.file, from glibc's crypt (cost 4: tests only)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # crypt leaves the stdlib in 3.13
+        import crypt
+
+        return crypt.crypt(password, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16))
 
 
 class Servers:
@@ -125,6 +143,49 @@ class Webhook:
     def alerts(self, alertname: str, status: str = "firing") -> list[dict]:
         with self._lock:
             return [a for a in self.received if a["labels"].get("alertname") == alertname and a["status"] == status]
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class Gateway:
+    """A fleet store's front door on 127.0.0.1, as Mimir's gateway or an auth proxy is:
+    answers 401 without `Authorization: Bearer <token>` or without `X-Scope-OrgID`
+    ("no org id", as Mimir says), keeps the headers of every request, and forwards
+    the others to a real Prometheus with that Prometheus' own credentials."""
+
+    def __init__(self, upstream: str, token: str, upstream_headers: dict[str, str]):
+        self.requests: list[dict[str, str]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's name)
+                outer.requests.append(dict(self.headers.items()))
+                if self.headers.get("Authorization") != f"Bearer {token}":
+                    return self._answer(401, b"unauthorized\n")
+                if not self.headers.get("X-Scope-OrgID"):
+                    return self._answer(401, b"no org id\n")
+                request = urllib.request.Request(upstream + self.path, headers=upstream_headers)
+                try:
+                    with urllib.request.urlopen(request, timeout=10) as response:
+                        self._answer(response.status, response.read())
+                except urllib.error.HTTPError as error:
+                    self._answer(error.code, error.read())
+
+            def _answer(self, status: int, body: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
 
     def close(self) -> None:
         self._server.shutdown()

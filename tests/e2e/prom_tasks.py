@@ -1,5 +1,6 @@
 """Celery tasks of the Prometheus/Alertmanager end-to-end test (broker: the test's Redis)."""
 import os
+import time
 
 from celery import Celery
 
@@ -13,6 +14,18 @@ _kept = []  # the leak: every call keeps its buffer for the life of the process
 def leak(mib: int) -> int:
     _kept.append(b"\x01" * (mib << 20))  # written, so resident
     return len(_kept)
+
+
+@app.task(name="prom_tasks.leak_steadily")
+def leak_steadily(mib_per_step: int, step_s: float, max_s: float) -> int:
+    """A steady leak: mib_per_step MiB every step_s seconds, on an absolute schedule so the
+    rate does not drift with allocation time, until the OOM killer ends it (or max_s)."""
+    start, steps = time.monotonic(), 0
+    while time.monotonic() - start < max_s:
+        _kept.append(b"\x01" * (mib_per_step << 20))
+        steps += 1
+        time.sleep(max(0.0, start + steps * step_s - time.monotonic()))
+    return steps
 
 
 @app.task(name="prom_tasks.noop")

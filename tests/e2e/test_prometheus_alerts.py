@@ -1,16 +1,32 @@
 """End to end on real servers on 127.0.0.1, all started and stopped here: Debian's
-Prometheus (1 s scrape and evaluation, deploy/prometheus/ramflow-rules.yaml with
-short `for:` values) scraping ramflowd, Debian's Alertmanager (clustering off)
-delivering to a webhook receiver in this process, Redis, and a Celery prefork
-worker with the ramflow agent injected, running in a real v1 memory cgroup with a
-256 MiB limit.
+Prometheus (5 s scrape and evaluation, basic auth on its API, the shipped
+deploy/prometheus/ramflow-rules.yaml loaded as it is: every `for:` at its default)
+scraping ramflowd (shipped defaults), Debian's Alertmanager (clustering off,
+group_wait 1 s) delivering to a webhook receiver in this process, Redis, and a
+Celery prefork worker with the ramflow agent injected, running in a real v1 memory
+cgroup with a 256 MiB limit.
 
-The tests run in file order as one scenario: page cache alone (no OOM-risk alert),
-a leak up to a real OOM kill (OOM-risk alert before it, OOM-kill alert after it),
-then every dashboard query over the whole run.
+The tests run in file order as one scenario:
+1. page cache alone (a 1 GiB file read through the cgroup, then a file kept hot):
+   no OOM-risk and no recommendation alert ever goes pending;
+2. a steady 1 MiB/s leak up to a real OOM kill (kill time from memory.oom_control):
+   an OOM-risk notification reaches the receiver at least 60 s and at least half the
+   leak's time to OOM before the kill (docs/alerts.md "Lead time"), then the
+   OOM-kill notification names the task;
+3. a 5 MiB/s leak in a cgroup of its own that kills in under a minute: the lead
+   time is measured and reported, not asserted (the data allows little);
+4. every dashboard query over the whole run, `ramflowd recommend --prometheus`
+   with basic auth, and with a bearer token and a tenant through a gateway that
+   checks them, and RamflowSidecarDown going pending when ramflowd stops.
+Lead times are printed and written to tests/artifacts/prometheus-lead-time.json.
+
+The lead time needs ramflow_time_to_oom_seconds within ~30 s of a leak's start
+(DESIGN.md "time to OOM"). A ramflowd whose forecast needs five 60-s buckets cannot
+give it; RAMFLOWD_ARGS (extra `serve` flags, e.g. "--bucket 5s") lets such a build
+stand in for the multi-scale forecast.
 
 Needs root, cgroup v1 memory, and ramflowd (build/default/src/ramflowd, or env
-RAMFLOWD; extra `serve` flags in env RAMFLOWD_ARGS). Budget: under 6 minutes.
+RAMFLOWD). Budget: about 6 minutes.
 """
 from __future__ import annotations
 
@@ -30,29 +46,22 @@ from pathlib import Path
 
 import pytest
 
-from prom_servers import MemoryCgroup, Servers, Webhook, free_port, get_json, ramflowd_binary, wait_until
+from prom_servers import (
+    Gateway, MemoryCgroup, Servers, Webhook, basic_auth, bcrypt_hash, free_port, get_json, ramflowd_binary, wait_until,
+)
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "deploy" / "prometheus"))
 sys.path.insert(0, str(REPO / "grafana" / "lib"))
 import lint  # noqa: E402
-import set_knobs  # noqa: E402
 
+RULES = REPO / "deploy" / "prometheus" / "ramflow-rules.yaml"  # loaded unchanged
 NAMESPACE = "ramflow-e2e"
 POD = "celery-worker-7d4b9c8f6-e2e01"  # Deployment-shaped: workload "celery-worker"
 LIMIT = 256 << 20
-# Shipped defaults stay untouched; the test's copy waits seconds, not minutes.
-SHORT_KNOBS = {
-    "oomRiskFor": "3s",
-    "timeToOOMFor": "2s",
-    "leakFor": "2s",
-    "oomKillWindow": "3m",
-    "limitBelowRecommendedFor": "2s",
-    "noLimitFor": "2s",
-    "agentSilentFor": "5s",
-    "sidecarDownFor": "5s",
-    "fleetInterval": "1s",
-}
+INTERVAL_S = 5  # Prometheus scrape and evaluation, as in the issue's measurements
+PROM_USER, PROM_PASSWORD = "sre", "e2e-password"
+OOM_RISK_ALERTS = ("RamflowOOMProjected", "RamflowOOMRisk")
+ARTIFACT = REPO / "tests" / "artifacts" / "prometheus-lead-time.json"
 # Panels that show Kubernetes object facts: they need kube-state-metrics, absent here.
 KUBE_STATE_METRICS_PANELS = {
     "Kubernetes: container memory limits and requests",
@@ -68,17 +77,21 @@ class Stack:
     cgroup: MemoryCgroup
     servers: Servers
     tasks: object
+    socket: Path = Path()
     cgroup_label: str = ""
     started: float = field(default_factory=time.time)
-    oom_kill_at: float | None = None
+    lead_times: dict = field(default_factory=dict)
 
     def query(self, expr: str) -> list[dict]:
-        body = get_json(f"{self.prometheus}/api/v1/query", {"query": expr})
+        body = get_json(f"{self.prometheus}/api/v1/query", {"query": expr}, headers=PROM_AUTH)
         return body["data"]["result"]
 
     def query_range(self, expr: str, start: float, end: float, step: float = 2) -> list[dict]:
         params = {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": str(step)}
-        return get_json(f"{self.prometheus}/api/v1/query_range", params, timeout=20)["data"]["result"]
+        return get_json(f"{self.prometheus}/api/v1/query_range", params, timeout=20, headers=PROM_AUTH)["data"]["result"]
+
+
+PROM_AUTH = basic_auth(PROM_USER, PROM_PASSWORD)
 
 
 def _requirements() -> None:
@@ -115,13 +128,11 @@ def _start_alertmanager(servers: Servers, tmp: Path, webhook: Webhook) -> str:
 
 
 def _start_prometheus(servers: Servers, tmp: Path, ramflowd_port: int, alertmanager: str | None) -> str:
-    """Prometheus scraping ramflowd every second with the rules (short knobs) loaded."""
+    """Prometheus scraping ramflowd every 5 s with the shipped rules, its API behind basic auth."""
     port = free_port()
-    rules = tmp / "ramflow-rules.yaml"
-    rules.write_text(set_knobs.apply(set_knobs.RULES.read_text(), SHORT_KNOBS))
     config = {
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-        "rule_files": [str(rules)],
+        "global": {"scrape_interval": f"{INTERVAL_S}s", "evaluation_interval": f"{INTERVAL_S}s"},
+        "rule_files": [str(RULES)],
         "scrape_configs": [{
             "job_name": "ramflow",
             "static_configs": [{
@@ -132,11 +143,13 @@ def _start_prometheus(servers: Servers, tmp: Path, ramflowd_port: int, alertmana
     }
     if alertmanager:
         config["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]}
+    web = _write_json(tmp / "web.yaml", {"basic_auth_users": {PROM_USER: bcrypt_hash(PROM_PASSWORD)}})
     servers.start("prometheus", [
         "prometheus", f"--config.file={_write_json(tmp / 'prometheus.yaml', config)}",
         f"--storage.tsdb.path={tmp / 'prometheus'}", f"--web.listen-address=127.0.0.1:{port}",
+        f"--web.config.file={web}",
     ])
-    wait_until(lambda: _ready(servers, "prometheus", port), 30, f"prometheus to be ready on 127.0.0.1:{port}")
+    wait_until(lambda: _ready(servers, "prometheus", port, PROM_AUTH), 30, f"prometheus to be ready on 127.0.0.1:{port}")
     return f"http://127.0.0.1:{port}"
 
 
@@ -146,23 +159,26 @@ def _dashboards() -> dict[str, dict]:
 
 def _dashboard_values(range_seconds: int) -> dict[str, str]:
     return {
+        "cluster": ".*",
         "namespace": NAMESPACE,
         "pod": POD,
         "worker": ".*",
-        "__rate_interval": "5s",
-        "__interval": "2s",
+        "__rate_interval": "20s",
+        "__interval": "5s",
         "__range": f"{range_seconds}s",
     }
 
 
-def _ready(servers: Servers, name: str, port: int) -> bool:
+def _ready(servers: Servers, name: str, port: int, headers: dict | None = None) -> bool:
     servers.check_running(name)
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/-/ready", timeout=2) as response:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/-/ready", headers=headers or {})
+    with urllib.request.urlopen(request, timeout=2) as response:
         return response.status == 200
 
 
 def test_rules_and_every_dashboard_query_are_accepted_by_prometheus(tmp_path: Path):
-    """Runs without ramflowd or root: a real Prometheus parses every query and rule."""
+    """Runs without ramflowd or root: a real Prometheus loads the rules and parses every
+    query (test_every_dashboard_query_returns_data checks that every rule evaluates)."""
     servers = Servers(tmp_path)
     try:
         prometheus = _start_prometheus(servers, tmp_path, free_port(), None)
@@ -171,19 +187,13 @@ def test_rules_and_every_dashboard_query_are_accepted_by_prometheus(tmp_path: Pa
             for query in lint.queries(board):
                 expr = lint.substitute(query["expr"], _dashboard_values(300))
                 try:
-                    get_json(f"{prometheus}/api/v1/query", {"query": expr})
+                    get_json(f"{prometheus}/api/v1/query", {"query": expr}, headers=PROM_AUTH)
                 except urllib.error.HTTPError as error:
                     refused.append(f"{name}: {query['panel']} {query['refId']}: {error.read().decode()}")
         assert not refused, "Prometheus refused:\n" + "\n".join(refused)
 
-        def evaluated_rules():
-            groups = get_json(f"{prometheus}/api/v1/rules")["data"]["groups"]
-            rules = [rule for group in groups for rule in group["rules"]]
-            return rules if rules and all(not r["lastEvaluation"].startswith("0001") for r in rules) else None
-
-        rules = wait_until(evaluated_rules, 20, "every rule to be evaluated once")
-        unhealthy = [f"{r['name']}: {r.get('lastError')}" for r in rules if r["health"] != "ok"]
-        assert not unhealthy, "rules failing to evaluate:\n" + "\n".join(unhealthy)
+        groups = get_json(f"{prometheus}/api/v1/rules", headers=PROM_AUTH)["data"]["groups"]
+        assert {g["name"] for g in groups} == {"ramflow.rules", "ramflow-fleet.rules", "ramflow.alerts"}, groups
     finally:
         servers.stop()
 
@@ -195,6 +205,7 @@ def stack(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("prom-e2e")
     servers, webhook = Servers(tmp), Webhook()
     cgroup = MemoryCgroup(f"ramflow-e2e-{os.getpid()}", LIMIT)
+    result = None
     try:
         redis_port, ramflowd_port = free_port(), free_port()
         redis_url = f"redis://127.0.0.1:{redis_port}/0"
@@ -202,7 +213,7 @@ def stack(tmp_path_factory):
                                 "--save", "", "--appendonly", "no", "--dir", str(tmp)])
         socket_path = tmp / "ramflow.sock"
         servers.start("ramflowd", [str(ramflowd), "serve", "--listen", f"127.0.0.1:{ramflowd_port}",
-                                   "--socket", str(socket_path), "--interval", "1s", "--bucket", "1s",
+                                   "--socket", str(socket_path),
                                    *shlex.split(os.environ.get("RAMFLOWD_ARGS", ""))])
         prometheus = _start_prometheus(servers, tmp, ramflowd_port, _start_alertmanager(servers, tmp, webhook))
         env = {
@@ -219,7 +230,7 @@ def stack(tmp_path_factory):
         ]), env=env, cwd=tmp)
         os.environ["PROM_E2E_REDIS"] = redis_url
         tasks = importlib.import_module("prom_tasks")
-        result = Stack(prometheus, webhook, cgroup, servers, tasks)
+        result = Stack(prometheus, webhook, cgroup, servers, tasks, socket_path)
         tasks.noop.delay().get(timeout=60)
         limit_series = wait_until(
             lambda: result.query(f'ramflow_memory_limit_bytes{{namespace="{NAMESPACE}", source="cgroup"}} == {cgroup.limit_bytes}'),
@@ -230,6 +241,9 @@ def stack(tmp_path_factory):
                    30, "the agent in the Celery worker to reach ramflowd")
         yield result
     finally:
+        if result is not None and result.lead_times:
+            ARTIFACT.parent.mkdir(parents=True, exist_ok=True)
+            ARTIFACT.write_text(json.dumps(result.lead_times, indent=2) + "\n")
         servers.stop()
         webhook.close()
         cgroup.close()
@@ -237,16 +251,19 @@ def stack(tmp_path_factory):
 
 def _absent_metrics(stack: Stack, exprs: list[str]) -> list[str]:
     """The ramflow_* names these expressions use that Prometheus never received."""
-    known = set(get_json(f"{stack.prometheus}/api/v1/label/__name__/values")["data"])
+    known = set(get_json(f"{stack.prometheus}/api/v1/label/__name__/values", headers=PROM_AUTH)["data"])
     used = {name for expr in exprs for name in re.findall(r"(?<![:\w])ramflow_\w+", expr)}
     return sorted(used - known)
 
 
-def _oom_risk_seen_in(stack: Stack, seconds: int) -> list[dict]:
-    return stack.query(f'count_over_time(ALERTS{{alertname="RamflowOOMRisk", namespace="{NAMESPACE}"}}[{seconds}s])')
+def _alerts_seen(stack: Stack, alertnames: tuple[str, ...], seconds: int) -> list[dict]:
+    """ALERTS series (pending or firing) of these alerts on the test's cgroup in the last `seconds`
+    (ramflowd here watches every Python process of the machine, other cgroups included)."""
+    names = "|".join(alertnames)
+    return stack.query(f'count_over_time(ALERTS{{alertname=~"{names}", cgroup="{stack.cgroup_label}"}}[{seconds}s])')
 
 
-def test_page_cache_alone_raises_no_oom_risk(stack: Stack, tmp_path: Path):
+def test_page_cache_alone_raises_no_oom_risk_and_no_recommendation(stack: Stack, tmp_path: Path):
     fs_type = subprocess.run(["stat", "-f", "-c", "%T", str(tmp_path)], capture_output=True, text=True).stdout.strip()
     assert fs_type != "tmpfs", "the file must live on a disk: tmpfs pages are shmem, not page cache"
     began = time.time()
@@ -260,58 +277,118 @@ def test_page_cache_alone_raises_no_oom_risk(stack: Stack, tmp_path: Path):
     subprocess.run(stack.cgroup.run_inside(["cat", str(big), str(hot), str(hot), str(hot), str(hot)]),
                    stdout=subprocess.DEVNULL, check=True, timeout=60)
     assert stack.cgroup.nonreclaimable_bytes() < LIMIT // 2, "the load must be page cache, not anonymous memory"
-    time.sleep(3 + 12)  # oomRiskFor 3s + scrape, evaluation and delivery, with room to spare
+    for _ in range(3):  # a scrape and two evaluations of every rule on the filled cgroup, while tasks run
+        stack.tasks.noop.delay().get(timeout=30)
+        time.sleep(INTERVAL_S)
     window = int(time.time() - began) + 1
-    usage = stack.query(f'max_over_time(ramflow_memory_usage_bytes{{cgroup="{stack.cgroup_label}"}}[{window}s])')
+    selector = f'{{cgroup="{stack.cgroup_label}"}}'
+    usage = stack.query(f"max_over_time(ramflow_memory_usage_bytes{selector}[{window}s])")
     assert usage and float(usage[0]["value"][1]) > 0.9 * LIMIT, f"ramflowd never saw the cache fill the limit: {usage}"
-    assert not _oom_risk_seen_in(stack, window), "RamflowOOMRisk went pending or firing on page cache alone"
-    assert not stack.webhook.alerts("RamflowOOMRisk"), "RamflowOOMRisk reached the webhook on page cache alone"
+    recommended = stack.query(f"max_over_time(ramflow_recommended_memory_limit_bytes{selector}[{window}s])")
+    quiet = ("RamflowOOMRisk", "RamflowOOMProjected", "RamflowMemoryLimitBelowRecommendation")
+    seen = _alerts_seen(stack, quiet, window)
+    assert not seen, f"on page cache alone (recommended limit {recommended}): {seen}"
+    assert not [a for name in quiet for a in stack.webhook.alerts(name) if a["labels"].get("cgroup") == stack.cgroup_label], (
+        "an alert reached the webhook on page cache")
 
 
-def _watch_oom_kills(stack: Stack, stop: threading.Event) -> None:
-    before = stack.cgroup.oom_kills()
+def _watch_oom_kill(cgroup: MemoryCgroup, stop: threading.Event, killed: list[float]) -> None:
+    before = cgroup.oom_kills()
     while not stop.is_set():
-        if stack.cgroup.oom_kills() > before:
-            stack.oom_kill_at = time.monotonic()
+        if cgroup.oom_kills() > before:  # memory.oom_control: the kernel's own count
+            killed.append(time.monotonic())
             return
         time.sleep(0.05)
 
 
-def test_oom_risk_reaches_webhook_before_the_oom_kill_and_the_kill_after(stack: Stack):
-    stop = threading.Event()
-    watcher = threading.Thread(target=_watch_oom_kills, args=(stack, stop), daemon=True)
+def _leak_until_killed(cgroup: MemoryCgroup, start_leak, max_s: float) -> tuple[float, float]:
+    """Calls start_leak(); (leak start, OOM kill) on the monotonic clock."""
+    stop, killed = threading.Event(), []
+    watcher = threading.Thread(target=_watch_oom_kill, args=(cgroup, stop, killed), daemon=True)
     watcher.start()
-    deadline = time.monotonic() + 150
+    started = time.monotonic()
+    start_leak()
     try:
-        # Fast to 75 % of the limit, then 1 MiB/s: a leak slow enough to be caught,
-        # as real ones are, and fast enough to finish in the budget.
-        while stack.oom_kill_at is None and time.monotonic() < deadline:
-            slow = stack.cgroup.nonreclaimable_bytes() >= 0.75 * LIMIT
-            try:
-                stack.tasks.leak.delay(1 if slow else 8).get(timeout=10)
-            except Exception:  # the child died in the task: the OOM kill
-                pass
-            if slow:
-                time.sleep(1)
+        wait_until(lambda: killed, max_s, "the OOM kill of the leaking worker (memory.oom_control)", every=0.5)
     finally:
         stop.set()
         watcher.join(timeout=2)
-    assert stack.oom_kill_at is not None, "the leak never reached an OOM kill within 150 s"
-    risk = stack.webhook.alerts("RamflowOOMRisk")
-    assert risk, "RamflowOOMRisk never reached the webhook; metrics ramflowd does not serve: " + ", ".join(
-        _absent_metrics(stack, ["ramflow_nonreclaimable_margin_ratio ramflow_oom_kills_total"]))
-    assert risk[0]["at"] < stack.oom_kill_at, (
-        f"RamflowOOMRisk arrived {risk[0]['at'] - stack.oom_kill_at:.1f}s after the OOM kill"
-    )
-    assert risk[0]["labels"]["severity"] == "critical"
-    assert risk[0]["labels"]["margin"] == "non-reclaimable"
-    assert risk[0]["labels"]["cgroup"] == stack.cgroup_label
-    assert risk[0]["annotations"]["runbook_url"].endswith("docs/runbooks.md#ramflowoomrisk")
+    return started, killed[0]
 
-    killed = wait_until(lambda: stack.webhook.alerts("RamflowOOMKilled"), 45, "RamflowOOMKilled at the webhook")
-    assert killed[0]["at"] > stack.oom_kill_at
-    assert killed[0]["labels"]["cgroup"] == stack.cgroup_label
-    assert killed[0]["labels"]["task"] == "prom_tasks.leak", "the kill should be pinned on the running task"
+
+def _first_oom_risk_notification(stack: Stack, since: float, cgroup_label: str) -> dict | None:
+    found = [a for name in OOM_RISK_ALERTS for a in stack.webhook.alerts(name)
+             if a["at"] >= since and a["labels"].get("cgroup") == cgroup_label]
+    return min(found, key=lambda a: a["at"]) if found else None
+
+
+def _record_lead(stack: Stack, case: str, started: float, killed: float, first: dict | None) -> float | None:
+    lead = killed - first["at"] if first else None
+    stack.lead_times[case] = {
+        "time_to_oom_s": round(killed - started, 1),
+        "first_notification": first and {"alertname": first["labels"]["alertname"], "severity": first["labels"]["severity"]},
+        "lead_s": None if lead is None else round(lead, 1),
+    }
+    print(f"lead time, {case}: {stack.lead_times[case]}")
+    return lead
+
+
+def test_steady_leak_notifies_well_before_the_oom_kill(stack: Stack):
+    # 1 MiB/s, as in the issue, into 256 MiB instead of 400 to fit CI's time: the rules
+    # promise the same share of the time to OOM (at least half) and at least 60 s.
+    started, killed = _leak_until_killed(
+        stack.cgroup, lambda: stack.tasks.leak_steadily.delay(1, 1.0, 400), max_s=410)
+    time_to_oom = killed - started
+    first = _first_oom_risk_notification(stack, started, stack.cgroup_label)
+    lead = _record_lead(stack, "1 MiB/s into 256 MiB", started, killed, first)
+    assert first, "no OOM-risk notification reached the webhook; metrics ramflowd does not serve: " + ", ".join(
+        _absent_metrics(stack, ["ramflow_time_to_oom_seconds ramflow_nonreclaimable_margin_ratio"]))
+    assert lead >= 60 and lead >= time_to_oom / 2, (
+        f"{first['labels']['alertname']} reached the webhook only {lead:.0f} s before the kill "
+        f"(time to OOM {time_to_oom:.0f} s; at least max(60 s, half of it) is asked)"
+    )
+    labels, notes = first["labels"], first["annotations"]
+    assert labels["severity"] == "critical"
+    assert labels["cgroup"] == stack.cgroup_label and labels["namespace"] == NAMESPACE and labels["pod"] == POD
+    assert notes["runbook_url"].endswith("docs/runbooks.md#" + labels["alertname"].lower())
+    assert f"(cgroup {stack.cgroup_label})" in notes["description"]
+
+    # ramflowd here watches every Python process of the machine: keep to the test's cgroup.
+    killed_alert = wait_until(
+        lambda: [a for a in stack.webhook.alerts("RamflowOOMKilled") if a["labels"].get("cgroup") == stack.cgroup_label],
+        45, "RamflowOOMKilled at the webhook")
+    assert killed_alert[0]["at"] > killed
+    assert killed_alert[0]["labels"]["task"] == "prom_tasks.leak_steadily", "the kill should be pinned on the running task"
+
+
+def test_leak_killing_in_under_a_minute_is_measured(stack: Stack, tmp_path: Path):
+    # 5 MiB/s in a cgroup of its own (its alerts carry its own `cgroup`, apart from the
+    # kill above): what the rules can do for a leak that kills in under a minute.
+    cgroup = MemoryCgroup(f"ramflow-e2e-fast-{os.getpid()}", LIMIT)
+    go = tmp_path / "go"
+    try:
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "PYTHONPATH": str(AGENT_DIR),
+               "RAMFLOW_SOCKET": str(stack.socket)}
+        stack.servers.start("fast-leak", cgroup.run_inside(
+            ["/usr/bin/python3", str(Path(__file__).parent / "fast_leak_worker.py"), str(go), "1", "0.2"]), env=env)
+        label = wait_until(
+            lambda: stack.query(f'ramflow_memory_limit_bytes{{cgroup=~".*{cgroup.path.name}"}}'),
+            30, "Prometheus to scrape the fast leak's cgroup")[0]["metric"]["cgroup"]
+        started, killed = _leak_until_killed(cgroup, go.touch, max_s=120)
+        time_to_oom = killed - started
+        first = _first_oom_risk_notification(stack, started, label)
+        lead = _record_lead(stack, "5 MiB/s into 256 MiB", started, killed, first)
+        assert time_to_oom < 60, f"this case is about leaks that kill in under a minute; this one took {time_to_oom:.0f} s"
+        # Whatever the lead, the kill itself is reported, pinned on its task.
+        killed_alert = wait_until(
+            lambda: [a for a in stack.webhook.alerts("RamflowOOMKilled") if a["labels"].get("cgroup") == label],
+            45, "RamflowOOMKilled for the fast leak at the webhook")
+        assert killed_alert[0]["at"] > killed and killed_alert[0]["labels"]["task"] == "fast_leak"
+        if lead is not None and lead > 0:
+            assert first["labels"]["severity"] == "critical"
+    finally:
+        stack.servers.stop_one("fast-leak")
+        cgroup.close()
 
 
 def test_every_dashboard_query_returns_data(stack: Stack):
@@ -333,36 +410,77 @@ def test_every_dashboard_query_returns_data(stack: Stack):
     assert not empty, f"{len(empty)} of {checked} queries returned no data:\n" + "\n".join(empty) + (
         "\nmetrics ramflowd does not serve: " + ", ".join(_absent_metrics(stack, empty_exprs)))
 
+    rules = [r for g in get_json(f"{stack.prometheus}/api/v1/rules", headers=PROM_AUTH)["data"]["groups"] for r in g["rules"]]
+    unhealthy = [f"{r['name']}: {r['health']} {r.get('lastError', '')}" for r in rules
+                 if r["health"] != "ok" or r["lastEvaluation"].startswith("0001")]
+    assert not unhealthy, "rules not evaluated, or failing:\n" + "\n".join(unhealthy)
+
     for label, match in (("namespace", "ramflow_build_info"), ("pod", "ramflow_build_info"), ("worker", "ramflow_process_rss_bytes")):
-        found = get_json(f"{stack.prometheus}/api/v1/label/{label}/values", {"match[]": match})["data"]
+        found = get_json(f"{stack.prometheus}/api/v1/label/{label}/values", {"match[]": match}, headers=PROM_AUTH)["data"]
         assert [v for v in found if v], f"variable ${label} would be empty (label_values({match}, {label}))"
 
 
-def test_recommend_reads_the_fleet_history_from_prometheus(stack: Stack):
+def _recommend(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(ramflowd_binary()), "recommend", *args], capture_output=True, text=True, timeout=30)
+
+
+def test_recommend_reads_the_fleet_history_from_prometheus_with_basic_auth(stack: Stack, tmp_path: Path):
     selector = f'{{namespace="{NAMESPACE}",workload="celery-worker"}}'
     recorded = wait_until(
         lambda: stack.query(f"namespace_workload:ramflow_recommended_memory_limit_bytes:max_7d{selector}"),
-        60, "the fleet recording rule for the recommended limit")
-    out = subprocess.run([str(ramflowd_binary()), "recommend", "--prometheus", stack.prometheus, "--selector", selector,
-                          "--output", "json"], capture_output=True, text=True, timeout=30)
+        90, "the fleet recording rule for the recommended limit (evaluated every 1m)")
+    password = tmp_path / "password"
+    password.write_text(PROM_PASSWORD + "\n")
+    auth = ["--prometheus-user", PROM_USER, "--prometheus-password-file", str(password)]
+
+    out = _recommend("--prometheus", stack.prometheus, *auth, "--selector", selector, "--output", "json")
     assert out.returncode == 0, out.stderr
     readout = json.loads(out.stdout)
     assert readout["limit"]["bytes"] >= float(recorded[0]["value"][1]) * 0.999
     assert readout["limit"]["quantity"].endswith(("Mi", "Gi"))
-    text = subprocess.run([str(ramflowd_binary()), "recommend", "--prometheus", stack.prometheus, "--selector", selector],
-                          capture_output=True, text=True, timeout=30)
+    text = _recommend("--prometheus", stack.prometheus, *auth, "--selector", selector)
     assert text.returncode == 0 and "resources:" in text.stdout and "max over replicas and 7 days" in text.stdout
-    bad = subprocess.run([str(ramflowd_binary()), "recommend", "--prometheus", stack.prometheus, "--selector", "nope"],
-                         capture_output=True, text=True, timeout=30)
+
+    anonymous = _recommend("--prometheus", stack.prometheus, "--selector", selector)
+    assert anonymous.returncode == 1 and "HTTP 401" in anonymous.stderr and "--prometheus-user" in anonymous.stderr
+    password.write_text("wrong\n")
+    refused = _recommend("--prometheus", stack.prometheus, *auth, "--selector", selector)
+    assert refused.returncode == 1 and "refused these credentials" in refused.stderr
+    assert "wrong" not in refused.stderr, "a secret must never be printed"
+    bad = _recommend("--prometheus", stack.prometheus, "--selector", "nope")
     assert bad.returncode == 2 and "--selector" in bad.stderr
 
 
-def test_sidecar_down_reaches_webhook(stack: Stack):
-    stopped_at = time.monotonic()
+def test_recommend_sends_a_bearer_token_and_a_tenant_to_a_fleet_store(stack: Stack, tmp_path: Path):
+    token = tmp_path / "token"
+    token.write_text("e2e-token-6f1c\n")
+    gateway = Gateway(stack.prometheus, "e2e-token-6f1c", PROM_AUTH)
+    selector = f'{{namespace="{NAMESPACE}",workload="celery-worker"}}'
+    try:
+        out = _recommend("--prometheus", gateway.url, "--prometheus-token-file", str(token),
+                         "--prometheus-tenant", "team-e2e", "--selector", selector, "--output", "json")
+        assert out.returncode == 0, out.stderr
+        assert json.loads(out.stdout)["limit"]["bytes"] > 0
+        assert len(gateway.requests) >= 3, "one query per fleet series"
+        for headers in gateway.requests:
+            assert headers.get("Authorization") == "Bearer e2e-token-6f1c"
+            assert headers.get("X-Scope-OrgID") == "team-e2e"
+
+        no_tenant = _recommend("--prometheus", gateway.url, "--prometheus-token-file", str(token), "--selector", selector)
+        assert no_tenant.returncode == 1 and "--prometheus-tenant" in no_tenant.stderr
+        both = _recommend("--prometheus", gateway.url, "--prometheus-token-file", str(token), "--prometheus-user", "x",
+                          "--prometheus-password-file", str(token), "--selector", selector)
+        assert both.returncode == 2 and "not both" in both.stderr
+    finally:
+        gateway.close()
+
+
+def test_sidecar_down_goes_pending_at_once(stack: Stack):
+    # sidecarDownFor is 5m: firing is promtool's to check (alerts.test.yaml); here the
+    # real Prometheus must see the target down and start the wait, with the pod's labels.
     stack.servers.stop_one("ramflowd")
-    # Before Prometheus's first scrape, absent(up) may already have fired (labels
-    # {job} only): look at what arrives after the stop, from the up == 0 branch.
-    down = wait_until(lambda: [a for a in stack.webhook.alerts("RamflowSidecarDown")
-                               if a["at"] > stopped_at and "pod" in a["labels"]],
-                      30, "RamflowSidecarDown at the webhook")
-    assert down[0]["labels"]["namespace"] == NAMESPACE and down[0]["labels"]["pod"] == POD
+    pending = wait_until(
+        lambda: stack.query(f'ALERTS{{alertname="RamflowSidecarDown", alertstate="pending", namespace="{NAMESPACE}"}}'),
+        4 * INTERVAL_S, "RamflowSidecarDown pending once ramflowd stops answering")
+    labels = pending[0]["metric"]
+    assert labels["pod"] == POD and labels["job"] == "ramflow" and labels["severity"] == "warning"

@@ -207,35 +207,26 @@ seccompProfile:
 {{- end }}
 
 {{/*
-The rule file with prometheusRule.knobs applied, by the rule of
-deploy/prometheus/set_knobs.py: the header declares "#   knob NAME = DEFAULT",
-each line using a knob ends in "# knob: NAME", and setting a knob replaces its
-default on the marked lines only (tests/helm/render.test.mjs checks both agree).
+The rule file with its knobs filled in. files/prometheus/ramflow-rules.yaml is
+deploy/prometheus/ramflow-rules.yaml with each knob's default replaced by @NAME@
+(helm/sync_chart_files.py); the defaults come from files/thresholds.json (a copy of
+thresholds/thresholds.json), prometheusRule.knobs overrides them. The same two steps
+as deploy/prometheus/set_knobs.py (tests/helm/render.test.mjs checks both agree).
 */}}
 {{- define "ramflow.prometheusRulesText" -}}
 {{- $text := .Files.Get "files/prometheus/ramflow-rules.yaml" }}
-{{- $knobs := .Values.prometheusRule.knobs | default dict }}
-{{- $defaults := dict }}
-{{- range regexFindAll "(?m)^#\\s+knob \\w+ = .+$" $text -1 }}
-{{- $decl := regexReplaceAll "^#\\s+knob (\\w+) = (.+?)\\s*$" . "${1}\n${2}" | splitList "\n" }}
-{{- $_ := set $defaults (index $decl 0) (index $decl 1) }}
+{{- $values := dict }}
+{{- range $name, $entry := (.Files.Get "files/thresholds.json" | fromJson).thresholds }}
+{{- if $entry.knob }}{{ $_ := set $values $name (toString $entry.value) }}{{ end }}
 {{- end }}
-{{- range $name, $_ := $knobs }}
-{{- if not (hasKey $defaults $name) }}
-{{- fail (printf "prometheusRule.knobs.%s: unknown knob; known: %s (docs/alerts.md)" $name (keys $defaults | sortAlpha | join ", ")) }}
+{{- range $name, $value := .Values.prometheusRule.knobs | default dict }}
+{{- if not (hasKey $values $name) }}
+{{- fail (printf "prometheusRule.knobs.%s: unknown knob; known: %s (docs/alerts.md)" $name (keys $values | sortAlpha | join ", ")) }}
 {{- end }}
+{{- $_ := set $values $name (toString $value) }}
 {{- end }}
-{{- $out := list }}
-{{- range splitList "\n" $text }}
-{{- $line := . }}
-{{- $marker := regexFind "\\s+# knob: \\w+\\s*$" $line }}
-{{- if and $marker (not (regexMatch "^#\\s+knob \\w+ = " $line)) }}
-{{- $name := regexReplaceAll "^\\s+# knob: (\\w+)\\s*$" $marker "${1}" }}
-{{- if hasKey $knobs $name }}
-{{- $line = printf "%s%s" (trimSuffix $marker $line | replace (get $defaults $name) (get $knobs $name | toString)) $marker }}
+{{- range $name, $value := $values }}
+{{- $text = replace (printf "@%s@" $name) $value $text }}
 {{- end }}
-{{- end }}
-{{- $out = append $out $line }}
-{{- end }}
-{{- join "\n" $out }}
+{{- $text }}
 {{- end }}

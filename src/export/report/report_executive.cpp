@@ -4,6 +4,7 @@
 
 #include "analysis/allocation_speed.h"
 #include "analysis/recommend.h"
+#include "thresholds/thresholds.h"
 #include "analysis/units.h"
 #include "export/report/report_sections.h"
 

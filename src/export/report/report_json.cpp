@@ -54,16 +54,6 @@ HostFacts read_host_facts() {
   return host;
 }
 
-ReportOptions report_options(const config::Config& config) {
-  ReportOptions o;
-  o.thresholds.medium_bytes = config.leak_medium_mib * analysis::kMiB;
-  o.thresholds.high_bytes = config.leak_high_mib * analysis::kMiB;
-  o.greedy_bytes_per_second = config.greedy_mib_per_second * analysis::kMiB;
-  o.headroom = config.headroom;
-  o.restart_horizon_seconds = static_cast<double>(config.restart_horizon.count());
-  return o;
-}
-
 std::string report_env(const char* ramflow_env, const char* app_env) {
   if (ramflow_env && *ramflow_env) return ramflow_env;
   if (app_env && *app_env) return app_env;

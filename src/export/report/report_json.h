@@ -3,7 +3,7 @@
 // docs/report.md. Pure: everything it says comes from the snapshot and the
 // options; the caller reads the environment and the host.
 //
-//   ReportOptions options = report_options(config);
+//   ReportOptions options = app::report_options(config);  // the thresholds in force
 //   options.source = "serve";
 //   options.env = report_env(getenv("RAMFLOW_ENV"), getenv("APP_ENV"));
 //   options.version = kVersion;
@@ -19,7 +19,6 @@
 
 #include "analysis/allocation_speed.h"
 #include "analysis/integrity.h"
-#include "config/config.h"
 #include "model/snapshot.h"
 
 namespace ramflow::exporter {
@@ -45,7 +44,7 @@ struct ReportOptions {
   std::string env = "local";
   double refresh_seconds = 5;
   std::string version;  // of ramflowd
-  // The thresholds in force (report_options() copies them from the Config).
+  // The thresholds in force (app::report_options() copies them from the Config).
   analysis::ResidualThresholds thresholds;
   double greedy_bytes_per_second = analysis::kGreedyBytesPerSecond;
   double headroom = 0.20;
@@ -53,9 +52,6 @@ struct ReportOptions {
   ReportBounds bounds;
   HostFacts host;
 };
-
-// The thresholds, headroom and horizon of `config`; the other fields keep their defaults.
-ReportOptions report_options(const config::Config& config);
 
 // RAMFLOW_ENV, else APP_ENV, else "local" (pass getenv()'s results; null or empty = unset).
 std::string report_env(const char* ramflow_env, const char* app_env);

@@ -116,17 +116,14 @@ json agent_json(const model::Snapshot& s) {
   return j;
 }
 
-// Each setting with where it came from (file, env, flag), else "default".
+// Each setting with where it came from (file, env, flag or default; null when not known).
 json configuration_json(const model::Snapshot& s) {
-  static const auto defaults = config::describe(config::Config{});
   json out = json::array();
   if (!s.configuration) return out;
   for (const auto& [key, value] : s.configuration->settings) {
     const auto& sources = s.configuration->sources;
     auto origin = sources.find(key);
-    bool is_default = std::find(defaults.begin(), defaults.end(), std::pair(key, value)) != defaults.end();
-    json source = origin != sources.end() ? json(origin->second) : is_default ? json("default") : json(nullptr);
-    out.push_back({{"key", text(key)}, {"value", text(value)}, {"source", source}});
+    out.push_back({{"key", text(key)}, {"value", text(value)}, {"source", origin != sources.end() ? json(origin->second) : json(nullptr)}});
   }
   return out;
 }

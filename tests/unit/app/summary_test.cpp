@@ -20,13 +20,27 @@ TEST(Summary, StatesTheIntegrityVerdictInCapitals) {
   EXPECT_TRUE(says(executive_summary(fixture_report()), "Integrity   BLOATED"));
 }
 
-TEST(Summary, GivesTheRecommendedLimitAndRequestAsQuantities) {
+TEST(Summary, GivesTheRecommendedLimitAndRequestAsQuantitiesWithTheirReasons) {
   const auto r = fixture_report();
   const std::string text = executive_summary(r);
   const auto& rec = r["executive"]["recommendation"];
-  EXPECT_TRUE(says(text, "Recommended limit  " + rec["limit_quantity"].get<std::string>() + ", request " +
-                             rec["request_quantity"].get<std::string>()))
+  EXPECT_TRUE(says(text, "Recommended limit  " + rec["limit_quantity"].get<std::string>() + "   " +
+                             rec["limit_reason"].get<std::string>()))
       << text;
+  EXPECT_TRUE(says(text, "Recommended request " + rec["request_quantity"].get<std::string>() + "  " +
+                             rec["request_reason"].get<std::string>()))
+      << text;
+}
+
+TEST(Summary, AHighLeakIsAnsweredWithRecyclingNotALimit) {
+  const std::string text = executive_summary(fixture_report());
+  EXPECT_TRUE(says(text, "no limit fixes a leak")) << text;
+  EXPECT_TRUE(says(text, "Celery worker_max_tasks_per_child = 67")) << text;
+}
+
+TEST(Summary, ListsTheProcessesThatEndedAndHow) {
+  const std::string text = executive_summary(fixture_report());
+  EXPECT_TRUE(says(text, "pid 4103 (child) oom_killed during tasks.search")) << text;
 }
 
 TEST(Summary, ListsTheCulpritsInTheReportsOrder) {

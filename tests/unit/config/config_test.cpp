@@ -16,6 +16,16 @@ TEST(Config, DefaultsMatchTheDocumentation) {
   EXPECT_DOUBLE_EQ(c.leak_high_mib, 20);
 }
 
+// Threshold defaults come from thresholds/thresholds.json (tests/unit/analysis
+// checks the generated constants against the file).
+TEST(Config, ThresholdDefaultsAreTheThresholdsFile) {
+  Config c;
+  EXPECT_DOUBLE_EQ(c.leak_medium_mib, thresholds::kLeakMediumMiB);
+  EXPECT_DOUBLE_EQ(c.leak_high_mib, thresholds::kLeakHighMiB);
+  EXPECT_DOUBLE_EQ(c.greedy_mib_per_second, thresholds::kGreedyMiBPerSecond);
+  EXPECT_DOUBLE_EQ(c.oom_risk_margin, thresholds::kOomRiskNonreclaimableMargin);
+}
+
 TEST(Config, FlagEnvFileAllSetTheSameOption) {
   Config c;
   apply_yaml_text(c, "interval: 2s\nmax_processes: 10\n", "test.yaml");

@@ -137,19 +137,20 @@
     const kpis = el('div', { class: 'grid kpis' },
       card('Safety margin', fmtPct(sm.ratio), sm.verdict,
         'Share of the memory limit still free; under 10 % the OOM killer is close.',
-        `${fmtBytes(sm.working_set_bytes)} working set of ${fmtBytes(sm.limit_bytes)} (${sm.limit_source} limit) · non-reclaimable margin ${fmtPct(sm.nonreclaimable_ratio)}`,
+        `${fmtBytes(sm.working_set_bytes)} working set of ${fmtBytes(sm.limit_bytes)} (${sm.limit_source} limit) · non-reclaimable margin ${fmtPct(sm.nonreclaimable_ratio)}${sm.scope === 'processes' ? ' · the workers\' own memory (others share the cgroup)' : ''}`,
         { key: 'safety_margin' }),
       card('Process footprint', fmtBytes(fp.peak_bytes), fp.verdict,
-        'The highest memory the pod has used, from the kernel peak counter: size the limit from it.',
-        `${fmtPct(fp.limit_ratio)} of the limit · ${fp.source.replace(/_/g, ' ')}`, { key: 'footprint' }),
+        'The most memory the workers held that the kernel could not reclaim (ended workers included): size the limit from it.',
+        `${fmtPct(fp.limit_ratio)} of the limit · ${fp.source.replace(/_/g, ' ')}${isNum(fp.cgroup_peak_bytes) ? ` · cgroup peak with page cache ${fmtBytes(fp.cgroup_peak_bytes)}` : ''}`,
+        { key: 'footprint' }),
       card('Allocation speed', fmtRate(as.bytes_per_second), as.verdict,
         'How fast memory grows while code runs; at or above the threshold the code is greedy and loads large chunks at once.',
         [as.pid !== null ? `pid ${as.pid}` : null, as.function, `threshold ${fmtRate(as.threshold_bytes_per_second)}`].filter(Boolean).join(' · '),
         { key: 'allocation_speed' }),
       card('Leak probability', fmtPct(lp.probability), lp.level,
-        'Confidence that the memory left after each task keeps rising, from a trend test over the recent tasks.',
+        'Probability that the worker leaks, always in its level\'s band (LOW under 35 %, HIGH from 85 %); beside it, the trend test\'s confidence that the memory left after each task rises at all.',
         lp.window_tasks < 10 ? `${lp.window_tasks} tasks so far: the trend test needs 10`
-          : `${isNum(lp.rate_bytes_per_task) ? `+${fmtBytes(lp.rate_bytes_per_task)} per task · ` : ''}${fmtRate(lp.rate_bytes_per_second)} · ${lp.window_tasks} tasks${lp.pid !== null ? ` · pid ${lp.pid}` : ''}`,
+          : `${isNum(lp.rate_bytes_per_task) ? `+${fmtBytes(lp.rate_bytes_per_task)} per task · ` : ''}${fmtRate(lp.rate_bytes_per_second)} · ${lp.window_tasks} tasks · trend confidence ${fmtPct(lp.trend_probability)}${lp.pid !== null ? ` · pid ${lp.pid}` : ''}`,
         { key: 'leak_probability' }));
 
     const oom = ex.time_to_oom;
@@ -167,23 +168,28 @@
       el('article', { class: 'card', 'data-kpi': 'recommendation' },
         el('h3', null, 'Recommended limit'),
         el('p', { class: 'value' }, rec.limit_quantity, el('span', { class: 'sub' }, ` request ${rec.request_quantity}`)),
-        el('p', { class: 'detail' }, [
-          `peak + ${fmtPct(rec.headroom_ratio)} headroom`,
-          rec.leak_allowance_bytes > 0 ? `+ ${fmtBytes(rec.leak_allowance_bytes)} for the leak over ${fmtDuration(rec.restart_horizon_seconds)}` : null,
-          isNum(rec.oom_victim_floor_bytes) ? `floor from the last OOM victim ${fmtBytes(rec.oom_victim_floor_bytes)}` : null,
-          isNum(rec.celery_max_memory_per_child_kib) ? `Celery worker_max_memory_per_child = ${rec.celery_max_memory_per_child_kib} (KiB)` : null,
-        ].filter(Boolean).join(' · ')),
+        el('p', { class: 'detail', 'data-reason': 'limit' }, `Limit: ${rec.limit_reason}.`),
+        el('p', { class: 'detail', 'data-reason': 'request' }, `Request: ${rec.request_reason}.`),
+        rec.recycle_instead ? el('p', { class: 'detail warn', 'data-reason': 'recycle' },
+          'The leak is high: no limit fixes a leak. Fix it, or recycle the worker' + (rec.celery && isNum(rec.celery.max_tasks_per_child) ? ' (worker_max_tasks_per_child below).' : ' before it outgrows the headroom.')) : null,
+        rec.celery ? el('p', { class: 'detail', 'data-reason': 'celery' }, [
+          `Celery worker_max_memory_per_child = ${rec.celery.max_memory_per_child_kib} (KiB): ${rec.celery.max_memory_per_child_reason}`,
+          isNum(rec.celery.max_tasks_per_child) ? `worker_max_tasks_per_child = ${rec.celery.max_tasks_per_child}: ${rec.celery.max_tasks_per_child_reason}` : null,
+          rec.celery.trap ? `Warning: ${rec.celery.trap_reason}` : null,
+        ].filter(Boolean).join(' · ')) : null,
         snippet, el('p', null, copyBtn, ' ', copyStatus)));
 
     const imports = ex.imports.length
       ? barList(ex.imports.map((i) => [i.module, i.bytes]))
       : el('p', { class: 'muted' }, 'No import data: the agent was not loaded before the imports.');
 
-    const procs = table('Processes of the worker group',
-      [{ label: 'PID' }, { label: 'Role' }, { label: 'Worker' }, { label: 'RSS', num: 1 }, { label: 'PSS', num: 1 },
+    const state = (p) => p.state === 'running' ? 'running'
+      : `${p.end.reason === 'oom_killed' ? 'OOM-killed' : 'ended'}${p.end.task ? ` in ${p.end.task}` : ''}`;
+    const procs = table('Processes of the worker group (those that ended keep their last verdicts)',
+      [{ label: 'PID' }, { label: 'Role' }, { label: 'State' }, { label: 'Worker' }, { label: 'RSS', num: 1 }, { label: 'PSS', num: 1 },
         { label: 'USS', num: 1 }, { label: 'Peak RSS', num: 1 }, { label: 'Business', num: 1 }, { label: 'Residual', num: 1 },
         { label: 'Integrity' }, { label: 'Leak' }],
-      ex.processes.map((p) => [String(p.pid), p.role, p.worker || '—', fmtBytes(p.rss_bytes), fmtBytes(p.pss_bytes),
+      ex.processes.map((p) => [String(p.pid), p.role, state(p), p.worker || '—', fmtBytes(p.rss_bytes), fmtBytes(p.pss_bytes),
         fmtBytes(p.uss_bytes), fmtBytes(p.peak_rss_bytes), fmtBytes(p.layers.business_bytes), fmtBytes(p.residual_bytes),
         chip(p.integrity), `${p.leak_level}${isNum(p.leak_probability) ? ` (${fmtPct(p.leak_probability)})` : ''}`]));
 

@@ -1,6 +1,7 @@
 #include "report_fixture.h"
 
 #include "analysis/recommend.h"
+#include "config/config.h"
 
 namespace ramflow::exporter::testing {
 namespace {
@@ -233,6 +234,7 @@ model::Snapshot celery_snapshot() {
   model::Configuration configuration{config::describe(config::Config{}), {}};
   for (auto& [key, value] : configuration.settings) {
     if (key == "listen") value = "127.0.0.1:9911";  // set by the user: its source is not in the snapshot
+    else configuration.sources[key] = "default";
   }
   s.configuration = std::make_shared<const model::Configuration>(std::move(configuration));
   return s;

@@ -404,14 +404,5 @@ TEST(ReportEnv, RamflowEnvThenAppEnvThenLocal) {
   EXPECT_EQ(report_env("", nullptr), "local");
 }
 
-TEST(ReportOptionsFromConfig, CopiesTheThresholdsInForce) {
-  config::Config c;
-  c.leak_high_mib = 32;
-  c.restart_horizon = std::chrono::hours(12);
-  ReportOptions o = report_options(c);
-  EXPECT_DOUBLE_EQ(o.thresholds.high_bytes, 32 * kMiB);
-  EXPECT_DOUBLE_EQ(o.restart_horizon_seconds, 12 * 3600);
-}
-
 }  // namespace
 }  // namespace ramflow::exporter::testing

@@ -14,6 +14,7 @@
 #include "daemon/agent_sink.h"
 #include "daemon/analyzer.h"
 #include "daemon/oom_forensics.h"
+#include "daemon/restore_budget.h"
 #include "daemon/state_store.h"
 #include "export/report/badge.h"
 #include "export/http/http_server.h"
@@ -24,6 +25,15 @@
 #include "ingest/socket_server.h"
 
 namespace ramflow::app {
+namespace {
+
+exporter::HttpLimits http_limits() {
+  exporter::HttpLimits limits;
+  limits.warn = [](std::string_view line) { spdlog::warn("{}", line); };
+  return limits;
+}
+
+}  // namespace
 
 struct DaemonRuntime::Parts {
   explicit Parts(const config::Config& c)
@@ -42,7 +52,7 @@ struct DaemonRuntime::Parts {
   daemon::AgentSink sink;
   daemon::Analyzer analyzer;
   daemon::OomForensics oom;
-  daemon::StateStore state{config.state_dir};
+  daemon::StateStore state{config.state_dir, daemon::state_restore_budget("/proc", "/sys/fs/cgroup")};
   ingest::SocketServer socket;
   std::unique_ptr<bpf::OomWatcher> watcher;
   std::mutex watched_mu;
@@ -51,7 +61,7 @@ struct DaemonRuntime::Parts {
   bool keep_live = false;
   std::mutex live_mu;
   model::SnapshotPtr last_live;
-  exporter::HttpServer http;
+  exporter::HttpServer http{http_limits()};
   bool socket_running = false;
 };
 

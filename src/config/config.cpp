@@ -219,6 +219,14 @@ const std::vector<Option>& options() {
       {"oom-risk-margin", "RATIO", "non-reclaimable margin below which the pod is at OOM risk (default 0.1)",
        [](Config& c, std::string_view v) { return set_real(c.oom_risk_margin, v, 0, 1, "a ratio"); },
        [](const Config& c) { return show_number(c.oom_risk_margin); }},
+      {"show-command-lines", "true|false", "show workers' command lines in the report as they are; default false: URL credentials, password-like options and secret-looking variables are replaced by *** (docs/security.md)",
+       [](Config& c, std::string_view v) -> std::string {
+         auto b = parse_bool(v);
+         if (!b) return "true or false";
+         c.show_command_lines = *b;
+         return {};
+       },
+       [](const Config& c) { return std::string(c.show_command_lines ? "true" : "false"); }},
       {"log-format", "text|json", "log line format (default text)",
        [](Config& c, std::string_view v) -> std::string {
          if (v == "text") c.log_format = LogFormat::kText;

@@ -45,6 +45,8 @@ struct Config {
   std::chrono::milliseconds bucket{60000};
   double greedy_mib_per_second = 100;
   double oom_risk_margin = 0.10;
+  // output
+  bool show_command_lines = false;  // workers' command lines unredacted in the report
   // logging
   LogFormat log_format = LogFormat::kText;
   std::string log_level = "info";

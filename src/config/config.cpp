@@ -320,12 +320,19 @@ void apply_yaml_text(Config& config, const std::string& text, const std::string&
   }
   if (root.IsNull()) return;
   if (!root.IsMap()) throw ConfigError(origin + " must be a YAML mapping of option names to values");
+  std::map<std::string, int> seen;  // normalized key → line, so a second listen: (or max_processes: for max-processes:) is caught
   for (const auto& entry : root) {
     std::string key;
     try {
       key = entry.first.as<std::string>();
     } catch (const YAML::Exception&) {
       throw ConfigError(origin + " has a key that is not a string");
+    }
+    const int line = entry.first.Mark().line + 1;
+    if (auto [it, fresh] = seen.emplace(normalize(key), line); !fresh) {
+      throw ConfigError("key '" + printable(key) + "' appears twice in " + origin + " (line " +
+                        std::to_string(it->second) + " and line " + std::to_string(line) +
+                        "); keep one, since a later value would silently win");
     }
     const YAML::Node& node = entry.second;
     std::string value;

@@ -2,7 +2,7 @@
 // sidecar's own memory cgroup has free (limit − usage), or of the host's
 // MemAvailable when the cgroup has no limit; at most 256 MiB, at least 4 MiB.
 // In the chart's sidecar (128 MiB limit, ~10 MiB used at start) that is
-// ~59 MiB, so the state file may be up to ~7 MiB (StateStore::max_file_bytes).
+// ~63 MiB, so the state file may be up to ~6 MiB (StateStore::max_file_bytes).
 // The roots are the sidecar's own /proc and cgroup mount, not --proc-root's.
 #pragma once
 

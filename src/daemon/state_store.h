@@ -33,10 +33,10 @@
 
 namespace ramflow::daemon {
 
-// What the bounded parse counts per byte of a real state file: 7.2 for the
+// What the bounded parse counts per byte of a real state file: 9.5 for the
 // largest bench state (64 processes, a week of peaks), rounded up. A hostile
-// file of the same size may count 38 per byte: the budget stops it.
-inline constexpr std::uint64_t kCountedBytesPerFileByte = 8;
+// file of the same size may count 46 per byte: the budget stops it.
+inline constexpr std::uint64_t kCountedBytesPerFileByte = 10;
 inline constexpr std::uint64_t kDefaultRestoreBudget = 48u << 20;
 inline constexpr int kMaxStateNesting = 16;
 // Most of one core that writing the state file may take, on average.

@@ -56,9 +56,9 @@ def empty_objects(size: int) -> bytes:
 
 
 @pytest.mark.parametrize("name, content, why", [
-    # Over the size bound in the chart's sidecar (~8 MiB: half of ~126 MiB free / 8), else too deep.
+    # Over the size bound in the chart's sidecar (~6.3 MiB: half of ~126 MiB free / 10), else too deep.
     ("8 MiB of nested brackets (the issue's file)", lambda: nested_brackets(8 << 20), "larger than|nested deeper"),
-    ("6 MiB of empty objects (under the size bound, 200 MiB as a DOM)", lambda: empty_objects(6 << 20),
+    ("5 MiB of empty objects (under the size bound, 165 MiB as a DOM)", lambda: empty_objects(5 << 20),
      "MiB of memory to load"),
     ("1 MiB of nested brackets", lambda: nested_brackets(1 << 20), "nested deeper than 16 levels"),
 ])

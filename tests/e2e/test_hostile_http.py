@@ -156,6 +156,7 @@ def test_scrapes_are_answered_while_slow_and_idle_clients_hold_every_connection(
     assert len(scraper.latencies) >= 50
     assert scraper.p(0.99) < 1.0, f"scrape p99 {scraper.p(0.99):.3f} s"
     assert peak - before < 4096, f"RSS grew {peak - before} KiB"
+    assert "HTTP port under pressure" in daemon.log.read_text(), "the attack is logged"
 
 
 def test_a_client_sending_one_byte_every_few_seconds_is_dropped_at_the_deadlines(daemon):

@@ -18,17 +18,27 @@ namespace {
 
 constexpr int kExitUsage = 2;
 
-sigset_t termination_signals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  return set;
+// SIGTERM and SIGINT end the daemon (state saved, socket removed); SIGHUP,
+// SIGUSR1 and SIGUSR2, whose default action would kill it, are logged and
+// ignored: the configuration is read once, at start (docs/security.md).
+constexpr int kHandled[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2};
+
+const char* signal_name(int sig) {
+  switch (sig) {
+    case SIGTERM: return "SIGTERM";
+    case SIGINT: return "SIGINT";
+    case SIGHUP: return "SIGHUP";
+    case SIGUSR1: return "SIGUSR1";
+    case SIGUSR2: return "SIGUSR2";
+    default: return "a signal";
+  }
 }
 
 int serve(const config::Config& config) {
-  // Threads inherit the mask: only this thread receives SIGTERM/SIGINT.
-  sigset_t signals = termination_signals();
+  // Threads inherit the mask: only this thread receives these signals.
+  sigset_t signals;
+  sigemptyset(&signals);
+  for (int s : kHandled) sigaddset(&signals, s);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
   DaemonRuntime runtime(config);
@@ -37,8 +47,11 @@ int serve(const config::Config& config) {
     return 1;
   }
   int sig = 0;
-  sigwait(&signals, &sig);
-  spdlog::info("received {}, shutting down", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  while (sigwait(&signals, &sig) == 0 && sig != SIGTERM && sig != SIGINT) {
+    spdlog::info("received {}: ignored (ramflowd reads its configuration at start; restart it to apply a change)",
+                 signal_name(sig));
+  }
+  spdlog::info("received {}, shutting down", signal_name(sig));
   runtime.stop();
   return 0;
 }

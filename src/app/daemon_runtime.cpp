@@ -21,6 +21,15 @@
 #include "ingest/socket_server.h"
 
 namespace ramflow::app {
+namespace {
+
+exporter::HttpLimits http_limits() {
+  exporter::HttpLimits limits;
+  limits.warn = [](std::string_view line) { spdlog::warn("{}", line); };
+  return limits;
+}
+
+}  // namespace
 
 struct DaemonRuntime::Parts {
   explicit Parts(const config::Config& c)
@@ -39,7 +48,7 @@ struct DaemonRuntime::Parts {
   ingest::SocketServer socket;
   std::unique_ptr<bpf::OomWatcher> watcher;
   exporter::HostFacts host = exporter::read_host_facts();
-  exporter::HttpServer http;
+  exporter::HttpServer http{http_limits()};
   bool socket_running = false;
 
   std::thread sampling;

@@ -11,6 +11,7 @@ exporter::ReportOptions report_options(const config::Config& config) {
   o.greedy_bytes_per_second = config.greedy_mib_per_second * analysis::kMiB;
   o.headroom = config.headroom;
   o.restart_horizon_seconds = static_cast<double>(config.restart_horizon.count());
+  o.show_command_lines = config.show_command_lines;
   return o;
 }
 

@@ -219,6 +219,14 @@ const std::vector<Option>& options() {
       {"oom-risk-margin", "RATIO", "non-reclaimable margin below which the pod is at OOM risk (default 0.1)",
        [](Config& c, std::string_view v) { return set_real(c.oom_risk_margin, v, 0, 1, "a ratio"); },
        [](const Config& c) { return show_number(c.oom_risk_margin); }},
+      {"show-command-lines", "true|false", "show workers' command lines in the report as they are; default false: URL credentials, password-like options and secret-looking variables are replaced by *** (docs/security.md)",
+       [](Config& c, std::string_view v) -> std::string {
+         auto b = parse_bool(v);
+         if (!b) return "true or false";
+         c.show_command_lines = *b;
+         return {};
+       },
+       [](const Config& c) { return std::string(c.show_command_lines ? "true" : "false"); }},
       {"log-format", "text|json", "log line format (default text)",
        [](Config& c, std::string_view v) -> std::string {
          if (v == "text") c.log_format = LogFormat::kText;
@@ -312,12 +320,19 @@ void apply_yaml_text(Config& config, const std::string& text, const std::string&
   }
   if (root.IsNull()) return;
   if (!root.IsMap()) throw ConfigError(origin + " must be a YAML mapping of option names to values");
+  std::map<std::string, int> seen;  // normalized key → line, so a second listen: (or max_processes: for max-processes:) is caught
   for (const auto& entry : root) {
     std::string key;
     try {
       key = entry.first.as<std::string>();
     } catch (const YAML::Exception&) {
       throw ConfigError(origin + " has a key that is not a string");
+    }
+    const int line = entry.first.Mark().line + 1;
+    if (auto [it, fresh] = seen.emplace(normalize(key), line); !fresh) {
+      throw ConfigError("key '" + printable(key) + "' appears twice in " + origin + " (line " +
+                        std::to_string(it->second) + " and line " + std::to_string(line) +
+                        "); keep one, since a later value would silently win");
     }
     const YAML::Node& node = entry.second;
     std::string value;

@@ -51,6 +51,8 @@ struct Config {
   std::chrono::milliseconds bucket{60000};
   double greedy_mib_per_second = thresholds::kGreedyMiBPerSecond;
   double oom_risk_margin = thresholds::kOomRiskNonreclaimableMargin;
+  // output
+  bool show_command_lines = false;  // workers' command lines unredacted in the report
   // logging
   LogFormat log_format = LogFormat::kText;
   std::string log_level = "info";

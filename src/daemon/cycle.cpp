@@ -1,5 +1,7 @@
 #include "daemon/cycle.h"
 
+#include "daemon/restore_budget.h"
+
 #include <algorithm>
 #include <chrono>
 
@@ -30,7 +32,8 @@ Cycle::Cycle(const config::Config& config, model::AgentRegistry& agents)
       agents_(agents),
       sampler_(config),
       analyzer_(config),
-      state_(config.state_dir),
+      // ramflowd's own memory bounds what reading the state back may take.
+      state_(config.state_dir, state_restore_budget("/proc", "/sys/fs/cgroup")),
       configuration_(std::make_shared<model::Configuration>(configuration_of(config))) {}
 
 void Cycle::run_once() {

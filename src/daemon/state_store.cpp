@@ -9,10 +9,12 @@
 #include <cstring>
 #include <ctime>
 #include <fstream>
-#include <sstream>
+#include <iterator>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+
+#include "model/bounded_json.h"
 
 namespace ramflow::daemon {
 namespace {
@@ -57,8 +59,13 @@ void ensure_dir(const std::string& dir) {
 
 }  // namespace
 
-StateStore::StateStore(std::string dir) : dir_(std::move(dir)) {
+StateStore::StateStore(std::string dir, RestoreBudget restore_budget)
+    : dir_(std::move(dir)), restore_budget_(std::move(restore_budget)) {
   while (dir_.size() > 1 && dir_.back() == '/') dir_.pop_back();
+}
+
+std::string StateStore::budget_text() const {
+  return std::to_string(restore_budget_.bytes >> 20) + " MiB (" + restore_budget_.reason + ")";
 }
 
 void StateStore::set_aside(const std::string& why) {
@@ -74,6 +81,7 @@ void StateStore::set_aside(const std::string& why) {
 bool StateStore::restore(const Apply& apply) {
   if (!enabled()) return false;
   struct stat st {};
+  const bool unfinished = ::lstat(loading_marker().c_str(), &st) == 0;
   if (::stat(path().c_str(), &st) != 0) {
     if (errno == ENOENT) {
       spdlog::info("no saved state in {}: learning from scratch", dir_);
@@ -81,33 +89,54 @@ bool StateStore::restore(const Apply& apply) {
       spdlog::warn("cannot read the state file {}: {} — {}; learning from scratch", path(), errno_text(errno),
                    advice(errno));
     }
+    ::unlink(loading_marker().c_str());
+    return false;
+  }
+  if (unfinished) {
+    set_aside("the last start was stopped while loading it (out of memory, or killed), so it is not loaded again");
+    ::unlink(loading_marker().c_str());
     return false;
   }
   if (!S_ISREG(st.st_mode)) {
     set_aside("not a regular file");
     return false;
   }
-  if (static_cast<std::uintmax_t>(st.st_size) > kMaxStateFileBytes) {
-    set_aside("larger than " + std::to_string(kMaxStateFileBytes >> 20) + " MiB");
+  if (static_cast<std::uint64_t>(st.st_size) > max_file_bytes()) {
+    set_aside("larger than " + std::to_string(max_file_bytes() >> 10) + " KiB, the most this sidecar can load in " +
+              budget_text() + " — raise its memory limit");
     return false;
   }
+  // Present while the file is parsed: if the parse kills the process, the next start knows.
+  const int marker = ::open(loading_marker().c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (marker >= 0) ::close(marker);
+  const bool applied = load(apply);
+  ::unlink(loading_marker().c_str());
+  return applied;
+}
+
+bool StateStore::load(const Apply& apply) {
   std::ifstream in(path(), std::ios::binary);
   if (!in) {
     spdlog::warn("cannot open the state file {}: {} — {}; learning from scratch", path(), errno_text(errno),
                  advice(errno));
     return false;
   }
-  std::ostringstream text;
-  text << in.rdbuf();
   try {
-    const auto j = nlohmann::json::parse(text.str());
-    if (!j.is_object() || !j.contains("version") || j["version"] != kFileVersion) {
-      throw std::invalid_argument("not a ramflow state file of version " + std::to_string(kFileVersion));
-    }
-    if (!j.contains("analysis") || !j.contains("oom")) throw std::invalid_argument("analysis or oom part missing");
-    const auto state = analysis::analysis_state_from_json(j["analysis"]);
-    apply(state, j["oom"].dump());
-    double written_at = j.value("written_at", 0.0);
+    analysis::AnalysisState state;
+    std::string oom;
+    double written_at = 0;
+    {
+      std::string text{std::istreambuf_iterator<char>(in), {}};
+      const auto j = model::parse_bounded_json(text, {kMaxStateNesting, restore_budget_.bytes});
+      if (!j.is_object() || !j.contains("version") || j["version"] != kFileVersion) {
+        throw std::invalid_argument("not a ramflow state file of version " + std::to_string(kFileVersion));
+      }
+      if (!j.contains("analysis") || !j.contains("oom")) throw std::invalid_argument("analysis or oom part missing");
+      state = analysis::analysis_state_from_json(j["analysis"]);
+      oom = j["oom"].dump();
+      if (j.contains("written_at") && j["written_at"].is_number()) written_at = j["written_at"].get<double>();
+    }  // the document is freed before the parts are applied
+    apply(state, oom);
     spdlog::info("restored the state saved at {:.0f} from {}: {} processes, {} cgroups", written_at, path(),
                  state.processes.size(), state.cgroups.size());
     return true;
@@ -168,7 +197,14 @@ void StateStore::save_if_changed(std::uint64_t generation, const std::function<a
   text.pop_back();  // the closing brace
   text.append(",\"oom\":").append(oom_json).push_back('}');
   std::string error;
-  const bool written = write(text, &error);
+  bool written = false;
+  if (text.size() > max_file_bytes()) {
+    error = "the state (" + std::to_string(text.size() >> 10) + " KiB) is larger than a restart could load (" +
+            std::to_string(max_file_bytes() >> 10) + " KiB in " + budget_text() +
+            "), so it is not saved — raise the sidecar's memory limit or lower --max-processes";
+  } else {
+    written = write(text, &error);
+  }
   // Whatever the outcome, the next attempt waits in proportion to this one's
   // cost. CPU time, not wall time: on a busy node the thread may wait for a
   // core in the middle of a write, which costs the node nothing.

@@ -8,7 +8,15 @@
 // write-CPU-time / kStateWriteCpuShare of a large one. A directory that cannot be
 // written is logged once and counted; serving goes on. docs/reliability.md.
 //
-//   StateStore store(config.state_dir);
+// Reading it back is bounded by the memory the sidecar may use: the parse may
+// take `restore_budget_bytes` (state_restore_budget(): half of what the
+// sidecar's memory cgroup has free) and stops past it or past 16 levels of
+// nesting; a file larger than the budget / kCountedBytesPerFileByte is not
+// read at all, and a state that large is not written. A marker file written
+// before the parse and removed after it tells the next start that a load was
+// killed half-way (out of memory): that file is moved aside unread.
+//
+//   StateStore store(config.state_dir, state_restore_budget("/proc", "/sys/fs/cgroup"));
 //   store.restore([&](const analysis::AnalysisState& a, std::string_view oom) { ... });  // at start
 //   store.save_if_changed(generation, [&] { return analyzer.save_state(); }, oom_json, now);  // each cycle
 #pragma once
@@ -20,26 +28,36 @@
 #include <string_view>
 
 #include "analysis/state.h"
+#include "daemon/restore_budget.h"
 #include "model/state_file_status.h"
 
 namespace ramflow::daemon {
 
-inline constexpr std::uintmax_t kMaxStateFileBytes = 64u << 20;
+// What the bounded parse counts per byte of a real state file: 9.5 for the
+// largest bench state (64 processes, a week of peaks), rounded up. A hostile
+// file of the same size may count 46 per byte: the budget stops it.
+inline constexpr std::uint64_t kCountedBytesPerFileByte = 10;
+inline constexpr std::uint64_t kDefaultRestoreBudget = 48u << 20;
+inline constexpr int kMaxStateNesting = 16;
 // Most of one core that writing the state file may take, on average.
 inline constexpr double kStateWriteCpuShare = 0.001;
 
 class StateStore {
  public:
-  explicit StateStore(std::string dir);  // "" disables the store
+  // "" disables the store.
+  explicit StateStore(std::string dir, RestoreBudget restore_budget = {kDefaultRestoreBudget, "the default"});
 
   bool enabled() const { return !dir_.empty(); }
   std::string path() const { return dir_ + "/ramflow-state.json"; }
+  std::string loading_marker() const { return dir_ + "/ramflow-state.json.loading"; }
+  std::uint64_t max_file_bytes() const { return restore_budget_.bytes / kCountedBytesPerFileByte; }
 
   // Reads the state file and hands its parts to `apply`, which throws
   // std::exception on content it cannot take. A missing file means a first
-  // start; a file that cannot be read back is moved aside to
-  // ramflow-state.json.corrupt (for a bug report) and the sidecar starts fresh.
-  // Returns true when a state was applied.
+  // start; a file that cannot be read back within the bounds above, or whose
+  // last load never finished, is moved aside to ramflow-state.json.corrupt
+  // (for a bug report) and the sidecar starts fresh. Returns true when a
+  // state was applied.
   using Apply = std::function<void(const analysis::AnalysisState&, std::string_view oom_json)>;
   bool restore(const Apply& apply);
 
@@ -54,8 +72,11 @@ class StateStore {
  private:
   bool write(const std::string& text, std::string* error);
   void set_aside(const std::string& why);
+  bool load(const Apply& apply);
+  std::string budget_text() const;
 
   std::string dir_;
+  RestoreBudget restore_budget_;
   std::optional<std::uint64_t> written_generation_;
   std::string written_oom_;
   bool failing_ = false;

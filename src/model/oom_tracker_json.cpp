@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "model/bounded_json.h"
 #include "model/oom_tracker.h"
 
 namespace ramflow::model {
@@ -12,6 +13,8 @@ namespace {
 
 constexpr int kVersion = 1;
 constexpr size_t kMaxCgroups = 1024;
+// 100 records and 1024 counters, with long cgroup paths, count ~2 MiB.
+constexpr JsonBounds kBounds{8, 16u << 20};
 
 nlohmann::json record_to_json(const OomRecord& r) {
   nlohmann::json j = {{"time", r.time},     {"pid", r.pid},       {"comm", r.comm},
@@ -61,7 +64,7 @@ std::string OomTracker::to_json() const {
 
 bool OomTracker::restore(std::string_view text, std::string* error) {
   try {
-    const auto j = nlohmann::json::parse(text);
+    const auto j = parse_bounded_json(text, kBounds);
     if (integer(j, "version", 0, 1 << 30) != kVersion) {
       *error = "OOM history has version " + j.at("version").dump() + ", this ramflowd reads version 1 — delete the file to start afresh";
       return false;

@@ -107,7 +107,9 @@ def test_bad_config_file_exits_2(tmp):
     (tmp / "unknown.yaml").write_text("intervall: 1s\n")
     (tmp / "types.yaml").write_text("interval: [1, 2]\n")
     (tmp / "broken.yaml").write_text("interval: [\n")
-    for name, says in (("unknown.yaml", "intervall"), ("types.yaml", "single value"), ("broken.yaml", "not valid YAML")):
+    (tmp / "twice.yaml").write_text("interval: 2s\nlisten: 127.0.0.1:9977\ninterval: 3s\n")
+    for name, says in (("unknown.yaml", "intervall"), ("types.yaml", "single value"), ("broken.yaml", "not valid YAML"),
+                       ("twice.yaml", "appears twice")):
         out = run_cli("serve", "--config", str(tmp / name))
         assert out.returncode == 2, out.stderr
         assert says in out.stderr and name in out.stderr, out.stderr

@@ -119,3 +119,33 @@ def test_the_binary_has_no_shell_out():
     imported = set(re.findall(r"\bU (\w+)", out.stdout))
     assert imported, "nm listed no imports"
     assert not imported & {"system", "popen", "wordexp", "posix_spawnp", "execl", "execlp", "execle"}, imported
+
+
+SECRETS = ("S3cretPassw0rd", "hunter2", "t0k3n")
+
+
+def run_with_secrets(tmp_path: Path, *options: str) -> tuple[str, dict]:
+    """`ramflowd run` on a worker whose argv carries secrets; what it printed and the report it wrote."""
+    report = tmp_path / "report.html"
+    argv = ["/usr/bin/python3", "-c", "import time; time.sleep(2)", "--broker", "redis://:S3cretPassw0rd@redis:6379/0",
+            "--password", "hunter2", "FOO_TOKEN=t0k3n"]
+    out = subprocess.run([str(ramflowd_binary()), "run", "--report", str(report), "--ebpf", "off",
+                          "--log-level", "debug", *options, "--", *argv],
+                         capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    html = report.read_text()
+    match = re.search(r'<script type="application/json" id="ramflow-report">(.*?)</script>', html, re.S)
+    assert match, "the HTML report embeds its JSON"
+    return out.stdout + out.stderr + html, json.loads(match.group(1))
+
+
+def test_secrets_in_a_workers_command_line_leave_no_output_by_default(tmp_path):
+    """Issue 15 #10: /api/v1/report showed `--broker redis://:S3cretPassw0rd@redis:6379/0`. The report
+    (served, or embedded in the HTML as here), the terminal summary and the debug log all redact."""
+    everything, report = run_with_secrets(tmp_path)
+    for secret in SECRETS:
+        assert secret not in everything, secret
+    assert report["executive"]["worker"]["command"].endswith(
+        "--broker redis://***@redis:6379/0 --password *** FOO_TOKEN=***")
+    _, shown = run_with_secrets(tmp_path, "--show-command-lines", "true")
+    assert "redis://:S3cretPassw0rd@redis:6379/0 --password hunter2" in shown["executive"]["worker"]["command"]

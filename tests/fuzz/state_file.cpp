@@ -1,7 +1,9 @@
-// The state file read back at start (daemon::StateStore): arbitrary JSON into
-// analysis::analysis_state_from_json, the Analyzer's restore (leak windows,
-// bucket series) and the OOM tracker's restore. Every input is taken or
-// refused with a message; a taken state saves back to itself.
+// The state file read back at start (daemon::StateStore): arbitrary bytes
+// through the bounded JSON parse (which must agree with nlohmann's own parse
+// whenever it takes a document), then analysis::analysis_state_from_json, the
+// Analyzer's restore (leak windows, bucket series) and the OOM tracker's
+// restore. Every input is taken or refused with a message; a taken state
+// saves back to itself.
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
@@ -14,13 +16,21 @@
 #include "check.h"
 #include "config/config.h"
 #include "daemon/analyzer.h"
+#include "model/bounded_json.h"
 #include "model/oom_tracker.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace ramflow;
   const std::string_view text(reinterpret_cast<const char*>(data), size);
-  const auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) return 0;
+  nlohmann::json j;
+  try {
+    j = model::parse_bounded_json(text, {16, 64u << 20});
+  } catch (const std::invalid_argument& e) {
+    RAMFLOW_FUZZ_CHECK(std::string(e.what()).size() > 0);
+    return 0;
+  }
+  RAMFLOW_FUZZ_CHECK(j == nlohmann::json::parse(text));
+  if (!j.is_object()) return 0;
   if (j.contains("analysis")) {
     try {
       const auto state = analysis::analysis_state_from_json(j["analysis"]);

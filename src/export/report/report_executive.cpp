@@ -7,6 +7,7 @@
 #include "thresholds/thresholds.h"
 #include "analysis/units.h"
 #include "export/report/report_sections.h"
+#include "model/command_line.h"
 
 namespace ramflow::exporter::detail {
 namespace {
@@ -45,14 +46,16 @@ std::string cut_chars(const std::string& s, std::size_t max) {
   return s;
 }
 
-std::string command_of(const model::ProcessView& p) {
+std::string command_of(const model::ProcessView& p, bool show_secrets) {
   std::string command;
-  for (const auto& arg : p.facts.cmdline) command += (command.empty() ? "" : " ") + arg;
+  for (const auto& arg : show_secrets ? p.facts.cmdline : model::redact_command_line(p.facts.cmdline)) {
+    command += (command.empty() ? "" : " ") + arg;
+  }
   if (command.empty()) command = p.facts.comm;
   return cut_chars(text(command), kCommandChars);
 }
 
-json worker_json(const model::Snapshot& s, const WorkerGroup& g) {
+json worker_json(const model::Snapshot& s, const WorkerGroup& g, const ReportOptions& o) {
   const auto& main = g.main();
   json pids = json::array();
   for (const auto* p : g.members) pids.push_back(p->facts.pid);
@@ -61,7 +64,7 @@ json worker_json(const model::Snapshot& s, const WorkerGroup& g) {
   w["main_pid"] = main.facts.pid;
   w["pids"] = pids;
   w["pool"] = pool_of(main);
-  w["command"] = command_of(main);
+  w["command"] = command_of(main, o.show_command_lines);
   w["agent_connected"] = agent_connected(s, main);
   return w;
 }
@@ -346,7 +349,7 @@ json process_json(const model::Snapshot& s, const WorkerGroup& g, const model::P
 json executive_section(const model::Snapshot& s, const WorkerGroup& g, const ReportOptions& o) {
   const model::CgroupView& c = *g.cgroup;
   json e;
-  e["worker"] = worker_json(s, g);
+  e["worker"] = worker_json(s, g, o);
   e["layers"] = layers_json(g);
   e["integrity"] = integrity_json(g, o);
   e["kpis"] = {{"safety_margin", safety_margin_json(c)},

@@ -49,6 +49,7 @@ struct ReportOptions {
   double greedy_bytes_per_second = analysis::kGreedyBytesPerSecond;
   double headroom = 0.20;
   double restart_horizon_seconds = 24 * 3600.0;
+  bool show_command_lines = false;  // else secrets in them are redacted (model/command_line.h)
   ReportBounds bounds;
   HostFacts host;
 };

@@ -82,6 +82,18 @@ TEST(Config, UnknownYamlKeyIsRejectedWithTheKnownKeys) {
   }
 }
 
+TEST(Config, ADuplicatedYamlKeyIsRejectedNamingBothLines) {
+  Config c;
+  for (const char* text : {"interval: 2s\nlisten: 0.0.0.0:1\ninterval: 3s\n", "max-processes: 2\nlisten: x:1\nmax_processes: 3\n"}) {
+    try {
+      apply_yaml_text(c, text, "cfg.yaml");
+      ADD_FAILURE() << "accepted " << text;
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find("appears twice in cfg.yaml (line 1 and line 3)"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(Config, WrongYamlTypesAreRejected) {
   Config c;
   EXPECT_THROW(apply_yaml_text(c, "interval: [1, 2]\n", "cfg.yaml"), ConfigError);

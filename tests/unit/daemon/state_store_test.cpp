@@ -137,7 +137,7 @@ TEST_F(StateStoreTest, AnOversizedFileIsNotReadIntoMemory) {
   {
     std::ofstream(store.path()) << "{";
   }
-  fs::resize_file(store.path(), kMaxStateFileBytes + 1);  // sparse: costs no disk
+  fs::resize_file(store.path(), store.max_file_bytes() + 1);  // sparse: costs no disk
   EXPECT_FALSE(store.restore([](const auto&, auto) { FAIL(); }));
   EXPECT_TRUE(fs::exists(store.path() + ".corrupt"));
 }
@@ -189,6 +189,53 @@ TEST_F(StateStoreTest, ASymlinkPlantedAtTheTemporaryNameIsNotFollowed) {
   EXPECT_FALSE(fs::is_symlink(store.path()));
   std::ifstream in(victim);
   EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), "untouched");
+}
+
+TEST_F(StateStoreTest, AFileWhoseLastLoadNeverFinishedIsMovedAsideUnread) {
+  StateStore store(dir_);
+  store.save_if_changed(1, [] { return sample_state(); }, kOom, 1, true);
+  std::ofstream(store.loading_marker()) << "";  // what a start killed mid-parse leaves
+  EXPECT_FALSE(store.restore([](const auto&, auto) { FAIL() << "loaded a file that killed the last start"; }));
+  EXPECT_TRUE(fs::exists(store.path() + ".corrupt"));
+  EXPECT_FALSE(fs::exists(store.loading_marker()));
+  store.save_if_changed(2, [] { return sample_state(); }, kOom, 2, true);
+  EXPECT_TRUE(StateStore(dir_).restore([](const auto&, auto) {})) << "the next start is clean";
+}
+
+TEST_F(StateStoreTest, TheMarkerIsGoneAfterEveryLoadGoodOrBad) {
+  StateStore store(dir_);
+  store.save_if_changed(1, [] { return sample_state(); }, kOom, 1, true);
+  EXPECT_TRUE(store.restore([&](const auto&, auto) { EXPECT_TRUE(fs::exists(store.loading_marker())); }));
+  EXPECT_FALSE(fs::exists(store.loading_marker()));
+  std::ofstream(store.path()) << "{";
+  EXPECT_FALSE(store.restore([](const auto&, auto) {}));
+  EXPECT_FALSE(fs::exists(store.loading_marker()));
+}
+
+TEST_F(StateStoreTest, HostileShapesUnderTheSizeBoundStopAtTheMemoryBudget) {
+  const RestoreBudget budget{16u << 20, "a test budget"};
+  StateStore store(dir_, budget);
+  ASSERT_EQ(store.max_file_bytes(), (16u << 20) / kCountedBytesPerFileByte);
+  const std::size_t size = store.max_file_bytes() - 16;
+  std::string objects = "[";
+  while (objects.size() < size) objects += "{},";
+  objects.back() = ']';
+  std::string nested = std::string(size / 2, '[') + std::string(size / 2, ']');
+  for (const auto& [text, why] : {std::pair{objects, "MiB of memory to load"}, std::pair{nested, "nested deeper"}}) {
+    std::ofstream(store.path()) << text;
+    EXPECT_FALSE(store.restore([](const auto&, auto) { FAIL(); }));
+    EXPECT_TRUE(fs::exists(store.path() + ".corrupt")) << why;
+  }
+}
+
+TEST_F(StateStoreTest, AStateTooLargeToBeLoadedAgainIsNotWrittenAndSaysWhatToDo) {
+  StateStore store(dir_, RestoreBudget{1u << 20, "a small sidecar"});  // files up to 128 KiB
+  store.save_if_changed(1, [] { return sample_state(100000); }, kOom, 1, true);
+  EXPECT_FALSE(fs::exists(store.path()));
+  EXPECT_EQ(store.status().write_errors, 1u);
+  StateStore roomy(dir_);
+  roomy.save_if_changed(1, [] { return sample_state(100000); }, kOom, 1, true);
+  EXPECT_TRUE(fs::exists(roomy.path()));
 }
 
 TEST(StateStoreDisabled, DoesNothingWithoutADirectory) {

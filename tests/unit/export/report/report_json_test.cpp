@@ -398,6 +398,15 @@ TEST_F(ReportJsonTest, CommandIsCutAt256Characters) {
   EXPECT_EQ(report()["executive"]["worker"]["command"].get<std::string>().size(), 256u);
 }
 
+TEST_F(ReportJsonTest, SecretsInTheCommandAreRedactedUnlessAskedFor) {
+  snapshot.processes[0].facts.cmdline = {"celery", "worker", "--broker", "redis://:S3cretPassw0rd@redis:6379/0",
+                                         "--password", "hunter2"};
+  EXPECT_EQ(report()["executive"]["worker"]["command"], "celery worker --broker redis://***@redis:6379/0 --password ***");
+  options.show_command_lines = true;
+  EXPECT_EQ(report()["executive"]["worker"]["command"],
+            "celery worker --broker redis://:S3cretPassw0rd@redis:6379/0 --password hunter2");
+}
+
 TEST(ReportEnv, RamflowEnvThenAppEnvThenLocal) {
   EXPECT_EQ(report_env("prod", "staging"), "prod");
   EXPECT_EQ(report_env(nullptr, "staging"), "staging");

@@ -48,23 +48,38 @@ std::string set_quantity(std::string& field, std::string_view v) {
   return {};
 }
 
-// Values handed to `ramflowd serve` are checked with ramflowd's own rules, so the
-// injected sidecar is sure to start with them.
-std::function<std::string(WebhookOptions&, std::string_view)> sidecar_option(
-    std::string_view daemon_name, std::string InjectionSettings::*field) {
-  return [daemon_name, field](WebhookOptions& o, std::string_view v) -> std::string {
-    config::Config scratch;
+std::function<std::string(WebhookOptions&, std::string_view)> quantity_option(Resources InjectionSettings::*container,
+                                                                               std::string Resources::*quantity) {
+  return [container, quantity](WebhookOptions& o, std::string_view v) {
+    return set_quantity(o.injection.*container.*quantity, v);
+  };
+}
+
+// Checks the value with ramflowd's own rule for option `daemon_name`, then keeps it.
+using Keep = std::function<void(WebhookOptions&, const config::Config& parsed, std::string_view text)>;
+std::function<std::string(WebhookOptions&, std::string_view)> checked_as(std::string_view daemon_name, Keep keep) {
+  return [daemon_name, keep](WebhookOptions& o, std::string_view v) -> std::string {
+    config::Config parsed;
     try {
-      config::set_option(scratch, daemon_name, v, config::Source::kFlag);
+      config::set_option(parsed, daemon_name, v, config::Source::kFlag);
     } catch (const config::ConfigError& e) {
       const std::string what = e.what();
       const auto expected = what.find("expected ");
       return (expected == std::string::npos ? what : what.substr(expected + 9)) + " (as ramflowd serve --" +
              std::string(daemon_name) + ")";
     }
-    o.injection.*field = std::string(v);
+    keep(o, parsed, v);
     return {};
   };
+}
+
+// Values handed to `ramflowd serve` as they are: checked here, so the injected
+// sidecar is sure to start with them.
+std::function<std::string(WebhookOptions&, std::string_view)> sidecar_option(
+    std::string_view daemon_name, std::string InjectionSettings::*field) {
+  return checked_as(daemon_name, [field](WebhookOptions& o, const config::Config&, std::string_view v) {
+    o.injection.*field = std::string(v);
+  });
 }
 
 const std::vector<Option>& options() {
@@ -81,27 +96,9 @@ const std::vector<Option>& options() {
       {"tls-key", "FILE", "PEM private key of the certificate; reread when the file changes (required)",
        [](WebhookOptions& o, std::string_view v) { return set_text(o.tls_key, v); }},
       {"log-format", "text|json", "the webhook's log line format (default text)",
-       [](WebhookOptions& o, std::string_view v) -> std::string {
-         config::Config scratch;
-         try {
-           config::set_option(scratch, "log-format", v, config::Source::kFlag);
-         } catch (const config::ConfigError&) {
-           return "one of text, json";
-         }
-         o.log_format = scratch.log_format;
-         return {};
-       }},
+       checked_as("log-format", [](WebhookOptions& o, const config::Config& c, std::string_view) { o.log_format = c.log_format; })},
       {"log-level", "LEVEL", "the webhook's log level: trace, debug, info, warn, error or off (default info)",
-       [](WebhookOptions& o, std::string_view v) -> std::string {
-         config::Config scratch;
-         try {
-           config::set_option(scratch, "log-level", v, config::Source::kFlag);
-         } catch (const config::ConfigError&) {
-           return "one of trace, debug, info, warn, error, off";
-         }
-         o.log_level = scratch.log_level;
-         return {};
-       }},
+       checked_as("log-level", [](WebhookOptions& o, const config::Config& c, std::string_view) { o.log_level = c.log_level; })},
       {"image", "IMAGE", "ramflow image of the injected containers (default: this release's ghcr.io/ramflow/ramflow tag)",
        [](WebhookOptions& o, std::string_view v) { return set_text(o.injection.image, v); }},
       {"image-pull-policy", "POLICY", "Always, IfNotPresent or Never (default IfNotPresent)",
@@ -132,21 +129,21 @@ const std::vector<Option>& options() {
       {"leak-medium", "MIB", "the injected sidecar's RAMFLOW_LEAK_MEDIUM (default 5)", sidecar_option("leak-medium", &S::leak_medium_mib)},
       {"leak-high", "MIB", "the injected sidecar's RAMFLOW_LEAK_HIGH (default 20)", sidecar_option("leak-high", &S::leak_high_mib)},
       {"sidecar-cpu-request", "QUANTITY", "CPU request of the sidecar (default 20m)",
-       [](WebhookOptions& o, std::string_view v) { return set_quantity(o.injection.sidecar_resources.cpu_request, v); }},
+       quantity_option(&S::sidecar_resources, &Resources::cpu_request)},
       {"sidecar-memory-request", "QUANTITY", "memory request of the sidecar (default 48Mi)",
-       [](WebhookOptions& o, std::string_view v) { return set_quantity(o.injection.sidecar_resources.memory_request, v); }},
+       quantity_option(&S::sidecar_resources, &Resources::memory_request)},
       {"sidecar-cpu-limit", "QUANTITY", "CPU limit of the sidecar (default none)",
-       [](WebhookOptions& o, std::string_view v) { return set_quantity(o.injection.sidecar_resources.cpu_limit, v); }},
+       quantity_option(&S::sidecar_resources, &Resources::cpu_limit)},
       {"sidecar-memory-limit", "QUANTITY", "memory limit of the sidecar (default 128Mi)",
-       [](WebhookOptions& o, std::string_view v) { return set_quantity(o.injection.sidecar_resources.memory_limit, v); }},
+       quantity_option(&S::sidecar_resources, &Resources::memory_limit)},
       {"agent-cpu-request", "QUANTITY", "CPU request of the agent-copy init container (default 10m)",
-       [](WebhookOptions& o, std::string_view v) { return set_quantity(o.injection.agent_resources.cpu_request, v); }},
+       quantity_option(&S::agent_resources, &Resources::cpu_request)},
       {"agent-memory-request", "QUANTITY", "memory request of the agent-copy init container (default 16Mi)",
-       [](WebhookOptions& o, std::string_view v) { return set_quantity(o.injection.agent_resources.memory_request, v); }},
+       quantity_option(&S::agent_resources, &Resources::memory_request)},
       {"agent-cpu-limit", "QUANTITY", "CPU limit of the agent-copy init container (default none)",
-       [](WebhookOptions& o, std::string_view v) { return set_quantity(o.injection.agent_resources.cpu_limit, v); }},
+       quantity_option(&S::agent_resources, &Resources::cpu_limit)},
       {"agent-memory-limit", "QUANTITY", "memory limit of the agent-copy init container (default 32Mi)",
-       [](WebhookOptions& o, std::string_view v) { return set_quantity(o.injection.agent_resources.memory_limit, v); }},
+       quantity_option(&S::agent_resources, &Resources::memory_limit)},
       {"socket-dir", "DIR", "directory of the agent socket in both containers (default /run/ramflow)",
        [](WebhookOptions& o, std::string_view v) { return set_directory(o.injection.socket_dir, v); }},
       {"agent-mount-path", "DIR", "where the agent is copied to and mounted in the worker (default /ramflow-agent)",

@@ -84,7 +84,7 @@ TEST(WebhookOptions, BadValuesNameTheOptionAndWhatIsAllowed) {
       {with({{"agent-mount-path", "/ramflow:agent"}}), "without a trailing slash or ':'"},
       {with({{"image", "two words"}}), "without spaces"},
       {with({{"listen", "8443"}}), "HOST:PORT"},
-      {with({{"log-format", "xml"}}), "one of text, json"},
+      {with({{"log-format", "xml"}}), "one of text, json (as ramflowd serve --log-format)"},
       {with({{"socket", "/run/x.sock"}}), "unknown option --socket for ramflowd webhook; known options: listen, tls-cert"},
   };
   for (const auto& c : cases) {

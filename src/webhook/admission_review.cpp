@@ -93,7 +93,15 @@ ReviewResult review_admission(std::string_view body, Scope scope, const Injectio
     return answer(api_version, uid, result);
   }
   const json& pod = request.contains("object") ? request["object"] : json();
-  Injection injection = plan_injection(pod, scope, settings);
+  Injection injection;
+  try {
+    injection = plan_injection(pod, scope, settings);
+  } catch (const json::exception& e) {
+    // A value of a type no Pod has, deeper than the shape check looks.
+    injection = Injection{};
+    injection.outcome = Outcome::kInvalidPod;
+    injection.reason = std::string("the pod holds a value of an unexpected type: ") + e.what();
+  }
   result.outcome = injection.outcome;
   result.reason = std::move(injection.reason);
   result.worker = std::move(injection.worker);

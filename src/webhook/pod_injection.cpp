@@ -100,12 +100,12 @@ std::string annotation(const json& pod, const char* key, bool* present) {
 
 // Something in the pod that ramflow's pieces would clash with; empty when none.
 std::string conflict(const json& spec, const json& worker, const InjectionSettings& s) {
-  if (spec.value("hostPID", false)) return "the pod uses hostPID, which cannot be combined with shareProcessNamespace";
+  if (const json* host_pid = member(spec, "hostPID"); host_pid && *host_pid == true) return "the pod uses hostPID, which cannot be combined with shareProcessNamespace";
   if (const json* share = member(spec, "shareProcessNamespace"); share && *share == false) {
     return "the pod sets shareProcessNamespace: false; the sidecar sees the worker's processes only in a shared "
            "process namespace";
   }
-  if (spec.value("hostNetwork", false)) {
+  if (const json* host_network = member(spec, "hostNetwork"); host_network && *host_network == true) {
     return "the pod uses hostNetwork: the sidecar's port " + std::to_string(s.sidecar_port) + " would be the node's";
   }
   for (const char* list : {"initContainers", "containers"}) {
@@ -116,7 +116,8 @@ std::string conflict(const json& spec, const json& worker, const InjectionSettin
       const json* ports = member(c, "ports");
       if (ports == nullptr) continue;
       for (const auto& p : *ports) {
-        if (p.is_object() && p.value("containerPort", -1) == s.sidecar_port) {
+        const json* port = member(p, "containerPort");
+        if (port != nullptr && *port == s.sidecar_port) {
           return "container " + c["name"].get<std::string>() + " already uses port " +
                  std::to_string(s.sidecar_port) + " (set the webhook's --sidecar-port)";
         }
@@ -221,7 +222,7 @@ void add_worker_env(Patch& patch, const json& worker, const Pointer& at, const I
   }
   if (!socket) {
     added.push_back({{"name", "RAMFLOW_SOCKET"}, {"value", socket_path(s)}});
-  } else if ((*env)[*socket].value("value", "") != socket_path(s)) {
+  } else if (const json* value = member((*env)[*socket], "value"); value == nullptr || *value != socket_path(s)) {
     warnings.push_back("ramflow: container " + name + " sets RAMFLOW_SOCKET itself; the sidecar listens on " +
                        socket_path(s));
   }

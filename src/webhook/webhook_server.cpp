@@ -68,6 +68,18 @@ struct WebhookServer::Impl {
     server->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
       res.set_content(render_webhook_metrics(reviews, certificates.status()), "text/plain; version=0.0.4");
     });
+    server->set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr e) {
+      std::string what = "unknown exception";
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& x) {
+        what = x.what();
+      } catch (...) {
+      }
+      spdlog::error("request to {} from {} failed: {}", req.path, req.remote_addr, what);
+      res.status = 500;
+      res.set_content("{\"error\":\"internal error, see the webhook's log\"}", "application/json");
+    });
     server->set_error_handler([](const httplib::Request& req, httplib::Response& res) {
       if (res.status == 413) {
         spdlog::warn("refused a request of {} bytes to {} from {}: the limit is {} bytes",

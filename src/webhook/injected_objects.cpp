@@ -19,11 +19,14 @@ json resources(const Resources& r) {
 }
 
 // The chart's hardening of both ramflow containers.
-json restricted_security_context() {
-  return {{"allowPrivilegeEscalation", false},
-          {"readOnlyRootFilesystem", true},
-          {"capabilities", {{"drop", {"ALL"}}}},
-          {"seccompProfile", {{"type", "RuntimeDefault"}}}};
+json restricted_security_context(const RunAs& run_as) {
+  json c = {{"allowPrivilegeEscalation", false},
+            {"readOnlyRootFilesystem", true},
+            {"capabilities", {{"drop", {"ALL"}}}},
+            {"seccompProfile", {{"type", "RuntimeDefault"}}}};
+  if (run_as.user) c["runAsUser"] = *run_as.user;
+  if (run_as.non_root) c["runAsNonRoot"] = *run_as.non_root;
+  return c;
 }
 
 json worker_resource_env(const char* name, const std::string& worker, const char* resource) {
@@ -46,17 +49,17 @@ std::string agent_python_path(const InjectionSettings& settings) {
   return settings.agent_mount_path + "/" + kSitecustomizeDir;
 }
 
-json agent_copy_container(const InjectionSettings& settings) {
+json agent_copy_container(const InjectionSettings& settings, const RunAs& run_as) {
   return {{"name", kAgentCopyName},
           {"image", settings.image},
           {"imagePullPolicy", settings.image_pull_policy},
           {"command", {"cp", "-R", "/opt/ramflow/agent/.", settings.agent_mount_path + "/"}},
-          {"securityContext", restricted_security_context()},
+          {"securityContext", restricted_security_context(run_as)},
           {"resources", resources(settings.agent_resources)},
           {"volumeMounts", {{{"name", kAgentVolume}, {"mountPath", settings.agent_mount_path}}}}};
 }
 
-json sidecar_container(const InjectionSettings& settings, const std::string& worker, const WorkerIdentity& identity) {
+json sidecar_container(const InjectionSettings& settings, const std::string& worker, const RunAs& run_as) {
   json args = {"serve",          "--listen",       "0.0.0.0:" + std::to_string(settings.sidecar_port),
                "--socket",       socket_path(settings), "--interval", settings.interval,
                "--state-dir",    kStateDir,        "--max-processes", settings.max_processes,
@@ -66,10 +69,6 @@ json sidecar_container(const InjectionSettings& settings, const std::string& wor
     args.push_back("--process-match");
     args.push_back(settings.process_match);
   }
-  json security = restricted_security_context();
-  if (identity.run_as_user) security["runAsUser"] = *identity.run_as_user;
-  if (identity.run_as_non_root) security["runAsNonRoot"] = *identity.run_as_non_root;
-
   json c = {{"name", kSidecarName},
             {"image", settings.image},
             {"imagePullPolicy", settings.image_pull_policy},
@@ -84,7 +83,7 @@ json sidecar_container(const InjectionSettings& settings, const std::string& wor
             {"livenessProbe", http_probe("/healthz", 10, 3)},
             {"readinessProbe", http_probe("/readyz", 10, 3)},
             {"resources", resources(settings.sidecar_resources)},
-            {"securityContext", security},
+            {"securityContext", restricted_security_context(run_as)},
             {"volumeMounts",
              {{{"name", kSocketVolume}, {"mountPath", settings.socket_dir}},
               {{"name", kStateVolume}, {"mountPath", kStateDir}}}}};

@@ -22,17 +22,18 @@ inline constexpr const char* kStateDir = "/var/lib/ramflow";
 // Under agent_mount_path: the directory whose sitecustomize.py loads the agent.
 inline constexpr const char* kSitecustomizeDir = "sitecustomize";
 
-// Who the worker runs as, copied onto the sidecar so the agent socket's
-// SO_PEERCRED check (same UID) passes and /proc/<worker>/ is readable.
-struct WorkerIdentity {
-  std::optional<long long> run_as_user;  // the worker container's own runAsUser
-  std::optional<bool> run_as_non_root;    // the worker container's own runAsNonRoot
+// The ramflow image's USER (Dockerfile): what its containers run as when nothing says otherwise.
+inline constexpr long long kImageUid = 1000;
+
+// runAsUser / runAsNonRoot a ramflow container states itself (unset: inherited from the pod).
+struct RunAs {
+  std::optional<long long> user;
+  std::optional<bool> non_root;
 };
 
-nlohmann::json agent_copy_container(const InjectionSettings& settings);
+nlohmann::json agent_copy_container(const InjectionSettings& settings, const RunAs& run_as = {});
 // `worker` names the container whose memory limit the Downward API hands over.
-nlohmann::json sidecar_container(const InjectionSettings& settings, const std::string& worker,
-                                 const WorkerIdentity& identity);
+nlohmann::json sidecar_container(const InjectionSettings& settings, const std::string& worker, const RunAs& run_as);
 // The three emptyDirs (socket, state, agent copy), in the order they are added.
 nlohmann::json injected_volumes();
 

@@ -239,20 +239,42 @@ void add_worker_mounts(Patch& patch, const json& worker, const Pointer& at, cons
   patch.append(worker, at, "volumeMounts", added);
 }
 
-WorkerIdentity worker_identity(const json& spec, const json& worker, std::vector<std::string>& warnings) {
-  WorkerIdentity id;
-  if (const json* security = member(worker, "securityContext")) {
-    if (const json* uid = member(*security, "runAsUser"); uid && uid->is_number_integer()) id.run_as_user = uid->get<long long>();
-    if (const json* non_root = member(*security, "runAsNonRoot"); non_root && non_root->is_boolean()) {
-      id.run_as_non_root = non_root->get<bool>();
-    }
-  }
+std::optional<long long> integer(const json* object, const char* key) {
+  const json* value = object ? member(*object, key) : nullptr;
+  if (value == nullptr || !value->is_number_integer()) return std::nullopt;
+  return value->get<long long>();
+}
+
+struct Identities {
+  RunAs agent_copy;
+  RunAs sidecar;
+};
+
+// The sidecar runs as the worker: the worker container's own runAsUser and
+// runAsNonRoot are copied, the pod's are inherited, so the agent socket's
+// SO_PEERCRED check (same UID) passes and /proc/<worker>/ is readable. Where
+// the pod itself does not say runAsNonRoot, ramflow's containers say it for
+// themselves (unless they run as root), so a namespace enforcing the
+// restricted Pod Security level still admits the pod.
+Identities identities(const json& spec, const json& worker, std::vector<std::string>& warnings) {
   const json* pod_security = member(spec, "securityContext");
-  const json* pod_uid = pod_security ? member(*pod_security, "runAsUser") : nullptr;
-  if (!id.run_as_user && (pod_uid == nullptr || !pod_uid->is_number_integer())) {
+  const json* worker_security = member(worker, "securityContext");
+  Identities id;
+  id.sidecar.user = integer(worker_security, "runAsUser");
+  if (const json* non_root = worker_security ? member(*worker_security, "runAsNonRoot") : nullptr;
+      non_root && non_root->is_boolean()) {
+    id.sidecar.non_root = non_root->get<bool>();
+  }
+  const std::optional<long long> pod_uid = integer(pod_security, "runAsUser");
+  if (!id.sidecar.user && !pod_uid) {
     warnings.push_back("ramflow: container " + worker["name"].get<std::string>() +
-                       " has no runAsUser (pod or container); the sidecar runs as the image's UID 1000 and "
-                       "accepts agents of that UID only: set runAsUser to the worker's UID");
+                       " has no runAsUser (pod or container); the sidecar runs as the image's UID " +
+                       std::to_string(kImageUid) + " and accepts agents of that UID only: set runAsUser to the worker's UID");
+  }
+  const json* pod_non_root = pod_security ? member(*pod_security, "runAsNonRoot") : nullptr;
+  if (pod_non_root == nullptr || *pod_non_root != true) {
+    if (!id.sidecar.non_root && id.sidecar.user.value_or(pod_uid.value_or(kImageUid)) != 0) id.sidecar.non_root = true;
+    if (pod_uid.value_or(kImageUid) != 0) id.agent_copy.non_root = true;
   }
   return id;
 }
@@ -334,20 +356,20 @@ Injection plan_injection(const json& pod, Scope scope, const InjectionSettings& 
   add_worker_env(patch, worker, worker_at, s, result.warnings);
   add_worker_mounts(patch, worker, worker_at, s);
   std::vector<std::string> identity_warnings;
-  const WorkerIdentity identity = worker_identity(spec, worker, identity_warnings);
+  const Identities run_as = identities(spec, worker, identity_warnings);
   if (!has_sidecar) result.warnings.insert(result.warnings.end(), identity_warnings.begin(), identity_warnings.end());
 
   // Ours go first among the init containers: the agent is copied, and a native sidecar
   // is up, before the user's own init containers and the worker start.
   json new_init = json::array();
-  if (!index_of(init, kAgentCopyName)) new_init.push_back(agent_copy_container(s));
-  if (!has_sidecar && s.native_sidecar) new_init.push_back(sidecar_container(s, result.worker, identity));
+  if (!index_of(init, kAgentCopyName)) new_init.push_back(agent_copy_container(s, run_as.agent_copy));
+  if (!has_sidecar && s.native_sidecar) new_init.push_back(sidecar_container(s, result.worker, run_as.sidecar));
   if (init == nullptr && !new_init.empty()) {
     patch.add(spec_at / "initContainers", new_init);
   } else {
     for (std::size_t k = 0; k < new_init.size(); ++k) patch.add(spec_at / "initContainers" / k, new_init[k]);
   }
-  if (plain_sidecar) patch.add(spec_at / "containers" / 0, sidecar_container(s, result.worker, identity));
+  if (plain_sidecar) patch.add(spec_at / "containers" / 0, sidecar_container(s, result.worker, run_as.sidecar));
 
   result.patch = patch.take();
   if (result.patch.empty()) {

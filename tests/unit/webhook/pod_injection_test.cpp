@@ -300,6 +300,55 @@ TEST(PodInjection, TheSidecarRunsAsTheWorkersUidOrWarnsWhenNobodySaysWhichItIs) 
   EXPECT_FALSE(root.response.contains("warnings"));
 }
 
+// What the restricted Pod Security level asks of a container, the pod's
+// securityContext counting where the container says nothing; empty when met.
+std::string restricted_violation(const json& pod, const json& container) {
+  const json pod_security = pod["spec"].value("securityContext", json::object());
+  const json own = container.value("securityContext", json::object());
+  auto effective = [&](const char* key) { return own.contains(key) ? own[key] : pod_security.value(key, json()); };
+  if (effective("runAsNonRoot") != true) return "runAsNonRoot";
+  if (effective("runAsUser") == 0) return "runAsUser 0";
+  if (effective("seccompProfile").value("type", "") != "RuntimeDefault") return "seccompProfile";
+  if (own.value("allowPrivilegeEscalation", true) != false) return "allowPrivilegeEscalation";
+  if (own["capabilities"]["drop"] != json::array({"ALL"})) return "capabilities";
+  return {};
+}
+
+TEST(PodInjection, RamflowsContainersMeetTheRestrictedPodSecurityLevelWhereverTheWorkerDoes) {
+  for (auto [name, scope] : {std::pair{"replicaset-pod.json", Scope::kAnnotatedPods},
+                             {"statefulset-pod-named-worker.json", Scope::kLabelledNamespace}}) {
+    for (bool native : {true, false}) {
+      InjectionSettings s = chart_settings();
+      s.native_sidecar = native;
+      Answer a = review(fixture(name), scope, s);
+      ASSERT_EQ(a.result.outcome, Outcome::kInjected);
+      json ours = json::array();
+      for (const char* list : {"initContainers", "containers"}) {
+        for (const auto& c : a.object["spec"][list]) {
+          if (c["name"] == "ramflow" || c["name"] == "ramflow-agent") ours.push_back(c);
+        }
+      }
+      ASSERT_EQ(ours.size(), 2u);
+      for (const auto& c : ours) {
+        EXPECT_EQ(restricted_violation(a.object, c), "") << name << " " << c["name"] << " native=" << native;
+      }
+    }
+  }
+  // The replicaset pod says runAsNonRoot itself: its ramflow containers inherit it, as in the chart.
+  Answer inherits = review(fixture("replicaset-pod.json"));
+  EXPECT_FALSE(inherits.object["spec"]["initContainers"][0]["securityContext"].contains("runAsNonRoot"));
+  EXPECT_FALSE(inherits.object["spec"]["initContainers"][1]["securityContext"].contains("runAsNonRoot"));
+  // A root pod is no restricted pod: ramflow's containers do not claim runAsNonRoot then.
+  json in = fixture("statefulset-pod-named-worker.json");
+  json pod = in["request"]["object"];
+  pod["spec"]["securityContext"]["runAsUser"] = 0;
+  pod["spec"]["containers"][1]["securityContext"].erase("runAsUser");
+  pod["spec"]["containers"][1]["securityContext"].erase("runAsNonRoot");
+  Answer root = review(with_object(in, pod), Scope::kLabelledNamespace);
+  EXPECT_FALSE(root.object["spec"]["initContainers"][0]["securityContext"].contains("runAsNonRoot"));
+  EXPECT_FALSE(root.object["spec"]["initContainers"][1]["securityContext"].contains("runAsNonRoot"));
+}
+
 TEST(PodInjection, APodWithoutLabelsOrAnnotationsGetsTheMaps) {
   const json in = fixture("replicaset-pod.json");
   json pod = in["request"]["object"];

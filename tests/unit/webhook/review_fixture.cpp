@@ -52,7 +52,7 @@ Answer review(const nlohmann::json& admission_review, Scope scope, const Injecti
   a.response = body["response"];
   EXPECT_EQ(a.response["uid"], admission_review["request"]["uid"]);
   EXPECT_EQ(a.response["allowed"], true) << "ramflow must never refuse an object";
-  a.object = admission_review["request"]["object"];
+  a.object = admission_review["request"].value("object", nlohmann::json());
   if (a.response.contains("patch")) {
     EXPECT_EQ(a.response["patchType"], "JSONPatch");
     a.patch = nlohmann::json::parse(base64_decode(a.response["patch"].get<std::string>()));

@@ -14,7 +14,7 @@ test=(
   redis-server prometheus prometheus-alertmanager
   prometheus-process-exporter prometheus-node-exporter
   chromium golang-go golang-github-masterminds-sprig-dev
-  procps util-linux curl ca-certificates
+  procps util-linux curl ca-certificates openssl
 )
 
 # Node.js (for the chart-schema tests) may come from another repository already;

@@ -12,6 +12,7 @@
 #include "app/logging.h"
 #include "app/run_command.h"
 #include "app/version.h"
+#include "app/webhook_command.h"
 
 namespace ramflow::app {
 namespace {
@@ -71,6 +72,7 @@ int main(int argc, char** argv, char** envp) {
       std::cout << "ramflowd " << kVersion << "\n";
       return 0;
     }
+    if (cl.command == "webhook") return webhook_command(cl, envp);
     config = load_config(cl, envp);
   } catch (const config::ConfigError& e) {
     std::cerr << "ramflowd: " << e.what() << "\n";

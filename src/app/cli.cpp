@@ -3,11 +3,12 @@
 #include <set>
 
 #include "config/config.h"
+#include "webhook/webhook_options.h"
 
 namespace ramflow::app {
 namespace {
 
-const std::set<std::string> kCommands = {"serve", "run", "recommend", "report"};
+const std::set<std::string> kCommands = {"serve", "run", "recommend", "report", "webhook"};
 // Flags of the subcommands themselves (not daemon options).
 const std::set<std::string> kCommandFlags = {
     "config", "url", "prometheus", "selector", "output", "report", "suffix", "memory-limit",
@@ -90,11 +91,16 @@ std::string usage() {
          "      --prometheus-tenant ID             send X-Scope-OrgID: ID (Mimir, Cortex, Thanos Receive)\n"
          "  ramflowd report --url http://HOST:PORT --output FILE.html|FILE.json\n"
          "                                             save the report of a running sidecar\n"
+         "  ramflowd webhook --tls-cert FILE --tls-key FILE [options]\n"
+         "                                             the admission webhook that adds ramflow to annotated pods\n"
          "  ramflowd --version | --help\n"
          "\n"
          "Options (precedence: flags, then RAMFLOW_* environment, then the --config YAML file, then defaults):\n"
          "  --config FILE                     YAML file of the options below (env RAMFLOW_CONFIG)\n" +
-         config::options_help();
+         config::options_help() +
+         "\n"
+         "Options of ramflowd webhook (docs/kubernetes.md):\n" +
+         webhook::webhook_options_help();
 }
 
 }  // namespace ramflow::app

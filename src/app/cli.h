@@ -1,4 +1,4 @@
-// The command line: `ramflowd [serve|run|recommend|report] [options] [-- CMD ARGS...]`.
+// The command line: `ramflowd [serve|run|recommend|report|webhook] [options] [-- CMD ARGS...]`.
 #pragma once
 
 #include <string>

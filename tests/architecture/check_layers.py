@@ -35,8 +35,11 @@ MAY_INCLUDE = {
     "export/http": set(),
     "export/prometheus": {"model", "analysis"},
     "export/report": {"model", "analysis", "export/ui"},
+    # The injection webhook: pure patch building plus its TLS server; it only
+    # shares the options' parsers and the metric family builder.
+    "webhook": {"config", "export/prometheus"},
     "app": {"model", "analysis", "probe", "ingest", "bpf", "config", "daemon",
-            "export/ui", "export/http", "export/prometheus", "export/report"},
+            "export/ui", "export/http", "export/prometheus", "export/report", "webhook"},
     "main": {"app"},
 }
 

@@ -315,6 +315,7 @@ void Analyzer::analyze(model::Snapshot& snap, std::optional<double> oom_victim_b
   std::set<std::string> paths;
   for (auto& c : snap.cgroups) {
     paths.insert(c.facts.path);
+    if (!c.facts.has_reading) continue;  // unreachable: no pod-level figure to compute
     try {
       analyze_cgroup(c, snap, oom_victim_bytes);
     } catch (const std::exception& e) {

@@ -57,6 +57,9 @@ Result<bool> lists(const std::string& dir, pid_t pid) {
   return false;
 }
 
+// "cannot read PATH: DETAIL", without ReadError's generic hint: the remedy is chosen for the route.
+std::string failed(const ReadError& e) { return "cannot read " + e.path + ": " + e.detail; }
+
 // Tries one candidate directory; on failure says why in `notes` and may pick a remedy.
 bool verified(const std::string& dir, pid_t pid, std::vector<std::string>& notes, std::string_view& remedy) {
   auto found = lists(dir, pid);
@@ -66,7 +69,7 @@ bool verified(const std::string& dir, pid_t pid, std::vector<std::string>& notes
   } else if (found.error().kind == ErrorKind::kNotFound) {
     notes.push_back(dir + " does not exist");
   } else {
-    notes.push_back(found.error().message());
+    notes.push_back(failed(found.error()));
     if (found.error().kind == ErrorKind::kPermissionDenied) remedy = kPtraceRemedy;
   }
   return false;
@@ -126,7 +129,7 @@ Result<CgroupLocation> locate_memory_cgroup(const std::string& proc_root, const 
   auto mounts = read_memory_cgroup_mounts(proc_root, pid, version);
   if (!mounts) {
     if (mounts.error().kind == ErrorKind::kNotFound) return mounts.error();  // the process exited
-    notes.push_back(mounts.error().message());
+    notes.push_back(failed(mounts.error()));
     if (mounts.error().kind == ErrorKind::kPermissionDenied) remedy = kPtraceRemedy;
   } else if (mounts.value().empty()) {
     notes.push_back("the worker's mount namespace has no memory cgroup mount");

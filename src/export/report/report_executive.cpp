@@ -172,9 +172,21 @@ std::string margin_verdict(double lower_ratio) {
   return "healthy";
 }
 
+// The worker cgroup is unreachable (system_context.cgroup says why): no pod-level figure.
+constexpr const char* kUnreadReason = "the worker cgroup cannot be read: see system_context.cgroup.missing";
+
 json safety_margin_json(const model::CgroupView& c) {
   const auto& m = c.analysis.margins;
   json j;
+  if (!c.facts.has_reading) {
+    for (const char* k : {"ratio", "nonreclaimable_ratio", "limit_bytes", "limit_source", "working_set_bytes",
+                          "nonreclaimable_bytes", "oom_risk"}) {
+      j[k] = nullptr;
+    }
+    j["verdict"] = "unknown";
+    j["oom_risk_reason"] = kUnreadReason;
+    return j;
+  }
   j["ratio"] = m.safety;
   j["nonreclaimable_ratio"] = m.nonreclaimable;
   j["limit_bytes"] = c.limit.bytes;
@@ -189,8 +201,10 @@ json safety_margin_json(const model::CgroupView& c) {
   return j;
 }
 
-json footprint_json(const model::Snapshot& s, const model::CgroupView& c) {
-  (void)s;
+json footprint_json(const WorkerGroup& g, const model::CgroupView& c) {
+  if (!c.facts.has_reading) {
+    return {{"peak_bytes", whole(g.peak.bytes)}, {"source", "process_peaks"}, {"limit_ratio", nullptr}, {"verdict", "unknown"}};
+  }
   const double peak = c.analysis.footprint.bytes;
   const double ratio = c.limit.bytes > 0 ? peak / static_cast<double>(c.limit.bytes) : 0;
   json j;
@@ -282,6 +296,16 @@ json oom_victim_floor(const model::Snapshot& s, const model::CgroupView& c, cons
 
 json recommendation_json(const model::Snapshot& s, const model::CgroupView& c, const ReportOptions& o) {
   const auto& a = c.analysis;
+  if (!c.facts.has_reading) {
+    json j;
+    for (const char* k : {"limit_bytes", "limit_quantity", "request_bytes", "request_quantity", "leak_allowance_bytes",
+                          "oom_victim_floor_bytes", "celery_max_memory_per_child_kib", "resources_snippet"}) {
+      j[k] = nullptr;
+    }
+    j["headroom_ratio"] = o.headroom;
+    j["restart_horizon_seconds"] = o.restart_horizon_seconds;
+    return j;
+  }
   const std::string limit = analysis::format_quantity(a.recommended_limit.bytes);
   const std::string request = analysis::format_quantity(a.recommended_request.bytes);
   json j;
@@ -339,7 +363,7 @@ json executive_section(const model::Snapshot& s, const WorkerGroup& g, const Rep
   e["layers"] = layers_json(g);
   e["integrity"] = integrity_json(g, o);
   e["kpis"] = {{"safety_margin", safety_margin_json(c)},
-               {"footprint", footprint_json(s, c)},
+               {"footprint", footprint_json(g, c)},
                {"allocation_speed", allocation_speed_json(g, o)},
                {"leak_probability", leak_probability_json(g)}};
   e["time_to_oom"] = time_to_oom_json(c);

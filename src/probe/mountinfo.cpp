@@ -28,16 +28,6 @@ std::string unescape(std::string_view s) {
   return out;
 }
 
-bool names_memory(std::string_view options) {
-  while (!options.empty()) {
-    const std::size_t comma = options.find(',');
-    if (options.substr(0, comma) == "memory") return true;
-    if (comma == std::string_view::npos) break;
-    options.remove_prefix(comma + 1);
-  }
-  return false;
-}
-
 }  // namespace
 
 Result<std::vector<CgroupMount>> parse_memory_cgroup_mounts(std::string_view text, const std::string& origin,
@@ -58,7 +48,7 @@ Result<std::vector<CgroupMount>> parse_memory_cgroup_mounts(std::string_view tex
     }
     const std::string_view fstype = f[dash + 1];
     const std::string_view super_options = dash + 3 < f.size() ? f[dash + 3] : std::string_view();
-    const bool wanted = version == CgroupVersion::kV1   ? fstype == "cgroup" && names_memory(super_options)
+    const bool wanted = version == CgroupVersion::kV1   ? fstype == "cgroup" && comma_list_has(super_options, "memory")
                         : version == CgroupVersion::kV2 ? fstype == "cgroup2"
                                                         : false;
     if (wanted) out.push_back({unescape(f[3]), unescape(f[4])});

@@ -394,7 +394,8 @@
     const facts = el('div', { class: 'grid two' },
       el('div', null, el('h3', null, 'Container (cgroup)'), factList([
         ['cgroup version', cg.version], ['path', cg.path],
-        ['read through', cg.route === 'unreachable' ? `nothing: ${cg.missing}` : `${cg.route.replace(/_/g, ' ')} (${cg.route_dir})`],
+        // Reports of schema 1 written before the route was added have none.
+        ['read through', !cg.route ? UNKNOWN : cg.route === 'unreachable' ? `nothing: ${cg.missing}` : `${cg.route.replace(/_/g, ' ')} (${cg.route_dir})`],
         ['limit', cg.limit_bytes === null ? UNKNOWN : `${fmtBytes(cg.limit_bytes)} (source: ${cg.limit_source})`],
         ['declared limit (RAMFLOW_MEMORY_LIMIT_BYTES)', isNum(cg.declared_limit_bytes)
           ? `${fmtBytes(cg.declared_limit_bytes)} (${cg.declared_limit_check === 'unchecked' ? 'not cross-checked: shown only' : cg.declared_limit_check})` : 'not set'],

@@ -2,8 +2,9 @@
 # Writes the podman settings this machine needs to run containers at all, as a
 # drop-in (/etc/containers/containers.conf.d/50-ramflow.conf): a machine's own
 # /etc/containers/containers.conf stays untouched, and only the keys below are
-# overridden, each only when the machine needs it (docs/testing.md, "Containers"):
-#   runtime = "runc"            the memory controller is on cgroup v1 (hybrid): crun refuses it
+# overridden, each only when the machine needs it (docs/kubernetes.md, "Choices made"):
+#   runtime = "runc"            the memory controller is on cgroup v1: crun refuses hybrid
+#                               hierarchies (v1 memory + cgroup2), runc runs on any v1
 #   cgroup_manager = "cgroupfs" PID 1 is not systemd: no systemd cgroup manager
 #   events_logger = "file"      nor a journald
 #   default_ulimits             the hard limits are below what podman asks for and

@@ -6,6 +6,8 @@
 
 # Build stage: only what building needs (scripts/install-deps.sh --build), the release preset.
 FROM debian:bookworm-slim AS build
+# Names this stage's images, so scripts/build-image.sh can prune its old ones and nothing else.
+LABEL org.opencontainers.image.title="ramflow-build"
 WORKDIR /src
 COPY scripts/install-deps.sh scripts/install-deps.sh
 RUN scripts/install-deps.sh --build && rm -rf /var/lib/apt/lists/*

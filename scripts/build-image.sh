@@ -33,7 +33,14 @@ args=(--build-arg "VERSION=$version" --build-arg "REVISION=$revision"
 t0=$(date +%s)
 if [ "$engine" = podman ]; then
   ./scripts/make-base-image.sh
+  # The build stage tagged: its layers (the ~700 MB of build packages) stay the cache of
+  # the next build; then the earlier builds' untagged images of both stages go, and
+  # nobody else's.
+  podman build --network host --layers --target build -t localhost/ramflow-build:cache -f Dockerfile .
   podman build --network host --layers "${args[@]}"
+  for title in ramflow ramflow-build; do
+    podman image prune -f --filter "label=org.opencontainers.image.title=$title" >/dev/null
+  done
 else
   DOCKER_BUILDKIT=1 docker build "${args[@]}"
 fi

@@ -86,6 +86,7 @@ class Analyzer {
   void analyze_process(model::ProcessView& p, const model::ProcessView* group_main, double now);
   void remember_exit(const model::ProcessFacts& gone, double now);
   void analyze_cgroup(model::CgroupView& c, const model::Snapshot& snap, std::optional<double> oom_victim_bytes);
+  void analyze_groups(model::CgroupView& c, const model::Snapshot& snap, double cgroup_highest_nonreclaimable, bool own);
 
   config::Config config_;
   analysis::LeakConfig leak_config_;

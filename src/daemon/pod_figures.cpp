@@ -65,6 +65,12 @@ void Analyzer::analyze_cgroup(model::CgroupView& c, const model::Snapshot& snap,
   }
   for (const auto& e : memo.exited) memo.largest_vmhwm = std::max(memo.largest_vmhwm, static_cast<double>(e.peak_rss_bytes));
 
+  if (!c.facts.has_reading) {  // unreachable: its groups from their processes, no pod-level figure
+    out.scope = model::FigureScope::processes;
+    analyze_groups(c, snap, 0, /*own=*/false);
+    return;
+  }
+
   // Scope: the cgroup's own counters, unless other programs hold a share of it.
   using Scope = config::Config::Scope;
   const bool shared_now = !members.empty() && workers_resident < thresholds::kWorkersAloneShare * static_cast<double>(m.nonreclaimable());
@@ -109,40 +115,7 @@ void Analyzer::analyze_cgroup(model::CgroupView& c, const model::Snapshot& snap,
   if (c.limit.source == "host" && snap.host_memory) room = std::min(room, static_cast<double>(snap.host_memory->mem_available));
   out.time_to_oom = analysis::time_to_oom(out.nonreclaimable_bytes + room, out.nonreclaimable_bytes, memo.nonreclaimable);
 
-  // Worker groups: each one's peak over its live and exited members, and its layers.
-  out.groups.clear();
-  const auto& shapes = shapes_[c.facts.path];
-  for (const auto& shape : shapes) {
-    const model::ProcessView* main = find(snap, shape.main);
-    if (!main) continue;
-    GroupMemo& g = groups_[shape.main];
-    if (g.main_start_ticks != main->facts.start_ticks) g = GroupMemo{main->facts.start_ticks};
-    double anon = 0;
-    for (pid_t pid : shape.members) {
-      if (const auto* p = find(snap, pid)) {
-        anon += anon_of(*p);
-        g.largest_vmhwm = std::max(g.largest_vmhwm, vmhwm_of(*p));
-      }
-    }
-    g.highest_nonreclaimable = std::max(g.highest_nonreclaimable, anon);
-    model::WorkerGroupView view;
-    view.main = shape.main;
-    view.members = shape.members;
-    // Alone in a cgroup that is its own: the cgroup counts copy-on-write pages once.
-    const double sampled = own && shapes.size() == 1 ? memo.highest_nonreclaimable : g.highest_nonreclaimable;
-    view.peak = analysis::group_footprint(g.largest_vmhwm, sampled);
-    if (shape.members.size() == 1 || !main->analysis.layers) {
-      view.layers = main->analysis.layers;
-    } else {
-      analysis::ProcessMemory memory;
-      if (main->agent && main->agent->bootstrap_rss) memory.bootstrap_bytes = static_cast<double>(*main->agent->bootstrap_rss);
-      else if (main->facts.early_rss) memory.bootstrap_bytes = static_cast<double>(*main->facts.early_rss);
-      memory.ready_rss_bytes = static_cast<double>(main->agent->ready_rss.value_or(0));
-      view.layers = analysis::group_layers(memory, view.peak.bytes, view.peak.source != "vmhwm");
-    }
-    out.groups.push_back(std::move(view));
-  }
-  out.exited = memo.exited;
+  analyze_groups(c, snap, memo.highest_nonreclaimable, own);
 
   // Leak evidence for the limit: the leaking members' summed rate, each over what it observed.
   analysis::LeakEvidence leak;
@@ -181,6 +154,7 @@ void Analyzer::analyze_cgroup(model::CgroupView& c, const model::Snapshot& snap,
   out.recommended_request = analysis::recommend_request(peaks, out.recommended_limit.bytes);
 
   // Celery prefork: the main that forked the pool, its children and their budget.
+  const auto& shapes = shapes_[c.facts.path];
   out.celery.reset();
   bool seen = false;
   for (const auto& shape : shapes) {
@@ -211,6 +185,47 @@ void Analyzer::analyze_cgroup(model::CgroupView& c, const model::Snapshot& snap,
     if (!seen) memo.celery->limit_bytes = out.recommended_limit.bytes;  // the workers ended: their last shape
     out.celery = analysis::recommend_celery(*memo.celery);
   }
+}
+
+// Worker groups: each one's peak over its live and exited members, and its layers.
+// `cgroup_highest_nonreclaimable` stands for a group alone in a cgroup that is its own.
+void Analyzer::analyze_groups(model::CgroupView& c, const model::Snapshot& snap, double cgroup_highest_nonreclaimable,
+                              bool own) {
+  model::CgroupAnalysis& out = c.analysis;
+  out.groups.clear();
+  const auto& shapes = shapes_[c.facts.path];
+  for (const auto& shape : shapes) {
+    const model::ProcessView* main = find(snap, shape.main);
+    if (!main) continue;
+    GroupMemo& g = groups_[shape.main];
+    if (g.main_start_ticks != main->facts.start_ticks) g = GroupMemo{main->facts.start_ticks};
+    double anon = 0;
+    for (pid_t pid : shape.members) {
+      if (const auto* p = find(snap, pid)) {
+        anon += anon_of(*p);
+        g.largest_vmhwm = std::max(g.largest_vmhwm, vmhwm_of(*p));
+      }
+    }
+    g.highest_nonreclaimable = std::max(g.highest_nonreclaimable, anon);
+    model::WorkerGroupView view;
+    view.main = shape.main;
+    view.members = shape.members;
+    // Alone in a cgroup that is its own: the cgroup counts copy-on-write pages once.
+    const double sampled = own && shapes.size() == 1 ? cgroup_highest_nonreclaimable : g.highest_nonreclaimable;
+    view.peak = analysis::group_footprint(g.largest_vmhwm, sampled);
+    if (shape.members.size() == 1 || !main->analysis.layers) {
+      view.layers = main->analysis.layers;
+    } else {
+      analysis::ProcessMemory memory;
+      if (main->agent && main->agent->bootstrap_rss) memory.bootstrap_bytes = static_cast<double>(*main->agent->bootstrap_rss);
+      else if (main->facts.early_rss) memory.bootstrap_bytes = static_cast<double>(*main->facts.early_rss);
+      memory.ready_rss_bytes = static_cast<double>(main->agent->ready_rss.value_or(0));
+      view.layers = analysis::group_layers(memory, view.peak.bytes, view.peak.source != "vmhwm");
+    }
+    out.groups.push_back(std::move(view));
+  }
+  auto memo = cgroups_.find(c.facts.path);
+  if (memo != cgroups_.end()) out.exited = memo->second.exited;
 }
 
 }  // namespace ramflow::daemon

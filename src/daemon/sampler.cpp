@@ -1,6 +1,5 @@
 #include "daemon/sampler.h"
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -37,13 +36,6 @@ auto timed(ProbeHealth& health, const std::string& source, F&& f) {
   auto result = f();
   health.duration(source, seconds_since(t0));
   return result;
-}
-
-// True only when both namespace links are readable and name different namespaces.
-bool different_namespaces(const std::string& a, const std::string& b) {
-  struct stat sa {}, sb {};
-  return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 &&
-         (sa.st_ino != sb.st_ino || sa.st_dev != sb.st_dev);
 }
 
 constexpr double kCgroupKeepSeconds = 600;
@@ -112,14 +104,65 @@ std::vector<model::Candidate> Sampler::candidates(const model::AgentView& agents
 }
 
 std::string Sampler::resolve_cgroup(pid_t pid) {
-  if (!config_.cgroup_path.empty()) return config_.cgroup_path;
+  if (!config_.cgroup_path.empty()) {
+    note_location(probe::pinned_cgroup(config_.cgroup_root, version_, config_.cgroup_path));
+    return config_.cgroup_path;
+  }
   if (version_ == probe::CgroupVersion::kNone) return {};
   auto path = timed(health_, "cgroup", [&] { return probe::read_memory_cgroup_path(config_.proc_root, pid, version_); });
   if (!path) {
     if (path.error().kind != probe::ErrorKind::kNotFound) health_.error("cgroup", path.error());
     return {};
   }
-  return path.value();
+  // A cgroup path names one cgroup: its route is found (and checked) once, and
+  // looked for again while it has none.
+  auto known = locations_.find(path.value());
+  if (known != locations_.end() && known->second.route != probe::CgroupRoute::kUnreachable) return path.value();
+  auto location = timed(health_, "cgroup", [&] {
+    return probe::locate_memory_cgroup(config_.proc_root, config_.cgroup_root, version_, pid);
+  });
+  if (!location) {
+    if (location.error().kind != probe::ErrorKind::kNotFound) health_.error("cgroup", location.error());
+    return {};
+  }
+  std::string found = location.value().path;
+  note_location(std::move(location).value());
+  return found;
+}
+
+// Logs the route of a cgroup when it is first found or changes; an unreachable
+// one once (its details name whichever worker pid was tried).
+void Sampler::note_location(probe::CgroupLocation location) {
+  auto& known = locations_[location.path];
+  const bool logged = known.route == location.route &&
+                      (location.route == probe::CgroupRoute::kUnreachable ? !known.missing.empty() : known.dir == location.dir);
+  if (logged) {
+    known = std::move(location);
+    return;
+  }
+  if (location.route == probe::CgroupRoute::kUnreachable) {
+    spdlog::warn("worker cgroup {} cannot be read: {} — {}. Pod-level figures (limit, working set, margins, peak, "
+                 "time to OOM, recommendations) are left out; per-process figures continue",
+                 location.path, location.missing, location.remedy);
+  } else {
+    const std::string dir = location.route == probe::CgroupRoute::kWorkerMount
+                                ? config_.proc_root + "/<worker pid>/root" + location.dir
+                                : location.dir;
+    spdlog::info("worker cgroup {} is read at {} (route {})", location.path, dir, probe::to_string(location.route));
+  }
+  known = std::move(location);
+}
+
+// The worker route passes through a live process of the cgroup: the first that answers.
+probe::Result<probe::CgroupMemory> Sampler::read_located(const probe::CgroupLocation& location,
+                                                         const std::vector<pid_t>& users) {
+  if (location.route != probe::CgroupRoute::kWorkerMount) return probe::read_cgroup_memory(location.dir, version_);
+  probe::ReadError gone{probe::ErrorKind::kNotFound, location.path, "no live process of the cgroup left to reach it through"};
+  for (pid_t pid : users) {
+    auto reading = probe::read_cgroup_memory(probe::cgroup_dir_for(config_.proc_root, location, pid), version_);
+    if (reading || reading.error().kind != probe::ErrorKind::kNotFound) return reading;
+  }
+  return gone;
 }
 
 bool Sampler::is_alive(const model::ProcessFacts& p) const {
@@ -198,52 +241,52 @@ bool Sampler::read_process(model::ProcessFacts& p, double now) {
 }
 
 void Sampler::read_cgroups(model::Snapshot& snap, double now) {
-  std::map<std::string, pid_t> in_use;  // path → one pid living in it
+  std::map<std::string, std::vector<pid_t>> in_use;  // path → its live watched processes, lowest pid first
   for (const auto& [pid, p] : processes_.processes()) {
-    if (!p.cgroup.empty()) in_use.emplace(p.cgroup, pid);
+    if (!p.cgroup.empty()) in_use[p.cgroup].push_back(pid);
   }
-  if (in_use.empty() && !config_.cgroup_path.empty()) in_use.emplace(config_.cgroup_path, 0);
-  for (const auto& [path, pid] : in_use) cgroups_.get(path).last_used = now;
+  if (in_use.empty() && !config_.cgroup_path.empty()) {
+    in_use.emplace(config_.cgroup_path, std::vector<pid_t>{});
+    note_location(probe::pinned_cgroup(config_.cgroup_root, version_, config_.cgroup_path));
+  }
+  for (const auto& [path, pids] : in_use) cgroups_.get(path).last_used = now;
 
   for (auto& [path, facts] : cgroups_.cgroups()) {
-    if (facts.vanished) continue;
-    std::string dir = probe::memory_cgroup_dir(config_.cgroup_root, version_, path);
-    // A worker in its own cgroup namespace has its container cgroup as the
-    // root of its cgroup mount, which our path (relative to our namespace,
-    // e.g. "/../worker") cannot reach: read it through the worker's root
-    // filesystem instead (needs the worker's UID or SYS_PTRACE).
-    auto user = in_use.find(path);
-    if (user != in_use.end() && user->second > 0 &&
-        different_namespaces(config_.proc_root + "/self/ns/cgroup",
-                             config_.proc_root + "/" + std::to_string(user->second) + "/ns/cgroup")) {
-      dir = probe::memory_cgroup_dir(
-          config_.proc_root + "/" + std::to_string(user->second) + "/root" + config_.cgroup_root, version_, "/");
-    }
-    auto reading = timed(health_, "cgroup", [&] { return probe::read_cgroup_memory(dir, version_); });
+    auto users = in_use.find(path);
+    if (facts.vanished && users == in_use.end()) continue;
+    auto location = locations_.find(path);
+    if (location == locations_.end() || location->second.route == probe::CgroupRoute::kUnreachable) continue;
+    auto reading = timed(health_, "cgroup", [&] {
+      return read_located(location->second, users == in_use.end() ? std::vector<pid_t>{} : users->second);
+    });
     if (!reading) {
-      if (reading.error().kind == probe::ErrorKind::kNotFound) {
+      if (reading.error().kind != probe::ErrorKind::kNotFound) {
+        health_.error("cgroup", reading.error());
+      } else if (!facts.vanished) {
         spdlog::info("cgroup {} vanished; keeping its last counters", path);
         cgroups_.mark_vanished(path, now);
-      } else {
-        health_.error("cgroup", reading.error());
       }
       continue;
     }
     for (const auto& e : reading.value().optional_errors) health_.error("cgroup", e);
     cgroups_.record(path, reading.value(), now);
+    check_declared_limit(reading.value());
   }
   cgroups_.expire(now, kCgroupKeepSeconds);
+  std::erase_if(locations_, [&](const auto& entry) {
+    return !cgroups_.cgroups().count(entry.first) && !in_use.count(entry.first);
+  });
 
   for (const auto& [path, facts] : cgroups_.cgroups()) {
-    if (!facts.has_reading) continue;
+    auto location = locations_.find(path);
+    // Never read, and unreachable while a worker lives in it: published without
+    // figures, with what is missing and what would give it.
+    const bool unreachable = location != locations_.end() && location->second.route == probe::CgroupRoute::kUnreachable;
+    if (!facts.has_reading && !(unreachable && in_use.count(path))) continue;
     model::CgroupView view;
     view.facts = facts;
-    if (facts.last.limit && (!snap.host_memory || *facts.last.limit < snap.host_memory->mem_total)) {
-      view.limit = {*facts.last.limit, "cgroup"};
-    } else if (snap.host_memory) {
-      view.limit = {snap.host_memory->mem_total, "host"};
-    }
-    view.peak = facts.last.peak.value_or(facts.highest_working_set);
+    view.location = location != locations_.end() ? location->second : probe::CgroupLocation{};
+    view.declared_limit = config_.memory_limit;
     if (facts.last.pressure) {
       view.pressure = facts.last.pressure;
       view.pressure_scope = "cgroup";
@@ -251,8 +294,27 @@ void Sampler::read_cgroups(model::Snapshot& snap, double now) {
       view.pressure = snap.host_pressure;
       view.pressure_scope = "host";
     }
+    if (facts.has_reading) {
+      if (facts.last.limit && (!snap.host_memory || *facts.last.limit < snap.host_memory->mem_total)) {
+        view.limit = {*facts.last.limit, "cgroup"};
+      } else if (snap.host_memory) {
+        view.limit = {snap.host_memory->mem_total, "host"};
+      }
+      view.peak = facts.last.peak.value_or(facts.highest_working_set);
+    }
     snap.cgroups.push_back(std::move(view));
   }
+}
+
+// RAMFLOW_MEMORY_LIMIT_BYTES (the Downward API) says what the worker was given;
+// the cgroup says what the kernel enforces. They disagree when the runtime
+// resolved the wrong container (podman 4.3 ignores resourceFieldRef.containerName).
+void Sampler::check_declared_limit(const probe::CgroupMemory& reading) {
+  if (!config_.memory_limit || limit_mismatch_logged_ || reading.limit == config_.memory_limit) return;
+  spdlog::warn("RAMFLOW_MEMORY_LIMIT_BYTES is {} but the worker cgroup's limit is {}: the cgroup's is used "
+               "(the Downward API named another container, or the limit changed)",
+               *config_.memory_limit, reading.limit ? std::to_string(*reading.limit) : std::string("unlimited"));
+  limit_mismatch_logged_ = true;
 }
 
 std::vector<model::ProcessFacts> Sampler::collect(model::Snapshot& snap, const model::AgentView& agents) {

@@ -10,6 +10,7 @@
 
 #include "config/config.h"
 #include "daemon/probe_health.h"
+#include "probe/cgroup_route.h"
 #include "probe/discovery.h"
 #include "probe/proc_file.h"
 #include "probe/proc_status.h"
@@ -37,10 +38,14 @@ class Sampler {
   // False when the process exited.
   bool read_process(model::ProcessFacts& p, double now);
   std::string resolve_cgroup(pid_t pid);
+  void note_location(probe::CgroupLocation location);
+  probe::Result<probe::CgroupMemory> read_located(const probe::CgroupLocation& location,
+                                                  const std::vector<pid_t>& users);
   probe::Result<probe::ProcStatus> read_status(const model::ProcessFacts& p);
   bool is_alive(const model::ProcessFacts& p) const;
   void close_status_files_of_the_gone();
   void read_cgroups(model::Snapshot& snap, double now);
+  void check_declared_limit(const probe::CgroupMemory& reading);
 
   const config::Config config_;
   probe::ProcessScanner scanner_;
@@ -49,6 +54,9 @@ class Sampler {
   // /proc/PID/status of each watched process, kept open (probe/proc_file.h).
   std::map<std::pair<pid_t, std::uint64_t>, probe::ProcFile> status_files_;
   model::CgroupTable cgroups_;
+  // How each worker cgroup (by path) is reached, or why it cannot be (probe/cgroup_route.h).
+  std::map<std::string, probe::CgroupLocation> locations_;
+  bool limit_mismatch_logged_ = false;
   ProbeHealth health_;
   bool agent_only_ = false;
   double boot_time_ = 0;

@@ -25,6 +25,7 @@
 #include "model/cgroup_table.h"
 #include "model/process_table.h"
 #include "probe/cgroup.h"
+#include "probe/cgroup_route.h"
 #include "probe/meminfo.h"
 #include "probe/psi.h"
 #include "probe/self_usage.h"
@@ -112,7 +113,9 @@ struct CgroupAnalysis {
 };
 
 struct CgroupView {
-  model::CgroupFacts facts;
+  model::CgroupFacts facts;  // facts.has_reading false: unreachable, no pod-level figure (location says why)
+  probe::CgroupLocation location;  // how the sidecar reaches it
+  std::optional<std::uint64_t> declared_limit;  // RAMFLOW_MEMORY_LIMIT_BYTES, never used as the limit
   LimitView limit;
   std::uint64_t peak = 0;  // kernel peak counter, else the highest sampled working set
   // PSI: the cgroup's own where present, else the host's (scope says which).

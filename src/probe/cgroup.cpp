@@ -29,21 +29,6 @@ CgroupVersion detect_cgroup_version(const std::string& cgroup_root) {
   return CgroupVersion::kNone;
 }
 
-namespace {
-
-// Whether "a,b,memory" names the memory controller.
-bool lists_memory(std::string_view controllers) {
-  while (!controllers.empty()) {
-    const std::size_t comma = controllers.find(',');
-    if (controllers.substr(0, comma) == "memory") return true;
-    if (comma == std::string_view::npos) break;
-    controllers.remove_prefix(comma + 1);
-  }
-  return false;
-}
-
-}  // namespace
-
 Result<std::string> read_memory_cgroup_path(const std::string& proc_root, pid_t pid,
                                             CgroupVersion version) {
   const std::string path = join_path(proc_root, std::to_string(pid) + "/cgroup");
@@ -62,7 +47,7 @@ Result<std::string> read_memory_cgroup_path(const std::string& proc_root, pid_t 
     if (c2 == std::string_view::npos) continue;
     const std::string_view id = line.substr(0, c1);
     const std::string_view controllers = line.substr(c1 + 1, c2 - c1 - 1);
-    const bool wanted = version == CgroupVersion::kV1 ? lists_memory(controllers)
+    const bool wanted = version == CgroupVersion::kV1 ? comma_list_has(controllers, "memory")
                                                       : (id == "0" && controllers.empty());
     if (wanted) return std::string(line.substr(c2 + 1));
   }

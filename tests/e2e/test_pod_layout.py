@@ -5,16 +5,20 @@ What the chart builds, reproduced with real processes (no container runtime here
     fresh directory, loaded by the worker only through PYTHONPATH;
   * the shared emptyDir: a directory holding the agent socket;
   * the default security mode: sidecar and worker run as the same non-root UID;
-  * private cgroup namespaces: worker and sidecar each sit in their own v1 memory
-    cgroup (real, with a limit, under /sys/fs/cgroup/memory) inside their own
-    cgroup + mount namespace with the memory controller mounted at their
-    /sys/fs/cgroup/memory, so the worker's cgroup is not under the sidecar's
-    cgroup root and can only be reached through /proc/<worker pid>/root;
+  * the two cgroup layouts of container runtimes on v1: worker and sidecar each sit
+    in their own v1 memory cgroup (real, with a limit, under /sys/fs/cgroup/memory)
+    inside their own mount namespace, with either a private cgroup namespace and
+    the memory controller mounted at their /sys/fs/cgroup/memory (containerd with
+    cgroup namespaces), or the host's cgroup namespace and only their own cgroup
+    bind-mounted there (runc as podman and the kubelet use it on v1). Either way the
+    worker's cgroup is not under the sidecar's cgroup root and can only be reached
+    through /proc/<worker pid>/root;
   * shareProcessNamespace: both in one PID namespace (the host's).
 Needs root (cgroups, namespaces, setpriv), /usr/bin/python3 and the ramflowd
 binary (build/default/src/ramflowd or $RAMFLOWD): skipped without it, failed
 without it when CI=true. Every process and cgroup it creates is removed.
 """
+import json
 import os
 import re
 import shutil
@@ -22,6 +26,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -32,6 +37,7 @@ RAMFLOWD = Path(os.environ.get("RAMFLOWD", REPO / "build/default/src/ramflowd"))
 WORKER_UID = 4242    # the worker image's UID (the pod's runAsUser)
 OTHER_UID = 4343     # someone else in the pod
 WORKER_LIMIT = 256 << 20
+SIDECAR_LIMIT = 128 << 20
 MEMCG = Path("/sys/fs/cgroup/memory")
 DEADLINE_S = 30
 
@@ -69,19 +75,30 @@ def as_uid(uid: int, gid: int) -> list:
     return ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--"]
 
 
-def in_own_cgroup_namespace(cgroup: Path, argv: list) -> list:
-    """Joins `cgroup`, then unshares cgroup + mount namespaces and mounts the memory
-    controller at /sys/fs/cgroup/memory: what a container runtime gives a container."""
-    inner = ("mount -t tmpfs cgroups /sys/fs/cgroup && mkdir /sys/fs/cgroup/memory"
-             " && mount -t cgroup -o memory memory /sys/fs/cgroup/memory && exec \"$@\"")
-    outer = f'echo $$ > {cgroup}/cgroup.procs && exec unshare --cgroup --mount --propagation private sh -c \'{inner}\' inner "$@"'
+def in_container(cgroup: Path, argv: list, layout: str) -> list:
+    """Joins `cgroup` and gives the command what a container runtime gives a container:
+    "cgroupns": its own cgroup + mount namespaces with the memory controller mounted at
+    /sys/fs/cgroup/memory (the cgroup is then the namespace's root); "container": its
+    own mount namespace with only its cgroup bind-mounted there (runc on v1)."""
+    if layout == "cgroupns":
+        inner = ("mount -t tmpfs cgroups /sys/fs/cgroup && mkdir /sys/fs/cgroup/memory"
+                 " && mount -t cgroup -o memory memory /sys/fs/cgroup/memory && exec \"$@\"")
+        unshare = "unshare --cgroup --mount --propagation private"
+    else:
+        rel = cgroup.relative_to(MEMCG)
+        inner = ("m=$(mktemp -d) && mount -t cgroup -o memory memory $m && mount -t tmpfs cgroups /sys/fs/cgroup"
+                 f" && mkdir /sys/fs/cgroup/memory && mount --bind $m/{rel} /sys/fs/cgroup/memory && umount $m"
+                 " && rmdir $m && exec \"$@\"")
+        unshare = "unshare --mount --propagation private"
+    outer = f'echo $$ > {cgroup}/cgroup.procs && exec {unshare} sh -c \'{inner}\' inner "$@"'
     return ["sh", "-c", outer, "outer", *argv]
 
 
 class Pod:
     """One simulated pod: a shared socket directory, the copied agent, two cgroups."""
 
-    def __init__(self):
+    def __init__(self, layout: str = "cgroupns"):
+        self.layout = layout
         # Not pytest's tmp_path: its parents are 0700, and the worker UID must
         # traverse to the agent copy and the socket, as in the pod's volumes.
         self.tmp = tmp = Path(tempfile.mkdtemp(prefix="ramflow-pod-"))
@@ -102,6 +119,7 @@ class Pod:
         for cg in (self.worker_cg, self.sidecar_cg):
             cg.mkdir(parents=True)
         (self.worker_cg / "memory.limit_in_bytes").write_text(str(WORKER_LIMIT))
+        (self.sidecar_cg / "memory.limit_in_bytes").write_text(str(SIDECAR_LIMIT))
         self.port = free_port()
         self.procs = []
 
@@ -109,25 +127,38 @@ class Pod:
     def socket_path(self) -> Path:
         return self.socket_dir / "ramflow.sock"
 
-    def start_sidecar(self) -> subprocess.Popen:
+    def start_sidecar(self, uid: int = WORKER_UID) -> subprocess.Popen:
         argv = [str(RAMFLOWD), "serve", "--listen", f"127.0.0.1:{self.port}",
                 "--socket", str(self.socket_path), "--interval", "1s", "--smaps-interval", "1s",
                 "--state-dir", str(self.state), "--ebpf", "off", "--log-format", "json"]
         env = {"PATH": "/usr/bin:/bin", "RAMFLOW_MEMORY_LIMIT_BYTES": str(WORKER_LIMIT)}
-        return self._spawn(in_own_cgroup_namespace(self.sidecar_cg, as_uid(WORKER_UID, WORKER_UID) + argv), env,
+        return self._spawn(in_container(self.sidecar_cg, as_uid(uid, WORKER_UID) + argv, self.layout), env,
                            self.tmp / "sidecar.log")
 
     def start_worker(self) -> subprocess.Popen:
         env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(self.agent / "sitecustomize"),
                "RAMFLOW_SOCKET": str(self.socket_path), "HOME": "/nonexistent"}
         argv = as_uid(WORKER_UID, WORKER_UID) + ["/usr/bin/python3", "-c", WORKER_SCRIPT]
-        return self._spawn(in_own_cgroup_namespace(self.worker_cg, argv), env, self.tmp / "worker.log")
+        return self._spawn(in_container(self.worker_cg, argv, self.layout), env, self.tmp / "worker.log")
 
     def _spawn(self, argv, env, log: Path) -> subprocess.Popen:
         proc = subprocess.Popen(argv, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
                                 start_new_session=True)
         self.procs.append(proc)
         return proc
+
+    @property
+    def worker_cgroup_seen_by_sidecar(self) -> str:
+        """The worker's cgroup as /proc/PID/cgroup names it to the sidecar."""
+        if self.layout == "cgroupns":
+            return "/../worker"  # a sibling of the sidecar's namespace root
+        return "/" + str(self.worker_cg.relative_to(MEMCG))
+
+    def report(self) -> dict:
+        """The report of the worker's cgroup (the sidecar also sees the machine's other Python processes)."""
+        query = urllib.parse.urlencode({"cgroup": self.worker_cgroup_seen_by_sidecar})
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/v1/report?{query}", timeout=2) as r:
+            return json.loads(r.read())
 
     def metrics(self) -> str:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=2) as r:
@@ -166,9 +197,9 @@ class Pod:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-@pytest.fixture
-def pod():
-    p = Pod()
+@pytest.fixture(params=["cgroupns", "container"])
+def pod(request):
+    p = Pod(request.param)
     yield p
     p.close()
 
@@ -218,7 +249,42 @@ def test_worker_cgroup_found_through_proc_root_outside_the_sidecar_cgroup_root(p
     pod.start_worker()
     limit = pod.wait_for("the worker cgroup's limit",
                          lambda t: sample(t, "ramflow_memory_limit_bytes", source="cgroup"))
-    assert limit == WORKER_LIMIT
+    assert limit == WORKER_LIMIT  # never the sidecar's own SIDECAR_LIMIT
+    cgroup = pod.report()["system_context"]["cgroup"]
+    assert (cgroup["route"], cgroup["route_dir"]) == ("worker_mount", "/sys/fs/cgroup/memory"), cgroup
+    assert cgroup["declared_limit_check"] == "agrees", cgroup  # RAMFLOW_MEMORY_LIMIT_BYTES is the worker's here
+    assert "(route worker_mount)" in (pod.tmp / "sidecar.log").read_text()
+
+
+def test_an_unreadable_worker_cgroup_leaves_a_report_that_says_what_is_missing(pod):
+    # A sidecar of another UID, without CAP_SYS_PTRACE: /proc/<worker>/root is closed to it.
+    # It shares the worker's group, as an fsGroup would give it, to write its socket and state.
+    for shared in (pod.socket_dir, pod.state):
+        shared.chmod(0o775)
+    pod.start_sidecar(uid=OTHER_UID)
+    wait_socket(pod.socket_path)
+    worker = pod.start_worker()
+    pod.wait_for("the worker's RSS with its 24 MiB ballast",
+                 lambda t: (sample(t, "ramflow_process_rss_bytes", pid=worker.pid) or 0) > 20 << 20)
+    deadline = time.monotonic() + DEADLINE_S
+    while True:
+        try:
+            report = pod.report()
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "no 200 from /api/v1/report"
+            time.sleep(0.5)
+    cgroup = report["system_context"]["cgroup"]
+    assert cgroup["route"] == "unreachable", cgroup
+    assert "Permission denied" in cgroup["missing"], cgroup
+    assert "runAsUser" in cgroup["remedy"] and "CAP_SYS_PTRACE" in cgroup["remedy"], cgroup
+    assert cgroup["limit_bytes"] is None and cgroup["declared_limit_check"] == "unchecked", cgroup
+    margin = report["executive"]["kpis"]["safety_margin"]
+    assert margin["ratio"] is None and margin["verdict"] == "unknown", margin
+    assert [p["pid"] for p in report["executive"]["processes"]] == [worker.pid]
+    assert report["executive"]["processes"][0]["rss_bytes"] > 20 << 20
+    assert sample(pod.metrics(), "ramflow_memory_limit_bytes") is None  # no figure rather than a wrong one
+    assert "cannot be read" in (pod.tmp / "sidecar.log").read_text()
 
 
 def test_smaps_rollup_readable_as_the_worker_uid_only(pod):

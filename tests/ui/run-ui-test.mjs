@@ -37,6 +37,26 @@ function liveReports() {
   return [first, second];
 }
 
+// The fixture as a sidecar that cannot reach the worker's cgroup reports it (docs/report.md).
+function unreachableCgroupReport() {
+  const r = JSON.parse(reportText);
+  const k = r.executive.kpis;
+  Object.assign(k.safety_margin, { ratio: null, nonreclaimable_ratio: null, limit_bytes: null, limit_source: null,
+    working_set_bytes: null, nonreclaimable_bytes: null, verdict: 'unknown', oom_risk: null,
+    oom_risk_reason: 'the worker cgroup cannot be read: see system_context.cgroup.missing' });
+  Object.assign(k.footprint, { source: 'process_peaks', limit_ratio: null, verdict: 'unknown' });
+  r.executive.time_to_oom = { seconds: null, growth_bytes_per_second: null };
+  Object.assign(r.executive.recommendation, { limit_bytes: null, limit_quantity: null, request_bytes: null,
+    request_quantity: null, leak_allowance_bytes: null, oom_victim_floor_bytes: null,
+    celery_max_memory_per_child_kib: null, resources_snippet: null });
+  Object.assign(r.system_context.cgroup, { route: 'unreachable', route_dir: null,
+    missing: 'cannot read /proc/4100/root/sys/fs/cgroup/memory/cgroup.procs: Permission denied',
+    remedy: "run the sidecar as the worker's UID (the pod's securityContext.runAsUser, the chart's default) or as UID 0 with CAP_SYS_PTRACE (chart: sidecar.readOtherUids=true)",
+    declared_limit_bytes: 536870912, declared_limit_check: 'unchecked', limit_bytes: null, limit_source: null,
+    usage_bytes: null, working_set_bytes: null, nonreclaimable_bytes: null, peak_bytes: null });
+  return r;
+}
+
 // The fixture as a sidecar without any agent would report it: nulls and "unknown".
 function noAgentReport() {
   const r = JSON.parse(reportText);
@@ -219,6 +239,31 @@ try {
   await screenshots(bare, 'no-agent-1280x800');
   bareDone();
   await bare.close();
+
+  // The worker's cgroup cannot be read: no pod-level figure, the statement instead.
+  const unreadFile = join(artifacts, 'standalone-cgroup-unreachable.html');
+  writeFileSync(unreadFile, standalone(JSON.stringify(unreachableCgroupReport())));
+  const unread = await context.newPage();
+  const unreadDone = watch(unread, 'cgroup unreachable');
+  await unread.goto(pathToFileURL(unreadFile).href);
+  await unread.waitForSelector('#panel-executive [data-kpi=safety_margin]');
+  await expectTexts(unread, 'cgroup unreachable', 'executive', [
+    ['[data-kpi=cgroup_unreadable]', 'No pod-level figure: the worker container\'s cgroup cannot be read (cannot read /proc/4100/root/sys/fs/cgroup/memory/cgroup.procs: Permission denied)'],
+    ['[data-kpi=cgroup_unreadable]', 'run the sidecar as the worker\'s UID'],
+    ['[data-kpi=safety_margin] .value', 'unknown'],
+    ['[data-kpi=recommendation] .value', 'unknown'],
+    ['[data-kpi=time_to_oom]', 'the worker cgroup cannot be read'],
+    ['#resources-snippet', 'unknown: the worker cgroup cannot be read'],
+  ]);
+  check('cgroup unreachable: no copy button without a snippet', (await unread.locator('#panel-executive button.copy').count()) === 0);
+  await showTab(unread, 'system');
+  await expectTexts(unread, 'cgroup unreachable', 'system', [
+    ['dl.facts', 'nothing: cannot read /proc/4100/root'],
+    ['dl.facts', '512.0 MiB (not cross-checked: shown only)'],
+  ]);
+  await screenshots(unread, 'cgroup-unreachable-1280x800');
+  unreadDone();
+  await unread.close();
 
   // A report from a newer ramflow is refused with a message, not a blank page.
   const newer = JSON.parse(reportText);

@@ -15,6 +15,7 @@ std::string pid_label(pid_t pid) { return std::to_string(pid); }
 
 void pod_metrics(FamilyBuilder& b, const model::Snapshot& s) {
   for (const auto& c : s.cgroups) {
+    if (!c.facts.has_reading) continue;  // unreachable: the report says what is missing
     const std::string& cg = c.facts.path;
     const auto& m = c.facts.last;
     b.gauge("ramflow_memory_limit_bytes", "Effective memory limit of the worker cgroup: its own limit, else the host's MemTotal.",

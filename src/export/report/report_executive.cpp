@@ -170,9 +170,21 @@ json integrity_json(const WorkerGroup& g, const ReportOptions& o) {
   return j;
 }
 
+// The worker cgroup is unreachable (system_context.cgroup says why): no pod-level figure.
+constexpr const char* kUnreadReason = "the worker cgroup cannot be read: see system_context.cgroup.missing";
+
 json safety_margin_json(const model::CgroupView& c) {
   const auto& a = c.analysis;
   json j;
+  if (!c.facts.has_reading) {
+    for (const char* k : {"ratio", "nonreclaimable_ratio", "limit_bytes", "limit_source", "scope", "working_set_bytes",
+                          "nonreclaimable_bytes", "oom_risk"}) {
+      j[k] = nullptr;
+    }
+    j["verdict"] = "unknown";
+    j["oom_risk_reason"] = kUnreadReason;
+    return j;
+  }
   j["ratio"] = a.margins.safety;
   j["nonreclaimable_ratio"] = a.margins.nonreclaimable;
   j["limit_bytes"] = c.limit.bytes;
@@ -186,8 +198,12 @@ json safety_margin_json(const model::CgroupView& c) {
   return j;
 }
 
-json footprint_json(const model::CgroupView& c) {
+json footprint_json(const WorkerGroup& g, const model::CgroupView& c) {
   const auto& a = c.analysis;
+  if (!c.facts.has_reading) {
+    return {{"peak_bytes", whole(g.peak.bytes)}, {"source", g.peak.source}, {"scope", "processes"},
+            {"cgroup_peak_bytes", nullptr}, {"limit_ratio", nullptr}, {"verdict", "unknown"}};
+  }
   json j;
   j["peak_bytes"] = whole(a.footprint.bytes);
   j["source"] = a.footprint.source;
@@ -278,6 +294,19 @@ json celery_json(const model::CgroupView& c) {
 
 json recommendation_json(const model::CgroupView& c, const ReportOptions& o) {
   const auto& a = c.analysis;
+  if (!c.facts.has_reading) {
+    json j;
+    for (const char* k : {"limit_bytes", "limit_quantity", "request_bytes", "request_quantity", "leak_allowance_bytes",
+                          "celery_max_memory_per_child_kib", "celery", "resources_snippet"}) {
+      j[k] = nullptr;
+    }
+    j["limit_reason"] = j["request_reason"] = kUnreadReason;
+    j["headroom_ratio"] = o.headroom;
+    j["restart_horizon_seconds"] = o.restart_horizon_seconds;
+    j["recycle_instead"] = a.recommended_limit.recycle_instead;
+    j["above_node_memory"] = false;
+    return j;
+  }
   const std::string limit = analysis::format_quantity(a.recommended_limit.bytes);
   const std::string request = analysis::format_quantity(a.recommended_request.bytes);
   json j;
@@ -353,7 +382,7 @@ json executive_section(const model::Snapshot& s, const WorkerGroup& g, const Rep
   e["layers"] = layers_json(g);
   e["integrity"] = integrity_json(g, o);
   e["kpis"] = {{"safety_margin", safety_margin_json(c)},
-               {"footprint", footprint_json(c)},
+               {"footprint", footprint_json(g, c)},
                {"allocation_speed", allocation_speed_json(g, o)},
                {"leak_probability", leak_probability_json(g)}};
   e["time_to_oom"] = time_to_oom_json(c);

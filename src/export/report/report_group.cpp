@@ -49,8 +49,10 @@ const model::CgroupView& choose_cgroup(const model::Snapshot& s, const std::stri
                       "no worker cgroup has been read yet: wait one sampling interval, or check that a worker process is running");
   }
   if (wanted.empty()) {
+    // A cgroup that was read comes before one that cannot be.
     return *std::min_element(s.cgroups.begin(), s.cgroups.end(), [](const auto& a, const auto& b) {
-      return a.analysis.margins.safety < b.analysis.margins.safety;
+      return std::pair(!a.facts.has_reading, a.analysis.margins.safety) <
+             std::pair(!b.facts.has_reading, b.analysis.margins.safety);
     });
   }
   std::string known;

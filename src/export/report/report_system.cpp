@@ -42,14 +42,27 @@ json host_json(const model::Snapshot& s, const ReportOptions& o) {
   return j;
 }
 
+// RAMFLOW_MEMORY_LIMIT_BYTES against the cgroup's limit: shown, never used as the limit.
+std::string declared_limit_check(const model::CgroupView& c) {
+  if (!c.declared_limit) return "absent";
+  if (!c.facts.has_reading) return "unchecked";
+  return c.facts.last.limit == c.declared_limit ? "agrees" : "differs";
+}
+
 json cgroup_json(const model::Snapshot& s, const model::CgroupView& c) {
   const auto& m = c.facts.last;
   const bool read = c.facts.has_reading;
   json j;
   j["version"] = std::string(probe::to_string(s.cgroup_version));
   j["path"] = text(c.facts.path);
-  j["limit_bytes"] = c.limit.bytes;
-  j["limit_source"] = c.limit.source;
+  j["route"] = std::string(probe::to_string(c.location.route));
+  j["route_dir"] = text_or_null(c.location.dir);
+  j["missing"] = text_or_null(c.location.missing);
+  j["remedy"] = text_or_null(c.location.remedy);
+  j["declared_limit_bytes"] = or_null(c.declared_limit);
+  j["declared_limit_check"] = declared_limit_check(c);
+  j["limit_bytes"] = read ? json(c.limit.bytes) : json(nullptr);
+  j["limit_source"] = read ? json(c.limit.source) : json(nullptr);
   j["usage_bytes"] = read ? json(m.usage) : json(nullptr);
   j["working_set_bytes"] = read ? json(m.working_set()) : json(nullptr);
   j["nonreclaimable_bytes"] = read ? json(m.nonreclaimable()) : json(nullptr);

@@ -16,6 +16,8 @@ namespace ramflow::probe::detail {
 std::optional<std::uint64_t> parse_u64(std::string_view s);
 std::optional<double> parse_double(std::string_view s);
 std::vector<std::string_view> split_whitespace(std::string_view s);
+// Whether "a,b,c" has `item` as one of its comma-separated entries.
+bool comma_list_has(std::string_view list, std::string_view item);
 
 // Every kernel text file we read ends with '\n'; a file without one was cut short.
 std::optional<ReadError> require_complete(std::string_view text, const std::string& path);

@@ -1,7 +1,9 @@
-// Renders the chart (with tests/helm/render, the Helm-compatible renderer) and
-// the kustomize trees (with `kubectl kustomize`), and parses the output.
+// Renders the chart with the real Helm (`helm template`, installed by
+// scripts/install-helm.sh) and the kustomize trees (with `kubectl kustomize`),
+// and parses the output.
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseAllDocuments, parse } from "yaml";
@@ -11,15 +13,18 @@ export const helmTests = resolve(here, "..");
 export const repo = resolve(helmTests, "../..");
 export const chartDir = join(repo, "helm/ramflow");
 export const kubeVersions = ["1.28.0", "1.30.0"];
+export const releaseName = "ramflow";
 
-let renderer;
-function rendererPath() {
-  if (renderer) return renderer;
-  renderer = process.env.RAMFLOW_HELM_RENDER || join(helmTests, ".build/render");
-  if (!process.env.RAMFLOW_HELM_RENDER || !existsSync(renderer)) {
-    execFileSync(join(helmTests, "build-render.sh"), [renderer], { stdio: "inherit" });
+// helm with its output; a failure throws an Error carrying helm's stderr.
+export function helm(args) {
+  try {
+    return execFileSync(process.env.RAMFLOW_HELM || "helm", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  } catch (e) {
+    if (e.code === "ENOENT") throw new Error("no helm on PATH: run scripts/install-deps.sh (scripts/install-helm.sh)");
+    const err = new Error(`helm ${args.join(" ")} failed:\n${e.stderr}`);
+    err.stderr = String(e.stderr);
+    throw err;
   }
-  return renderer;
 }
 
 export function ciValuesFiles() {
@@ -44,13 +49,39 @@ function once(key, produce) {
   return structuredClone(memo.get(key));
 }
 
+export function templateArgs({ valuesFile, kubeVersion = "1.30.0", set = [] } = {}) {
+  const args = ["template", releaseName, chartDir, "--namespace", "default", "--kube-version", kubeVersion];
+  if (valuesFile) args.push("-f", valuesFile);
+  for (const s of set) args.push("--set", s);
+  return args;
+}
+
+// NOTES.txt: `helm template` leaves it out and `helm install --dry-run` needs a
+// cluster in Helm 3.17 (helm/helm#13144). So the real Helm renders it from a
+// copy of the chart in which NOTES.txt's text is the body of a named template
+// emitted as one YAML string: the same engine, values and functions.
+function renderNotes(options) {
+  const copy = mkdtempSync(join(tmpdir(), "ramflow-notes-"));
+  try {
+    cpSync(chartDir, copy, { recursive: true });
+    const notes = readFileSync(join(copy, "templates/NOTES.txt"), "utf8");
+    rmSync(join(copy, "templates/NOTES.txt"));
+    writeFileSync(join(copy, "templates/_notes.tpl"), `{{- define "test.notes" -}}\n${notes}{{- end }}\n`);
+    writeFileSync(join(copy, "templates/notes.yaml"), 'notes: {{ include "test.notes" . | toJson }}\n');
+    const args = templateArgs(options);
+    args[2] = copy;
+    const out = helm([...args, "--show-only", "templates/notes.yaml"]);
+    return parse(out.replace(/^---\n# Source: .*\n/, "")).notes;
+  } finally {
+    rmSync(copy, { recursive: true, force: true });
+  }
+}
+
 export function renderChart({ valuesFile, kubeVersion = "1.30.0", notes = false } = {}) {
   return once(JSON.stringify(["chart", valuesFile, kubeVersion, notes]), () => {
-    const args = ["-chart", chartDir, "-kube-version", kubeVersion];
-    if (valuesFile) args.push("-f", valuesFile);
-    if (notes) args.push("-notes");
-    const out = execFileSync(rendererPath(), args, { encoding: "utf8" });
-    return notes ? out : parseDocs(out, `chart ${valuesFile ?? "defaults"} @${kubeVersion}`);
+    if (notes) return renderNotes({ valuesFile, kubeVersion });
+    const out = helm(templateArgs({ valuesFile, kubeVersion }));
+    return parseDocs(out, `chart ${valuesFile ?? "defaults"} @${kubeVersion}`);
   });
 }
 

@@ -137,11 +137,12 @@
     const kpis = el('div', { class: 'grid kpis' },
       card('Safety margin', fmtPct(sm.ratio), sm.verdict,
         'Share of the memory limit still free; under 10 % the OOM killer is close.',
-        `${fmtBytes(sm.working_set_bytes)} working set of ${fmtBytes(sm.limit_bytes)} (${sm.limit_source} limit) · non-reclaimable margin ${fmtPct(sm.nonreclaimable_ratio)}${sm.scope === 'processes' ? ' · the workers\' own memory (others share the cgroup)' : ''}`,
+        sm.limit_bytes === null ? 'the worker cgroup cannot be read (System context tab)'
+          : `${fmtBytes(sm.working_set_bytes)} working set of ${fmtBytes(sm.limit_bytes)} (${sm.limit_source} limit) · non-reclaimable margin ${fmtPct(sm.nonreclaimable_ratio)}${sm.scope === 'processes' ? ' · the workers\' own memory (others share the cgroup)' : ''}`,
         { key: 'safety_margin' }),
       card('Process footprint', fmtBytes(fp.peak_bytes), fp.verdict,
         'The most memory the workers held that the kernel could not reclaim (ended workers included): size the limit from it.',
-        `${fmtPct(fp.limit_ratio)} of the limit · ${fp.source.replace(/_/g, ' ')}${isNum(fp.cgroup_peak_bytes) ? ` · cgroup peak with page cache ${fmtBytes(fp.cgroup_peak_bytes)}` : ''}`,
+        `${isNum(fp.limit_ratio) ? `${fmtPct(fp.limit_ratio)} of the limit · ` : ''}${fp.source.replace(/_/g, ' ')}${isNum(fp.cgroup_peak_bytes) ? ` · cgroup peak with page cache ${fmtBytes(fp.cgroup_peak_bytes)}` : ''}`,
         { key: 'footprint' }),
       card('Allocation speed', fmtRate(as.bytes_per_second), as.verdict,
         'How fast memory grows while code runs; at or above the threshold the code is greedy and loads large chunks at once.',
@@ -153,21 +154,24 @@
           : `${isNum(lp.rate_bytes_per_task) ? `+${fmtBytes(lp.rate_bytes_per_task)} per task · ` : ''}${fmtRate(lp.rate_bytes_per_second)} · ${lp.window_tasks} tasks · trend confidence ${fmtPct(lp.trend_probability)}${lp.pid !== null ? ` · pid ${lp.pid}` : ''}`,
         { key: 'leak_probability' }));
 
+    const cg = r.system_context.cgroup;
+    const unreadable = cg.route === 'unreachable';
     const oom = ex.time_to_oom;
     const rec = ex.recommendation;
-    const snippet = el('pre', { class: 'snippet', id: 'resources-snippet' }, rec.resources_snippet);
+    const snippet = el('pre', { class: 'snippet', id: 'resources-snippet' }, rec.resources_snippet || 'unknown: the worker cgroup cannot be read');
     const copyStatus = el('span', { class: 'copy-status', role: 'status', 'aria-live': 'polite' });
     const copyBtn = el('button', { type: 'button', class: 'copy', onclick: () => copySnippet(rec.resources_snippet, snippet, copyStatus) }, 'Copy the resources: block');
     const planning = el('div', { class: 'grid two' },
       el('article', { class: 'card', 'data-kpi': 'time_to_oom' },
         el('h3', null, 'Time to OOM'),
-        el('p', { class: 'value' }, isNum(oom.seconds) ? fmtDuration(oom.seconds) : 'not growing'),
+        el('p', { class: 'value' }, isNum(oom.seconds) ? fmtDuration(oom.seconds) : unreadable ? UNKNOWN : 'not growing'),
         el('p', { class: 'detail' }, isNum(oom.growth_bytes_per_second)
-          ? `non-reclaimable memory grows ${fmtRate(oom.growth_bytes_per_second)}` : 'non-reclaimable memory is flat'),
+          ? `non-reclaimable memory grows ${fmtRate(oom.growth_bytes_per_second)}`
+          : unreadable ? 'the worker cgroup cannot be read' : 'non-reclaimable memory is flat'),
         el('p', { class: 'help' }, 'Projection of when the non-reclaimable memory reaches the limit at its current growth.')),
       el('article', { class: 'card', 'data-kpi': 'recommendation' },
         el('h3', null, 'Recommended limit'),
-        el('p', { class: 'value' }, rec.limit_quantity, el('span', { class: 'sub' }, ` request ${rec.request_quantity}`)),
+        el('p', { class: 'value' }, rec.limit_quantity || UNKNOWN, el('span', { class: 'sub' }, ` request ${rec.request_quantity || UNKNOWN}`)),
         el('p', { class: 'detail', 'data-reason': 'limit' }, `Limit: ${rec.limit_reason}.`),
         el('p', { class: 'detail', 'data-reason': 'request' }, `Request: ${rec.request_reason}.`),
         rec.recycle_instead ? el('p', { class: 'detail warn', 'data-reason': 'recycle' },
@@ -177,7 +181,7 @@
           isNum(rec.celery.max_tasks_per_child) ? `worker_max_tasks_per_child = ${rec.celery.max_tasks_per_child}: ${rec.celery.max_tasks_per_child_reason}` : null,
           rec.celery.trap ? `Warning: ${rec.celery.trap_reason}` : null,
         ].filter(Boolean).join(' · ')) : null,
-        snippet, el('p', null, copyBtn, ' ', copyStatus)));
+        snippet, rec.resources_snippet ? el('p', null, copyBtn, ' ', copyStatus) : null));
 
     const imports = ex.imports.length
       ? barList(ex.imports.map((i) => [i.module, i.bytes]))
@@ -193,7 +197,13 @@
         fmtBytes(p.uss_bytes), fmtBytes(p.peak_rss_bytes), fmtBytes(p.layers.business_bytes), fmtBytes(p.residual_bytes),
         chip(p.integrity), `${p.leak_level}${isNum(p.leak_probability) ? ` (${fmtPct(p.leak_probability)})` : ''}`]));
 
+    const unread = unreadable
+      ? el('p', { class: 'callout tone-warn', 'data-kpi': 'cgroup_unreadable' },
+        el('strong', null, 'No pod-level figure: '),
+        `the worker container's cgroup cannot be read (${cg.missing}). Per-process figures below are complete. To get the limit, margins, peak and recommendations: ${cg.remedy}.`)
+      : null;
     return [
+      ...(unread ? [unread] : []),
       section('Three layers and integrity', pillars),
       section('KPI scorecard', kpis),
       section('Planning', planning),
@@ -390,7 +400,11 @@
     const facts = el('div', { class: 'grid two' },
       el('div', null, el('h3', null, 'Container (cgroup)'), factList([
         ['cgroup version', cg.version], ['path', cg.path],
-        ['limit', `${fmtBytes(cg.limit_bytes)} (source: ${cg.limit_source})`],
+        // Reports of schema 1 written before the route was added have none.
+        ['read through', !cg.route ? UNKNOWN : cg.route === 'unreachable' ? `nothing: ${cg.missing}` : `${cg.route.replace(/_/g, ' ')} (${cg.route_dir})`],
+        ['limit', cg.limit_bytes === null ? UNKNOWN : `${fmtBytes(cg.limit_bytes)} (source: ${cg.limit_source})`],
+        ['declared limit (RAMFLOW_MEMORY_LIMIT_BYTES)', isNum(cg.declared_limit_bytes)
+          ? `${fmtBytes(cg.declared_limit_bytes)} (${cg.declared_limit_check === 'unchecked' ? 'not cross-checked: shown only' : cg.declared_limit_check})` : 'not set'],
         ['usage', fmtBytes(cg.usage_bytes)], ['working set', fmtBytes(cg.working_set_bytes)],
         ['non-reclaimable', fmtBytes(cg.nonreclaimable_bytes)], ['peak', fmtBytes(cg.peak_bytes)],
         ['memory pressure (PSI avg10)', p.scope === 'unavailable' ? 'unavailable'

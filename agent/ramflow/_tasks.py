@@ -1,20 +1,31 @@
-"""Top-level units of work (Celery tasks, `ramflow.task`): a tracked call of
-kind "task" that is announced at once (an OOM kill must find its task), also
-records the change in Python objects and RssAnon, and optionally the exact
-peak (clear_refs).
+"""Top-level units of work (Celery tasks, `ramflow.task`): a measured call of
+kind "task" (never sampled) whose start is announced at once (an OOM kill must
+find its task) and whose end is sent at once as one record with the change in
+Python objects and RssAnon, and optionally the exact peak (clear_refs).
+
+The agent attaches its transport with `attach`; this module imports nothing
+of the agent's (no cycle through a singleton).
 """
 
 import _thread
 import functools
-import json
 import sys
 from typing import Any, Callable, Dict, Optional
 
-from . import _agent, _memory, _tracking
+from . import _memory, _tracking
 
-_dumps = json.JSONEncoder(separators=(",", ":")).encode
 _running: Dict[int, "TaskRun"] = {}
 _running_lock = _thread.allocate_lock()
+_NO_POST: Callable[..., None] = lambda *args, **kwargs: None
+_post: Callable[..., None] = _NO_POST
+_unstick: Callable[[str], None] = lambda key: None
+_exact_peak = False
+_TASK_RECORD = '"type":"calls","calls":[[%s,"task",%s,%.6f,%.9f,%d,%d,%d,%d,%d,%d,%d,%s]]'
+
+
+def attach(post: Callable[..., None], unstick: Callable[[str], None], exact_peak: bool) -> None:
+    global _post, _unstick, _exact_peak
+    _post, _unstick, _exact_peak = post, unstick, exact_peak
 
 
 def forget_running() -> None:
@@ -25,19 +36,17 @@ def forget_running() -> None:
 
 
 class TaskRun:
-    __slots__ = ("name", "task_id", "frame", "r0", "t0", "blocks0", "anon0", "overlapped", "key")
+    __slots__ = ("name", "task_id", "stack", "frame", "row", "blocks0", "overlapped", "key")
 
     def __init__(self, name: str, task_id: Optional[str]) -> None:
         self.name = _tracking.bounded_label(name)
         self.task_id = task_id[:128] if task_id else None
-        self.frame = [0]
         self.overlapped = False
         self.key = "task:%d" % id(self)
 
 
 def start_task(name: str, task_id: Optional[str] = None) -> Optional[TaskRun]:
-    agent = _agent.get()
-    if agent is None or not _tracking.state.enabled:
+    if _post is _NO_POST or not _tracking.state.enabled:
         return None
     run = TaskRun(name, task_id)
     with _running_lock:
@@ -46,45 +55,51 @@ def start_task(name: str, task_id: Optional[str] = None) -> Optional[TaskRun]:
             for other in _running.values():
                 other.overlapped = True
         _running[id(run)] = run
-    _tracking.stack().append(run.frame)
+    rows, run.row = _tracking.thread_row(_tracking.function_id(run.name, "task"))
+    run.stack = rows[0]
     run.blocks0 = sys.getallocatedblocks()
-    run.anon0 = _memory.status_bytes("RssAnon").get("RssAnon", 0)
-    if agent.config.exact_peak:
+    if _exact_peak:
         _memory.reset_peak()
-    run.r0 = _memory.rss_pages()
-    run.t0 = _tracking._perf_ns()
-    agent.transport.post(_dumps({
-        "type": "task_start", "name": run.name, "id": run.task_id,
-        "t": _tracking.wall_seconds(run.t0), "rss": run.r0 * _memory.PAGE_SIZE,
-    })[1:-1], sticky_key=run.key)
+    run.frame = _tracking.enter(run.stack)
+    if run.frame is None:
+        with _running_lock:
+            _running.pop(id(run), None)
+        return None
+    t0 = run.frame[4]
+    rss = _memory.resident_pages(run.frame[1]) * _memory.PAGE_SIZE
+    _post('"type":"task_start","name":%s,"id":%s,"t":%.6f,"rss":%d' % (
+        _tracking.json_text(run.name), _tracking.json_text(run.task_id), _tracking.wall_seconds(t0), rss),
+        sticky_key=run.key)
     return run
 
 
 def end_task(run: Optional[TaskRun], failed: bool) -> None:
     if run is None:
         return
-    t1 = _tracking._perf_ns()
-    r1 = _memory.rss_pages()
-    agent = _agent.get()
-    peak = _memory.peak_bytes() if agent is not None and agent.config.exact_peak else None
-    anon1 = _memory.status_bytes("RssAnon").get("RssAnon", 0)
-    blocks1 = sys.getallocatedblocks()
-    s = _tracking.stack()
-    _tracking.pop_frame(s, run.frame)
-    if s:
-        s[-1][0] += r1 - run.r0
+    frame = run.frame
+    children = frame[0]
     with _running_lock:
         _running.pop(id(run), None)
+    approximate = run.overlapped or _tracking.state.concurrent
+    if approximate:
+        run.row[_tracking.APPROX] += 1
+    t1 = _tracking._perf_ns()
+    m1 = _tracking.leave(run.stack, frame, run.row, _tracking.EXCEPTION if failed else 0)
+    _unstick(run.key)
+    if m1 is None:
+        return
+    blocks1 = sys.getallocatedblocks()
+    peak = _memory.peak_bytes() if _exact_peak else None
     page = _memory.PAGE_SIZE
-    gross = (r1 - run.r0) * page
-    flags = (_tracking.EXCEPTION if failed else 0) | (
-        _tracking.APPROXIMATE if run.overlapped or _tracking.state.concurrent else 0)
-    _tracking._emit([run.name, "task", run.task_id, _tracking.wall_seconds(run.t0), (t1 - run.t0) / 1e9,
-                     run.r0 * page, r1 * page, gross, gross - run.frame[0] * page, flags,
-                     blocks1 - run.blocks0, anon1 - run.anon0, peak])
-    if agent is not None:
-        agent.transport.unstick(run.key)
-        agent.transport.flush()
+    m0 = frame[1]
+    r0, r1 = _memory.resident_pages(m0), _memory.resident_pages(m1)
+    gross = r1 - r0
+    flags = (_tracking.EXCEPTION if failed else 0) | (_tracking.APPROXIMATE if approximate else 0)
+    _post(_TASK_RECORD % (
+        _tracking.json_text(run.name), _tracking.json_text(run.task_id), _tracking.wall_seconds(frame[4]),
+        (t1 - frame[4]) / 1e9, r0 * page, r1 * page, gross * page, (gross - children) * page, flags,
+        blocks1 - run.blocks0, (_memory.anon_pages(m1) - _memory.anon_pages(m0)) * page,
+        "null" if peak is None else "%d" % peak))
 
 
 class TaskScope:

@@ -6,7 +6,8 @@ total per function for the process. From the totals come:
     message (deltas; ramflowd adds them to its Prometheus counters). Nothing
     is queued per call: a message that could not be sent is simply rebuilt,
     bigger, at the next flush, so no call is ever lost in the agent.
-  * the `net_self` message: the process' figures since ready, the heaviest
+  * the `net_self` message: the process' figures since ready (since start
+    while nothing marked ready), the heaviest
     NET_SELF_ROWS functions and one "other" row per kind; ramflowd keeps the
     last one per process (the Execution-flow table and its reconciliation).
 Runs under the transport's lock; the hot path never waits for it.
@@ -90,13 +91,13 @@ class Aggregate:
 
     # --- net_self (since ready) -------------------------------------------------
 
-    def net_self_body(self) -> Optional[str]:
-        if self.at_ready is None:
-            return None
+    def net_self_body(self) -> str:
+        """Since ready; since the agent started while nothing marked ready."""
         self.changed_since_snapshot = False
+        at_ready = self.at_ready or {}
         since = []
         for fid, total in self.totals.items():
-            base = self.at_ready.get(fid)
+            base = at_ready.get(fid)
             values = total if base is None else [t - b for t, b in zip(total, base)]
             if values[_tracking.CALLS]:
                 values[_PEAK] = total[_PEAK]  # the largest call since start: a bound, documented
@@ -112,7 +113,8 @@ class Aggregate:
                     other[i] = max(other[i], values[i]) if i == _PEAK else other[i] + values[i]
         rows = [_row_text(fid, values) for fid, values in heaviest]
         rows += [_row_text(None, values, (OTHER, kind)) for kind, values in sorted(others.items())]
-        return '"type":"net_self","rows":[' + ",".join(rows) + "]"
+        return '"type":"net_self","since":"%s","rows":[%s]' % ("start" if self.at_ready is None else "ready",
+                                                               ",".join(rows))
 
 
 def _row_text(fid: Optional[int], v: Values, key: Optional[Tuple[str, str]] = None) -> str:

@@ -84,7 +84,7 @@ def end_task(run: Optional[TaskRun], failed: bool) -> None:
     if approximate:
         run.row[_tracking.APPROX] += 1
     t1 = _tracking._perf_ns()
-    m1 = _tracking.leave(run.stack, frame, run.row, _tracking.EXCEPTION if failed else 0)
+    m1 = _tracking.leave(run.stack, frame, run.row, _tracking.EXCEPTION if failed else 0, sample=False)
     _unstick(run.key)
     if m1 is None:
         return

@@ -187,9 +187,10 @@ def _pop(s: list, frame: list) -> None:
             return
 
 
-def leave(s: list, frame: list, row: list, failed: int) -> Optional[bytes]:
+def leave(s: list, frame: list, row: list, failed: int, sample: bool = True) -> Optional[bytes]:
     """Ends a measured call: adds its figures to `row`, credits the enclosing
-    frame, keeps a timeline sample. Returns statm at exit (None if unreadable)."""
+    frame, keeps a timeline sample (tasks send their own record instead).
+    Returns statm at exit (None if unreadable)."""
     t1 = _perf_ns()
     try:
         m = _pread(_fd, 64, 0)
@@ -231,7 +232,7 @@ def leave(s: list, frame: list, row: list, failed: int) -> Optional[bytes]:
             if row[QUIET] >= QUIET_AFTER and not _measure_all:
                 i = _gap_index[0] = (_gap_index[0] + 1) & 63
                 row[SKIP] = _GAPS[i]
-        if moved or gross or t1 - frame[_T0] >= SAMPLE_MIN_NS:
+        if sample and (moved or gross or t1 - frame[_T0] >= SAMPLE_MIN_NS):
             r0 = frame[_R0] or _pages(frame[_STATM])
             SAMPLES.append((row[FID], frame[_T0], t1, r0, r0 + gross, frame[_CHILDREN], failed))
     if not row[DIRTY]:

@@ -126,6 +126,7 @@ class Transport:
             self.aggregate.mark_ready()
 
     def start(self) -> None:
+        self._stopping = False
         _start_new_thread(self._run, ())
 
     def stop(self) -> None:
@@ -211,8 +212,6 @@ class Transport:
         if not self.aggregate.changed_since_snapshot:
             return
         body = self.aggregate.net_self_body()
-        if body is None:
-            return
         self.sticky["net_self"] = body
         if self.sock is None:
             return  # sent on connect, with the other sticky messages

@@ -6,9 +6,12 @@ background flusher.
 What the flusher sends each tick: the timeline samples and task ends waiting
 in the outbox, then the per-function figures gained since the last delivered
 `functions` message (_aggregate.py). A fresh connection gets the sticky
-messages at once, everything else only once it proved alive at a later tick:
-ramflowd closes a connection it refuses (too many) right after accepting it,
-and what was sent on it is then counted there as rejected, not lost silently.
+messages at once, everything else only once it is *proven*: ramflowd has read
+what we sent on it (our unread bytes, SIOCOUTQ, are 0) and it is still open.
+ramflowd refuses a connection past its cap by shutting our sends, reading and
+counting what we had queued, and closing it: before proof only sticky
+messages (re-sent on the next connection anyway) can be lost that way, and
+after proof a refusal can only make our sends fail.
 
 Only `_socket` and `_thread` primitives are used: gevent and eventlet patch
 `socket`, `threading` and `time`, and the flusher must stay a real OS thread
@@ -17,7 +20,10 @@ with a real socket whatever the worker patched after the agent loaded.
 
 import _socket
 import _thread
+import fcntl
+import struct
 import sys
+import termios
 import time
 from collections import deque
 from typing import Callable, Deque, Dict, List, Optional, Set, Tuple
@@ -30,7 +36,7 @@ RECORDS_PER_PACKET = 32
 MIN_BACKOFF_SECONDS = 0.1
 MAX_BACKOFF_SECONDS = 5.0
 ALIVE_CHECK_SECONDS = 1.0
-PROVE_SECONDS = 0.05  # ramflowd refuses a connection past its cap within microseconds of accepting it
+PROVE_SECONDS = 0.05
 NET_SELF_SECONDS = 1.0
 
 _SOCK_SEQPACKET = getattr(_socket, "SOCK_SEQPACKET", 5)
@@ -191,7 +197,7 @@ class Transport:
         with self.lock:
             if self.sock is not None and not self.proven and now - self.connected_at >= PROVE_SECONDS:
                 self._check_alive()
-                self.proven = self.sock is not None
+                self.proven = self.sock is not None and _unread_bytes(self.sock) == 0
         self.flush()
         if now - self.last_heartbeat >= self.heartbeat_seconds:
             self.last_heartbeat = now
@@ -335,3 +341,11 @@ class Transport:
         self.sock = None
         self.proven = False
         self._retry_later()
+
+
+def _unread_bytes(sock) -> int:
+    """What we sent on `sock` that the peer has not read yet (SIOCOUTQ)."""
+    try:
+        return struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0"))[0]
+    except OSError:
+        return 0

@@ -225,19 +225,21 @@ def test_every_message_is_numbered_without_gaps(sidecar):
 
 
 def test_drops_are_counted_and_reported(socket_path):
-    # A sidecar that accepts but does not read: the socket buffer, then the
-    # outbox fill with task ends; what overflows is counted, and the count
-    # arrives in a heartbeat once the sidecar reads again. Function figures are
-    # never dropped: they are rebuilt from the totals.
-    sidecar = Sidecar(socket_path, read=False)
+    # A sidecar that stops reading: the socket buffer, then the outbox fill
+    # with task ends; what overflows is counted, and the count arrives in a
+    # heartbeat once the sidecar reads again. Function figures are never
+    # dropped: they are rebuilt from the totals.
+    sidecar = Sidecar(socket_path)
     try:
         worker = Worker("""
-            import ramflow, json
+            import ramflow, json, time
             from scenario_helpers import wait_connected, wait_drained
             wait_connected()
             t = ramflow._agent.get().transport
             while not t.proven:
-                t.flush()
+                time.sleep(0.01)
+            print("proven", flush=True)
+            input()
             for i in range(3000):
                 with ramflow.task("flood"):
                     pass
@@ -248,6 +250,9 @@ def test_drops_are_counted_and_reported(socket_path):
             wait_drained()
             t.post(ramflow._agent.get()._heartbeat_body())
         """, socket_path, env={"RAMFLOW_OUTBOX_LIMIT": "8", "RAMFLOW_HEARTBEAT_SECONDS": "3600"})
+        assert worker.readline() == "proven"
+        sidecar.reading.clear()
+        worker.tell()
         dropped = int(worker.readline())
         assert dropped > 0
         sidecar.reading.set()

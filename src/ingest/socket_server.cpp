@@ -1,5 +1,6 @@
 #include "ingest/socket_server.h"
 
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -14,6 +15,7 @@
 #include <system_error>
 
 #include "ingest/decoder.h"
+#include "ingest/socket_directory.h"
 
 namespace ramflow::ingest {
 namespace {
@@ -49,17 +51,14 @@ std::optional<std::string> SocketServer::prepare_path() {
     return "socket path '" + options_.path + "' is empty or longer than " +
            std::to_string(sizeof(address.sun_path) - 1) + " bytes — choose a shorter --socket path";
   }
-  std::filesystem::path parent = std::filesystem::path(options_.path).parent_path();
-  if (!parent.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(parent, ec);
-    if (ec) {
-      return "cannot create socket directory " + parent.string() + ": " + ec.message() +
-             " — create it or choose another --socket path";
-    }
-  }
+  std::filesystem::path file(options_.path);
+  std::string parent = file.parent_path().empty() ? "." : file.parent_path().string();
+  name_ = file.filename().string();
+  auto directory = open_socket_directory(parent, !options_.allowed_uids.empty());
+  if (auto* error = std::get_if<std::string>(&directory)) return *error;
+  dir_fd_ = std::get<int>(directory);
   struct stat st {};
-  if (::lstat(options_.path.c_str(), &st) != 0) {
+  if (::fstatat(dir_fd_, name_.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
     if (errno == ENOENT) return std::nullopt;
     return "cannot inspect " + options_.path + ": " + errno_text();
   }
@@ -69,7 +68,7 @@ std::optional<std::string> SocketServer::prepare_path() {
   if (someone_listens(address)) {
     return "another process is listening on " + options_.path + " — stop it or choose another --socket path";
   }
-  if (::unlink(options_.path.c_str()) != 0) {
+  if (::unlinkat(dir_fd_, name_.c_str(), 0) != 0) {
     return "cannot remove the stale socket " + options_.path + ": " + errno_text();
   }
   return std::nullopt;
@@ -80,7 +79,10 @@ std::optional<std::string> SocketServer::start() {
   if (options_.max_message_bytes == 0 || options_.max_message_bytes > kMaxMessageBytes) {
     return "max_message_bytes must be between 1 and " + std::to_string(kMaxMessageBytes);
   }
-  if (auto error = prepare_path()) return error;
+  if (auto error = prepare_path()) {
+    stop();
+    return error;
+  }
 
   sockaddr_un address;
   fill_address(options_.path, address);
@@ -94,8 +96,9 @@ std::optional<std::string> SocketServer::start() {
     return fail("cannot bind " + options_.path + ": " + errno_text() + " — check the directory's permissions");
   }
   bound_ = true;
-  if (::chmod(options_.path.c_str(), options_.mode) != 0) {
-    return fail("cannot chmod " + options_.path + ": " + errno_text());
+  // Relative to the checked directory and never through a symbolic link.
+  if (::fchmodat(dir_fd_, name_.c_str(), options_.mode, AT_SYMLINK_NOFOLLOW) != 0) {
+    return fail("cannot chmod " + options_.path + ": " + errno_text() + " — was the socket replaced?");
   }
   if (::listen(listen_fd_, 128) != 0) return fail("cannot listen on " + options_.path + ": " + errno_text());
 
@@ -120,12 +123,12 @@ void SocketServer::stop() {
     thread_.join();
   }
   while (!connections_.empty()) close_connection(connections_.begin()->first);
-  for (int* fd : {&listen_fd_, &epoll_fd_, &wake_fd_}) {
+  if (bound_) ::unlinkat(dir_fd_, name_.c_str(), 0);
+  bound_ = false;
+  for (int* fd : {&listen_fd_, &epoll_fd_, &wake_fd_, &dir_fd_}) {
     if (*fd >= 0) ::close(*fd);
     *fd = -1;
   }
-  if (bound_) ::unlink(options_.path.c_str());
-  bound_ = false;
 }
 
 void SocketServer::run() {
@@ -167,8 +170,7 @@ void SocketServer::accept_all() {
       continue;
     }
     if (connections_.size() >= options_.max_connections) {
-      ::close(fd);
-      sink_.on_over_capacity(credentials.uid, credentials.pid);
+      sink_.on_over_capacity(credentials.uid, credentials.pid, refuse(fd));
       continue;
     }
     epoll_event event{};
@@ -183,6 +185,16 @@ void SocketServer::accept_all() {
     connection_count_.store(connections_.size());
     sink_.on_connect(peer);
   }
+}
+
+std::uint64_t SocketServer::refuse(int fd) {
+  // Shut the peer's sends first (they fail with EPIPE from now on), then count
+  // what it had queued: exact, whatever the peer does meanwhile.
+  ::shutdown(fd, SHUT_RD);
+  std::uint64_t packets = 0;
+  while (::recv(fd, buffer_.data(), buffer_.size(), MSG_DONTWAIT | MSG_TRUNC) > 0) ++packets;
+  ::close(fd);
+  return packets;
 }
 
 void SocketServer::read_from(int fd) {

@@ -8,7 +8,8 @@
 //   ...
 //   server.stop();  // joins within a second; the destructor stops too
 //
-// Bounded: at most max_connections peers, one receive buffer of
+// Bounded: at most max_connections peers (one past the cap is refused: its
+// sends are shut, what it already sent is counted, then it is closed), one receive buffer of
 // max_message_bytes + 1 shared by all connections (a packet is read whole or
 // rejected as oversized), at most kReadsPerWake packets per connection per wake
 // so one flooding peer cannot starve the others.
@@ -46,8 +47,9 @@ class SocketServer {
   SocketServer(const SocketServer&) = delete;
   SocketServer& operator=(const SocketServer&) = delete;
 
-  // Creates the parent directory if missing, replaces a stale socket file (only
-  // a socket nobody listens on), binds, chmods and starts the thread.
+  // Checks the parent directory (ingest/socket_directory.h; created 0700 if
+  // missing), replaces a stale socket file (only a socket nobody listens on),
+  // binds, chmods and starts the thread.
   // Returns an error message for the user, or nullopt on success.
   std::optional<std::string> start();
   void stop();
@@ -67,10 +69,13 @@ class SocketServer {
   void read_from(int fd);
   void deliver(Connection& connection, std::string_view packet);
   void close_connection(int fd);
+  std::uint64_t refuse(int fd);  // closes a connection past the cap; returns the packets it had sent
 
   Options options_;
   Sink& sink_;
   int listen_fd_ = -1;
+  int dir_fd_ = -1;     // the checked socket directory, O_NOFOLLOW
+  std::string name_;    // the socket's name in it
   bool bound_ = false;  // we created the socket file and remove it on stop
   int epoll_fd_ = -1;
   int wake_fd_ = -1;

@@ -74,7 +74,8 @@ class Transport:
         self.proven = False  # the connection survived past the tick that opened it
         self.connected_at = 0.0
         self.seq = 0
-        self.sent_total = 0
+        self.sent_total = 0      # events put on a connection
+        self.packets_sent = 0
         self.dropped_total = 0
         self.connects = 0
         self.flusher_cpu_ns = 0
@@ -269,6 +270,7 @@ class Transport:
             return False
         self.seq += events
         self.sent_total += events
+        self.packets_sent += 1
         return True
 
     def _send_outbox(self) -> None:

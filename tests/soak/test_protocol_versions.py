@@ -97,7 +97,8 @@ def test_each_agent_is_counted_exactly_and_its_table_adds_up(tmp_path, agent):
                 r = report(daemon)
                 ns = r and r["execution_flow"]["net_self"]
                 rows = {row["function"]: row for row in ns["rows"]} if ns else {}
-                return (ns, rows) if "v.keep" in rows and ns["reconciliation"]["processes"] == 1 else None
+                complete = all(rows.get(f, {}).get("calls") == n for (f, _), n in EXPECTED.items())
+                return (ns, rows) if complete and ns["reconciliation"]["processes"] == 1 else None
 
             ns, rows = wait_until(table, 20, "the net-self table in the report")
         finally:

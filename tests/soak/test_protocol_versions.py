@@ -84,7 +84,9 @@ def report(daemon: Ramflowd) -> dict | None:
 @pytest.mark.parametrize("agent", ["protocol1", "current"])
 def test_each_agent_is_counted_exactly_and_its_table_adds_up(tmp_path, agent):
     agent_dir = protocol1_agent(tmp_path) if agent == "protocol1" else REPO / "agent"
-    with Ramflowd(tmp_path) as daemon:
+    # Only the worker (watched because its agent connects): the report must not
+    # describe another Python process of this machine.
+    with Ramflowd(tmp_path, env={"RAMFLOW_PROCESS_MATCH": "^no-process-matches-this$"}) as daemon:
         worker = run_worker(agent_dir, daemon)
         try:
             version = worker.stdout.readline().strip()
@@ -100,7 +102,11 @@ def test_each_agent_is_counted_exactly_and_its_table_adds_up(tmp_path, agent):
                 complete = all(rows.get(f, {}).get("calls") == n for (f, _), n in EXPECTED.items())
                 return (ns, rows) if complete and ns["reconciliation"]["processes"] == 1 else None
 
-            ns, rows = wait_until(table, 20, "the net-self table in the report")
+            try:
+                ns, rows = wait_until(table, 20, "the net-self table in the report")
+            except AssertionError:
+                r = report(daemon)
+                raise AssertionError(f"no complete table; last: {r and r['execution_flow']['net_self']}")
         finally:
             worker.kill()
             worker.wait()

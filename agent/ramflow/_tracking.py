@@ -249,6 +249,18 @@ def count_unmeasured(row: list, t0: int, failed: int) -> None:
         mark_dirty(row)
 
 
+def finish(s: list, frame: Optional[list], row: list, t0: int, failed: int) -> None:
+    """Ends a call begun by `enter` (frame), or counted unmeasured (no frame).
+    Never raises into the caller."""
+    try:
+        if frame is None:
+            count_unmeasured(row, t0, failed)
+        else:
+            leave(s, frame, row, failed)
+    except Exception:
+        pass
+
+
 def wrap(func: F, label: str, kind: str = "function") -> F:
     """The decorator form. Its unmeasured path is written out inline (it is
     the path of quiet functions, the cheapest there is); measured calls go
@@ -284,16 +296,7 @@ def wrap(func: F, label: str, kind: str = "function") -> F:
                     mark_dirty(row)
         s = rows[0]
         frame = enter(s)
-        if frame is None:
-            t0 = perf()
-            failed = 0
-            try:
-                return func(*args, **kwargs)
-            except BaseException:
-                failed = EXCEPTION
-                raise
-            finally:
-                count_unmeasured(row, t0, failed)
+        t0 = perf() if frame is None else 0  # statm unreadable: counted unmeasured
         failed = 0
         try:
             return func(*args, **kwargs)
@@ -301,10 +304,7 @@ def wrap(func: F, label: str, kind: str = "function") -> F:
             failed = EXCEPTION
             raise
         finally:
-            try:
-                leave(s, frame, row, failed)
-            except Exception:
-                pass
+            finish(s, frame, row, t0, failed)
 
     return tracked  # type: ignore[return-value]
 
@@ -345,14 +345,7 @@ class Tracked:
             s, frame, row, t0 = self._open.entries.pop()
         except (AttributeError, IndexError):
             return
-        failed = EXCEPTION if exc_type else 0
-        try:
-            if frame is None:
-                count_unmeasured(row, t0, failed)
-            else:
-                leave(s, frame, row, failed)
-        except Exception:
-            pass
+        finish(s, frame, row, t0, EXCEPTION if exc_type else 0)
 
 
 def track(arg: Union[Callable[..., Any], str, None] = None) -> Any:

@@ -55,25 +55,14 @@ ROUNDS = 7 if QUICK else 21
 CALLS = 20000 if QUICK else 100000
 
 
-def psutil_cached(func):
-    """One psutil.Process kept; memory_info() before and after each call."""
-    process = psutil.Process()
+def psutil_style(func, cached):
+    """memory_info() before and after each call, of one psutil.Process kept
+    (cached) or of a new psutil.Process() per call (python-ram-flow literally)."""
+    kept = psutil.Process() if cached else None
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        before = process.memory_info().rss
-        try:
-            return func(*args, **kwargs)
-        finally:
-            wrapper.growth = process.memory_info().rss - before
-    return wrapper
-
-
-def psutil_new(func):
-    """python-ram-flow literally: a new psutil.Process() on every call."""
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        process = psutil.Process()
+        process = kept or psutil.Process()
         before = process.memory_info().rss
         try:
             return func(*args, **kwargs)
@@ -216,8 +205,8 @@ def measure(peers):
     every = measured_every_call("bench.every.%d" % len(peers))
     out["every"] = median_per_call(every, CALLS // 4) - base
     _tracking._measure_all = False
-    out["psutil_cached"] = median_per_call(psutil_cached(plain), CALLS // 10) - base
-    out["psutil_new"] = median_per_call(psutil_new(plain), CALLS // 20) - base
+    out["psutil_cached"] = median_per_call(psutil_style(plain, cached=True), CALLS // 10) - base
+    out["psutil_new"] = median_per_call(psutil_style(plain, cached=False), CALLS // 20) - base
     step = calibrated_work(100_000)  # 10 x 0.1 ms = 1 ms of work
     tracked_step = ramflow.track("bench.step.%d" % len(peers))(step)
     out["task_ms"], out["slowdown"] = paired_slowdown(lambda: ten_steps(step), lambda: ten_steps(tracked_step),

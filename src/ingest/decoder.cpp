@@ -178,18 +178,23 @@ CallKind call_kind(JsonReader& r) {
   reject(RejectReason::unknown_type);
 }
 
+// The two fields that open a call record and a figures row: [label, kind, ...
+void label_and_kind(JsonReader& r, std::string& label, CallKind& kind) {
+  begin_array(r);
+  element(r);
+  label = text(r, kMaxLabelBytes);
+  if (label.empty()) reject(RejectReason::malformed);
+  element(r);
+  kind = call_kind(r);
+}
+
 // [label, kind, task_id, start, duration, rss_before, rss_after, gross, net_self,
 //  flags, blocks_delta, anon_delta, peak]
 constexpr std::uint64_t kExceptionFlag = 1, kApproximateFlag = 2, kKnownFlags = 3;
 
 CallRecord decode_record(JsonReader& r) {
-  begin_array(r);
   CallRecord c;
-  element(r);
-  c.label = text(r, kMaxLabelBytes);
-  if (c.label.empty()) reject(RejectReason::malformed);
-  element(r);
-  c.kind = call_kind(r);
+  label_and_kind(r, c.label, c.kind);
   element(r);
   c.task_id = optional_text(r, kMaxStringBytes);
   element(r);
@@ -220,13 +225,8 @@ CallRecord decode_record(JsonReader& r) {
 
 // [label, kind, calls, measured, errors, seconds, gross, kept, freed, released, peak, approximate]
 FunctionFigures decode_figures(JsonReader& r) {
-  begin_array(r);
   FunctionFigures f;
-  element(r);
-  f.label = text(r, kMaxLabelBytes);
-  if (f.label.empty()) reject(RejectReason::malformed);
-  element(r);
-  f.kind = call_kind(r);
+  label_and_kind(r, f.label, f.kind);
   for (std::uint64_t* count : {&f.calls, &f.measured_calls, &f.errors}) {
     element(r);
     *count = unsigned_number(r, kMaxSeq);

@@ -59,7 +59,7 @@ class Agent:
         if not _memory.reopen():
             return  # no /proc/self/statm (not Linux): stay a no-op
         self._configure_hot_path()
-        _tasks.attach(self.transport.post, self.transport.unstick, self.config.exact_peak)
+        _tasks.attach(self.transport.post_task_start, self.transport.queue_task_end, self.config.exact_peak)
         self._post_hello()
         self.bootstrap_rss = self._post_phase("bootstrap", inherited=False)
         self.imports.install()

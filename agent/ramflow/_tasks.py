@@ -1,7 +1,14 @@
 """Top-level units of work (Celery tasks, `ramflow.task`): a measured call of
 kind "task" (never sampled) whose start is announced at once (an OOM kill must
-find its task) and whose end is sent at once as one record with the change in
-Python objects and RssAnon, and optionally the exact peak (clear_refs).
+find its task). Its end is one record with the change in RssAnon, in Python
+objects (sys.getallocatedblocks, on a sample of tasks: see below) and
+optionally the exact peak (clear_refs); it leaves with the next task start, in
+the same packet (one send per task), or with the next flush.
+
+sys.getallocatedblocks() walks every pymalloc pool: ~5 us in a small worker,
+far more in a large heap. It is read on a task only while its reading has
+cost at most BLOCKS_NS_PER_TASK per task on average; the other tasks' records
+carry null (ramflowd's bloat attribution uses the tasks that carry both).
 
 The agent attaches its transport with `attach`; this module imports nothing
 of the agent's (no cycle through a singleton).
@@ -10,66 +17,95 @@ of the agent's (no cycle through a singleton).
 import _thread
 import functools
 import sys
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from . import _memory, _tracking
 
+BLOCKS_NS_PER_TASK = 1000
 _running: Dict[int, "TaskRun"] = {}
-_running_lock = _thread.allocate_lock()
-_NO_POST: Callable[..., None] = lambda *args, **kwargs: None
-_post: Callable[..., None] = _NO_POST
-_unstick: Callable[[str], None] = lambda key: None
+_start: Optional[Callable[[str, int], None]] = None  # sends a task start (with the ends queued before it)
+_end: Callable[[str, int], None] = lambda record, key: None  # queues a task end, unsticks its start
 _exact_peak = False
-_TASK_RECORD = '"type":"calls","calls":[[%s,"task",%s,%.6f,%.9f,%d,%d,%d,%d,%d,%d,%d,%s]]'
+_names: Dict[str, Tuple[str, str, int]] = {}  # task name -> (label, label as JSON, function id)
+_blocks_cost = [0, 0]  # ns spent in getallocatedblocks, tasks started
+_perf_ns = _tracking._perf_ns
+_allocated_blocks = sys.getallocatedblocks
+_START = '"type":"task_start","name":%s,"id":%s,"t":%.6f,"rss":%d'
+_RECORD = '[%s,"task",%s,%.6f,%.9f,%d,%d,%d,%d,%d,%s,%d,%s]'
 
 
-def attach(post: Callable[..., None], unstick: Callable[[str], None], exact_peak: bool) -> None:
-    global _post, _unstick, _exact_peak
-    _post, _unstick, _exact_peak = post, unstick, exact_peak
+def attach(start: Callable[[str, int], None], end: Callable[[str, int], None], exact_peak: bool) -> None:
+    global _start, _end, _exact_peak
+    _start, _end, _exact_peak = start, end, exact_peak
 
 
 def forget_running() -> None:
     """In a forked child: the parent's running tasks are not the child's."""
-    global _running_lock
     _running.clear()
-    _running_lock = _thread.allocate_lock()
+
+
+def _name(name: str) -> Tuple[str, str, int]:
+    known = _names.get(name)
+    if known is None:
+        label = _tracking.bounded_label(name)
+        known = (label, _tracking.json_text(label), _tracking.function_id(label, "task"))
+        if len(_names) < 10000:
+            _names[name] = known
+    return known
+
+
+def _id_json(task_id: Optional[str]) -> str:
+    if not task_id:
+        return "null"
+    task_id = task_id[:128]
+    if task_id.isascii() and task_id.replace("-", "").isalnum():  # Celery's UUIDs
+        return '"%s"' % task_id
+    return _tracking.json_text(task_id)
+
+
+def _blocks(paired: bool = False) -> Optional[int]:
+    """sys.getallocatedblocks() within its budget (always at the end of a task
+    whose start read it), else None."""
+    if not paired and _blocks_cost[0] > _blocks_cost[1] * BLOCKS_NS_PER_TASK:
+        return None
+    t0 = _perf_ns()
+    blocks = _allocated_blocks()
+    _blocks_cost[0] += _perf_ns() - t0
+    return blocks
 
 
 class TaskRun:
-    __slots__ = ("name", "task_id", "stack", "frame", "row", "blocks0", "overlapped", "key")
+    __slots__ = ("label", "id_json", "stack", "frame", "row", "blocks0", "overlapped", "start", "key")
 
-    def __init__(self, name: str, task_id: Optional[str]) -> None:
-        self.name = _tracking.bounded_label(name)
-        self.task_id = task_id[:128] if task_id else None
+    def __init__(self, label: str, id_json: str) -> None:
+        self.label = label
+        self.id_json = id_json
         self.overlapped = False
-        self.key = "task:%d" % id(self)
+        self.key = id(self)  # its start's sticky key
 
 
 def start_task(name: str, task_id: Optional[str] = None) -> Optional[TaskRun]:
-    if _post is _NO_POST or not _tracking.state.enabled:
+    if _start is None or not _tracking.state.enabled:
         return None
-    run = TaskRun(name, task_id)
-    with _running_lock:
-        if _running:
-            run.overlapped = True
-            for other in _running.values():
-                other.overlapped = True
-        _running[id(run)] = run
-    rows, run.row = _tracking.thread_row(_tracking.function_id(run.name, "task"))
+    label, label_json, fid = _name(name)
+    run = TaskRun(label_json, _id_json(task_id))
+    if _running:  # dict operations are atomic: no lock on the path of every task
+        run.overlapped = True
+        for other in list(_running.values()):
+            other.overlapped = True
+    _running[run.key] = run
+    rows, run.row = _tracking.thread_row(fid)
     run.stack = rows[0]
-    run.blocks0 = sys.getallocatedblocks()
+    _blocks_cost[1] += 1
+    run.blocks0 = _blocks()
     if _exact_peak:
         _memory.reset_peak()
-    run.frame = _tracking.enter(run.stack)
-    if run.frame is None:
-        with _running_lock:
-            _running.pop(id(run), None)
+    run.frame = frame = _tracking.enter(run.stack)
+    if frame is None:
+        _running.pop(run.key, None)
         return None
-    t0 = run.frame[4]
-    rss = _memory.resident_pages(run.frame[1]) * _memory.PAGE_SIZE
-    _post('"type":"task_start","name":%s,"id":%s,"t":%.6f,"rss":%d' % (
-        _tracking.json_text(run.name), _tracking.json_text(run.task_id), _tracking.wall_seconds(t0), rss),
-        sticky_key=run.key)
+    run.start = _tracking.wall_seconds(frame[4])
+    _start(_START % (label_json, run.id_json, run.start, _memory.resident_pages(frame[1]) * _memory.PAGE_SIZE), run.key)
     return run
 
 
@@ -78,28 +114,29 @@ def end_task(run: Optional[TaskRun], failed: bool) -> None:
         return
     frame = run.frame
     children = frame[0]
-    with _running_lock:
-        _running.pop(id(run), None)
+    _running.pop(run.key, None)
     approximate = run.overlapped or _tracking.state.concurrent
     if approximate:
         run.row[_tracking.APPROX] += 1
-    t1 = _tracking._perf_ns()
+    t1 = _perf_ns()
     m1 = _tracking.leave(run.stack, frame, run.row, _tracking.EXCEPTION if failed else 0, sample=False)
-    _unstick(run.key)
     if m1 is None:
+        _end("", run.key)
         return
-    blocks1 = sys.getallocatedblocks()
+    blocks = None if run.blocks0 is None else _blocks(paired=True)
     peak = _memory.peak_bytes() if _exact_peak else None
     page = _memory.PAGE_SIZE
     m0 = frame[1]
-    r0, r1 = _memory.resident_pages(m0), _memory.resident_pages(m1)
+    r0, shared0 = m0.split(None, 3)[1:3]
+    r1, shared1 = m1.split(None, 3)[1:3]
+    r0, r1 = int(r0), int(r1)
     gross = r1 - r0
     flags = (_tracking.EXCEPTION if failed else 0) | (_tracking.APPROXIMATE if approximate else 0)
-    _post(_TASK_RECORD % (
-        _tracking.json_text(run.name), _tracking.json_text(run.task_id), _tracking.wall_seconds(frame[4]),
-        (t1 - frame[4]) / 1e9, r0 * page, r1 * page, gross * page, (gross - children) * page, flags,
-        blocks1 - run.blocks0, (_memory.anon_pages(m1) - _memory.anon_pages(m0)) * page,
-        "null" if peak is None else "%d" % peak))
+    _end(_RECORD % (run.label, run.id_json, run.start, (t1 - frame[4]) / 1e9,
+                    r0 * page, r1 * page, gross * page, (gross - children) * page, flags,
+                    "null" if blocks is None else "%d" % (blocks - run.blocks0),
+                    (gross - int(shared1) + int(shared0)) * page, "null" if peak is None else "%d" % peak),
+         run.key)
 
 
 class TaskScope:

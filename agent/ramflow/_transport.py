@@ -26,13 +26,14 @@ import sys
 import termios
 import time
 from collections import deque
-from typing import Callable, Deque, Dict, List, Optional, Set, Tuple
+from typing import Callable, Deque, Dict, Hashable, List, Optional, Set, Tuple
 
 from . import _memory, _socket_dir, _tracking
 from ._aggregate import Aggregate
 
 PROTOCOL_VERSION = 2
 RECORDS_PER_PACKET = 32
+TASK_ENDS_WAITING = 256  # beyond: dropped and counted (a flush packs them every tick)
 MIN_BACKOFF_SECONDS = 0.1
 MAX_BACKOFF_SECONDS = 5.0
 ALIVE_CHECK_SECONDS = 1.0
@@ -50,7 +51,7 @@ _allocate_lock = _thread.allocate_lock
 _start_new_thread = _thread.start_new_thread
 
 # (body without the envelope, events it numbers, sticky key)
-_Packet = Tuple[str, int, Optional[str]]
+_Packet = Tuple[str, int, Optional[Hashable]]
 _SAMPLE = '[%s,"function",null,%.6f,%.9f,%d,%d,%d,%d,%d,null,null,null]'
 
 
@@ -80,7 +81,8 @@ class Transport:
         self.connects = 0
         self.flusher_cpu_ns = 0
         self.outbox: Deque[_Packet] = deque()
-        self.sticky: Dict[str, str] = {}
+        self.task_ends: List[str] = []  # records waiting for the next task start or flush
+        self.sticky: Dict[Hashable, str] = {}  # hello, phases, running task starts (by id), net_self
         self.next_attempt = 0.0
         self.backoff = MIN_BACKOFF_SECONDS
         self.last_heartbeat = _monotonic()
@@ -92,7 +94,7 @@ class Transport:
 
     # --- called from any thread -------------------------------------------
 
-    def post(self, body: str, sticky_key: Optional[str] = None) -> None:
+    def post(self, body: str, sticky_key: Optional[Hashable] = None) -> None:
         """Sends one message at once (never batched). A sticky message is kept
         and re-sent on every (re)connect until `unstick`."""
         with self.lock:
@@ -114,15 +116,54 @@ class Transport:
             if self.outbox or not self._send(body, 1):
                 self._enqueue((body, 1, sticky_key))
 
-    def unstick(self, key: str) -> None:
+    def unstick(self, key: Hashable) -> None:
         with self.lock:
             self.sticky.pop(key, None)
 
+    def post_task_start(self, body: str, key: Hashable) -> None:
+        """Sends a task start at once, in one packet with the task ends queued
+        before it (so ramflowd sees them in order); sticky until the task ends."""
+        with self.lock:
+            self.sticky[key] = body
+            connects = self.connects
+            self._connect_if_due()
+            if self.sock is None or self.connects != connects:
+                return  # sent (or kept) with the sticky messages of the connect
+            if not self.proven:
+                self._send(body, 1)  # ends wait for a proven connection
+                return
+            self._send_outbox()
+            if self.outbox:
+                self._pack_task_ends()
+                self._enqueue((body, 1, key))
+                return
+            ends = self.task_ends
+            if not ends:
+                if not self._send(body, 1):
+                    self._enqueue((body, 1, key))
+                return
+            with_ends = body + ',"ended":[' + ",".join(ends) + "]"
+            if self._send(with_ends, len(ends) + 1):
+                self.task_ends = []
+            else:
+                self._enqueue((body, 1, key))
+
+    def queue_task_end(self, record: str, key: Hashable) -> None:
+        """A finished task's record (empty: its end could not be measured)."""
+        with self.lock:
+            self.sticky.pop(key, None)
+            if not record:
+                return
+            if len(self.task_ends) >= TASK_ENDS_WAITING:
+                self.dropped_total += 1
+                return
+            self.task_ends.append(record)
     def flush(self) -> None:
         """Harvests the figures, packs the samples and sends what it can."""
         with self.lock:
             self._connect_if_due()
             self.aggregate.harvest()
+            self._pack_task_ends()
             self._pack_samples()
             if self.sock is not None and self.proven:
                 self._send_outbox()
@@ -150,6 +191,7 @@ class Transport:
         if self.lock.acquire(timeout=0.5):
             try:
                 self.aggregate.harvest()
+                self._pack_task_ends()
                 self._pack_samples()
                 if self.sock is not None:
                     self.proven = True  # nothing later can prove it: send what we have
@@ -235,6 +277,13 @@ class Transport:
             self.dropped_total += packet[1]
             return
         self.outbox.append(packet)
+
+    def _pack_task_ends(self) -> None:
+        ends = self.task_ends
+        for i in range(0, len(ends), RECORDS_PER_PACKET):
+            batch = ends[i:i + RECORDS_PER_PACKET]
+            self._enqueue(('"type":"calls","calls":[' + ",".join(batch) + "]", len(batch), None))
+        self.task_ends = []
 
     def _pack_samples(self) -> None:
         samples = _tracking.SAMPLES

@@ -35,8 +35,15 @@ class Connection:
         return [m for m in self.messages if m["type"] == kind]
 
     def records(self) -> List[list]:
-        """Call records: task ends and timeline samples (protocol 2 counts nothing with them)."""
-        return [r for m in self.of_type("calls") for r in m["calls"]]
+        """Call records, in order: task ends (in `calls`, or riding in the next
+        `task_start` as `ended`) and timeline samples (protocol 2 counts nothing with them)."""
+        return [r for m in self.messages for r in m.get("calls", []) + m.get("ended", [])]
+
+    def events(self, message: dict) -> int:
+        """How many sequence numbers `message` uses."""
+        if message["type"] == "calls":
+            return len(message["calls"])
+        return 1 + len(message.get("ended", []))  # a task start after the task ends it carries
 
     def functions(self) -> Dict[tuple, dict]:
         """(label, kind) -> the sum of every `functions` delta received."""

@@ -254,7 +254,8 @@ def test_quiet_functions_are_sampled_and_every_call_still_counted(sidecar):
     assert row["calls"] == 10000
     # 64 measured before it counts as quiet, then about one in 8.
     assert 64 + 9936 / 15 <= row["measured"] <= 64 + 9936 / 4, row
-    assert row["kept"] == row["released"] == row["gross"] == 0
+    # RSS is the process': a page another thread (the flusher) faults in may land in a measured call.
+    assert row["kept"] + row["released"] <= 16 * PAGE, row
 
 
 def test_a_quiet_function_that_starts_keeping_memory_is_measured_again(sidecar):

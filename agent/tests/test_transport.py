@@ -19,7 +19,7 @@ def test_sidecar_absent_neither_blocks_nor_raises_nor_grows_nor_loses_calls(sock
         def f(): pass
         for _ in range(20000):
             f()
-        for i in range(10):
+        for i in range(300):
             with ramflow.task("t"):
                 f()
         t = ramflow._agent.get().transport
@@ -31,8 +31,8 @@ def test_sidecar_absent_neither_blocks_nor_raises_nor_grows_nor_loses_calls(sock
     assert state["outbox"] <= 4
     # Task ends (and any timeline sample) past the outbox are dropped and counted;
     # function figures are never dropped.
-    assert state["dropped"] >= 10 - 4
-    assert state["calls"] == 20010
+    assert state["dropped"] >= 300 - 4 * 32
+    assert state["calls"] == 20300
 
 
 def test_sidecar_started_after_the_worker_gets_hello_phases_and_every_call(socket_path):
@@ -56,7 +56,8 @@ def test_sidecar_started_after_the_worker_gets_hello_phases_and_every_call(socke
     try:
         worker.tell()
         conn = sidecar.connection_of(worker.pid)
-        sidecar.wait_for(lambda: len(conn.records()) == 1 and conn.calls_of("early") == 3000, "the task and calls")
+        sidecar.wait_for(lambda: [r[0] for r in conn.records() if r[1] == "task"] == ["late task"]
+                         and conn.calls_of("early") == 3000, "the task and calls")
         worker.finish()
         types = [m["type"] for m in conn.messages]
         assert types[:3] == ["hello", "phase", "phase"], types
@@ -221,7 +222,7 @@ def test_every_message_is_numbered_without_gaps(sidecar):
     expected = 0
     for m in conn.messages:
         assert m["v"] == 2 and m["seq"] == expected
-        expected += len(m["calls"]) if m["type"] == "calls" else 1
+        expected += conn.events(m)
     assert conn.records(), "calls that moved RSS are sampled for the timeline"
     assert max(len(json.dumps(m)) for m in conn.messages) < 65536
 
@@ -264,9 +265,10 @@ def test_drops_are_counted_and_reported(socket_path):
         worker.finish()
         received = len([r for r in conn.records() if r[0] == "flood"])
         heartbeat = conn.of_type("heartbeat")[-1]
-        assert heartbeat["dropped"] == dropped
+        assert heartbeat["dropped"] >= dropped  # task ends still waiting could overflow later
         assert received < 3000
         assert conn.calls_of("flood", "task") == 3000  # the counts are exact whatever was dropped
+        assert len(sidecar.connections) == 1
         assert heartbeat["sent"] == heartbeat["seq"]  # every event before it was sent on this connection
     finally:
         sidecar.close()

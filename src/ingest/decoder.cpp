@@ -298,6 +298,15 @@ std::vector<Envelope> decode_object(std::string_view packet) {
     }
     if (out.empty()) reject(RejectReason::malformed);
   } else if (type == "task_start") {
+    // Version 2: the task ends queued before this start ride in its packet, first.
+    if (auto ended = version >= 2 ? m.find("ended") : std::nullopt) {
+      begin_array(*ended);
+      while (ended->next_element()) {
+        if (out.size() == kMaxRecordsPerMessage) reject(RejectReason::over_limit);
+        out.push_back({seq++, version, decode_record(*ended)});
+        if (std::get<CallRecord>(out.back().message).kind != CallKind::task) reject(RejectReason::unknown_type);
+      }
+    }
     out.push_back({seq, version, decode_task_start(m)});
   } else if (type == "phase") {
     out.push_back({seq, version, decode_phase(m)});

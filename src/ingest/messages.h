@@ -47,6 +47,8 @@ struct Phase {
 };
 
 // Sent at once when a task begins (never batched) so an OOM kill finds its task.
+// From version 2 its packet may carry the task ends queued before it ("ended"):
+// they decode as CallRecord envelopes before it, one sequence number each.
 struct TaskStart {
   std::string name;
   std::string id;  // Celery task id; may be empty

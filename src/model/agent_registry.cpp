@@ -135,7 +135,8 @@ void AgentRegistry::call(pid_t pid, const std::string& label, CallKind kind, con
   if (task_end != nullptr) {
     f.task_ends.push(*task_end);
     add_to(f.tasks_ended, 1);
-    if (f.current_task == task_end->task) f.current_task.clear();
+    // An end that arrives late (sent after a reconnect) must not end a later run of the same task.
+    if (f.current_task == task_end->task && task_end->time >= f.current_task_since) f.current_task.clear();
   }
 }
 

@@ -154,6 +154,16 @@ TEST(Decoder, Version2NetSelfSaysSinceWhen) {
   EXPECT_FALSE(std::get<NetSelfTable>(envelopes(start).at(0).message).since_ready);
 }
 
+TEST(Decoder, Version2TaskStartCarriesTheEndsQueuedBeforeIt) {
+  auto result = decode(read_file(fs::path(RAMFLOW_INGEST_CORPUS) / "valid/task_start_with_ended.json"));
+  const auto& list = envelopes(result);
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].seq, 8u);
+  EXPECT_EQ(std::get<CallRecord>(list[0].message).task_id, "a1");
+  EXPECT_EQ(list[1].seq, 9u);
+  EXPECT_EQ(std::get<TaskStart>(list[1].message).id, "b2");
+}
+
 TEST(Decoder, EnvelopeCarriesTheVersionOfBothProtocols) {
   auto v1 = decode(read_file(fs::path(RAMFLOW_INGEST_CORPUS) / "valid/hello.json"));
   auto v2 = decode(read_file(fs::path(RAMFLOW_INGEST_CORPUS) / "valid/hello_v2.json"));

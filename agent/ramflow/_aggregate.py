@@ -14,6 +14,7 @@ Runs under the transport's lock; the hot path never waits for it.
 """
 
 import heapq
+from operator import add, sub
 from typing import Dict, List, Optional, Tuple
 
 from . import _memory, _tracking
@@ -54,12 +55,9 @@ class Aggregate:
             total = self.totals.get(fid)
             if total is None:
                 total = self.totals[fid] = _zero()
-            for i in range(_FIELDS):
-                if i == _PEAK:
-                    if now[i] > total[i]:
-                        total[i] = now[i]
-                else:
-                    total[i] += now[i] - last[i]
+            peak = max(total[_PEAK], now[_PEAK])  # a maximum, not a sum
+            total[:] = map(add, total, map(sub, now, last))
+            total[_PEAK] = peak
             self.pending[fid] = None
             self.changed_since_snapshot = True
 
@@ -76,10 +74,9 @@ class Aggregate:
         rows, fids = [], []
         for fid in self.pending:
             total = self.totals[fid]
-            sent = self.delivered.get(fid) or _zero()
-            delta = [t - s for t, s in zip(total, sent)]
-            delta[_PEAK] = total[_PEAK]
-            rows.append(_row_text(fid, delta))
+            sent = self.delivered.get(fid)
+            delta = list(map(sub, total, sent)) if sent else total
+            rows.append(_row_text(fid, delta, peak=total[_PEAK]))
             fids.append(fid)
         return [('"type":"functions","rows":[' + ",".join(rows[i:i + ROWS_PER_PACKET]) + "]",
                  fids[i:i + ROWS_PER_PACKET]) for i in range(0, len(rows), ROWS_PER_PACKET)]
@@ -117,13 +114,25 @@ class Aggregate:
                                                                ",".join(rows))
 
 
-def _row_text(fid: Optional[int], v: Values, key: Optional[Tuple[str, str]] = None) -> str:
+_prefixes: Dict[int, str] = {}  # function id -> '[label,kind,' as JSON
+
+
+def _prefix(fid: Optional[int], key: Optional[Tuple[str, str]]) -> str:
+    if key is not None:
+        return "[%s,%s," % (_tracking.json_text(key[0]), _tracking.json_text(key[1]))
+    text = _prefixes.get(fid)
+    if text is None:
+        label, kind = _tracking.LABELS[fid]
+        text = _prefixes[fid] = "[%s,%s," % (_tracking.json_text(label), _tracking.json_text(kind))
+    return text
+
+
+def _row_text(fid: Optional[int], v: Values, key: Optional[Tuple[str, str]] = None,
+              peak: Optional[int] = None) -> str:
     """[label, kind, calls, measured, errors, seconds, gross, kept, freed, released, peak, approximate]"""
-    label, kind = key or _tracking.LABELS[fid]
     page = _memory.PAGE_SIZE
-    approximate = bool(v[_tracking.APPROX]) or _tracking.state.concurrent
-    return "[%s,%s,%d,%d,%d,%.9f,%d,%d,%d,%d,%d,%s]" % (
-        _tracking.json_text(label), _tracking.json_text(kind), v[_tracking.CALLS], v[_tracking.MEASURED],
-        v[_tracking.ERRORS], v[_tracking.NS] / 1e9, v[_tracking.GROSS] * page, v[_tracking.KEPT] * page,
-        v[_tracking.FREED] * page, v[_tracking.RELEASED] * page, v[_PEAK] * page,
-        "true" if approximate else "false")
+    calls, errors, ns, measured, gross, kept, freed, released, top, approx = v
+    return _prefix(fid, key) + "%d,%d,%d,%.9f,%d,%d,%d,%d,%d,%s]" % (
+        calls, measured, errors, ns / 1e9, gross * page, kept * page, freed * page, released * page,
+        (top if peak is None else peak) * page,
+        "true" if approx or _tracking.state.concurrent else "false")

@@ -53,7 +53,7 @@ class Config:
             exact_peak=_flag(env.get("RAMFLOW_EXACT_PEAK")),
             worker_name=env.get("RAMFLOW_WORKER", ""),
             measure_all=_flag(env.get("RAMFLOW_MEASURE_ALL")),
-            flush_seconds=_positive(env, "RAMFLOW_FLUSH_MS", 100.0) / 1000.0,
+            flush_seconds=_positive(env, "RAMFLOW_FLUSH_MS", 250.0) / 1000.0,
             heartbeat_seconds=_positive(env, "RAMFLOW_HEARTBEAT_SECONDS", 10.0),
             outbox_limit=int(_positive(env, "RAMFLOW_OUTBOX_LIMIT", 256)),
         )

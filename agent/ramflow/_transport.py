@@ -4,8 +4,8 @@ re-sent on every (re)connect, a bounded outbox, drop counting and a
 background flusher.
 
 What the flusher sends each tick: the timeline samples and task ends waiting
-in the outbox, then the per-function figures gained since the last delivered
-`functions` message (_aggregate.py). A fresh connection gets the sticky
+in the outbox; once a second, the per-function figures gained since the last
+delivered `functions` message (_aggregate.py) and the net-self table. A fresh connection gets the sticky
 messages at once, everything else only once it is *proven*: ramflowd has read
 what we sent on it (our unread bytes, SIOCOUTQ, are 0) and it is still open.
 ramflowd refuses a connection past its cap by shutting our sends, reading and
@@ -39,6 +39,7 @@ MAX_BACKOFF_SECONDS = 5.0
 ALIVE_CHECK_SECONDS = 1.0
 PROVE_SECONDS = 0.05
 NET_SELF_SECONDS = 1.0
+FUNCTIONS_SECONDS = 1.0
 
 _SOCK_SEQPACKET = getattr(_socket, "SOCK_SEQPACKET", 5)
 _SOCK_CLOEXEC = getattr(_socket, "SOCK_CLOEXEC", 0)
@@ -88,6 +89,7 @@ class Transport:
         self.last_heartbeat = _monotonic()
         self.last_alive_check = 0.0
         self.last_net_self = 0.0
+        self.last_functions = 0.0
         self._stopping = False
         self._wake = _allocate_lock()
         self._wake.acquire()
@@ -158,16 +160,18 @@ class Transport:
                 self.dropped_total += 1
                 return
             self.task_ends.append(record)
-    def flush(self) -> None:
-        """Harvests the figures, packs the samples and sends what it can."""
+    def flush(self, functions: bool = True) -> None:
+        """Packs the task ends and samples waiting, and sends what it can; with
+        `functions`, also harvests the figures and sends what they gained."""
         with self.lock:
             self._connect_if_due()
-            self.aggregate.harvest()
+            if functions:
+                self.aggregate.harvest()
             self._pack_task_ends()
             self._pack_samples()
             if self.sock is not None and self.proven:
                 self._send_outbox()
-                if not self.outbox:
+                if functions and not self.outbox:
                     self._send_functions()
 
     def mark_ready(self) -> None:
@@ -242,7 +246,11 @@ class Transport:
             if self.sock is not None and not self.proven and now - self.connected_at >= PROVE_SECONDS:
                 self._check_alive()
                 self.proven = self.sock is not None and _unread_bytes(self.sock) == 0
-        self.flush()
+        # The figures once a second: folding and sending them is the tick's costly part.
+        functions = now - self.last_functions >= FUNCTIONS_SECONDS
+        if functions:
+            self.last_functions = now
+        self.flush(functions)
         if now - self.last_heartbeat >= self.heartbeat_seconds:
             self.last_heartbeat = now
             self.post(self.heartbeat_body())

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <system_error>
@@ -103,13 +104,14 @@ std::optional<std::string> SocketServer::start() {
   if (::listen(listen_fd_, 128) != 0) return fail("cannot listen on " + options_.path + ": " + errno_text());
 
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  pause_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (epoll_fd_ < 0 || wake_fd_ < 0) return fail("cannot create epoll/eventfd: " + errno_text());
-  for (int fd : {listen_fd_, wake_fd_}) {
+  if (epoll_fd_ < 0 || pause_fd_ < 0 || wake_fd_ < 0) return fail("cannot create epoll/eventfd: " + errno_text());
+  for (auto [set, fd] : {std::pair{epoll_fd_, listen_fd_}, {epoll_fd_, wake_fd_}, {pause_fd_, wake_fd_}}) {
     epoll_event event{};
     event.events = EPOLLIN;
     event.data.fd = fd;
-    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &event) != 0) return fail("epoll_ctl: " + errno_text());
+    if (::epoll_ctl(set, EPOLL_CTL_ADD, fd, &event) != 0) return fail("epoll_ctl: " + errno_text());
   }
   buffer_.resize(options_.max_message_bytes + 1);
   thread_ = std::thread([this] { run(); });
@@ -125,16 +127,23 @@ void SocketServer::stop() {
   while (!connections_.empty()) close_connection(connections_.begin()->first);
   if (bound_) ::unlinkat(dir_fd_, name_.c_str(), 0);
   bound_ = false;
-  for (int* fd : {&listen_fd_, &epoll_fd_, &wake_fd_, &dir_fd_}) {
+  for (int* fd : {&listen_fd_, &epoll_fd_, &pause_fd_, &wake_fd_, &dir_fd_}) {
     if (*fd >= 0) ::close(*fd);
     *fd = -1;
   }
 }
 
+// While agents send, the thread reads every kPollInterval instead of sleeping
+// in epoll_wait between packets: a packet that wakes a sleeping reader costs
+// its sender several microseconds more (measured ~4 vs ~10 us per send on this
+// kind of machine), and a worker pays that on every task start. Idle for
+// kBusySeconds, it blocks again (no wake-ups at all).
 void SocketServer::run() {
   std::vector<epoll_event> events(64);
+  auto busy_until = std::chrono::steady_clock::time_point{};
   for (;;) {
-    int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), -1);
+    const bool busy = std::chrono::steady_clock::now() < busy_until;
+    int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), busy ? 0 : -1);
     if (n < 0) {
       if (errno == EINTR) continue;
       return;
@@ -146,7 +155,12 @@ void SocketServer::run() {
         accept_all();
       } else {
         read_from(fd);
+        busy_until = std::chrono::steady_clock::now() + kBusySeconds;
       }
+    }
+    if (n == 0 && busy) {  // drained: pause, listening only for stop()
+      epoll_event stop{};
+      if (::epoll_wait(pause_fd_, &stop, 1, static_cast<int>(kPollInterval.count())) > 0) return;
     }
   }
 }

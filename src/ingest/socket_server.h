@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -41,6 +42,9 @@ class SocketServer {
     std::size_t max_message_bytes = kMaxMessageBytes;
   };
   static constexpr int kReadsPerWake = 64;
+  // Reading cadence while agents send (see run()): at most this much latency.
+  static constexpr std::chrono::milliseconds kPollInterval{10};
+  static constexpr std::chrono::seconds kBusySeconds{1};
 
   SocketServer(Options options, Sink& sink);
   ~SocketServer();
@@ -78,6 +82,7 @@ class SocketServer {
   std::string name_;    // the socket's name in it
   bool bound_ = false;  // we created the socket file and remove it on stop
   int epoll_fd_ = -1;
+  int pause_fd_ = -1;  // epoll of wake_fd_ alone: the pause between reads while busy
   int wake_fd_ = -1;
   std::thread thread_;
   std::unordered_map<int, Connection> connections_;

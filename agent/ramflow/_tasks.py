@@ -28,8 +28,12 @@ _end: Callable[[str, int], None] = lambda record, key: None  # queues a task end
 _exact_peak = False
 _names: Dict[str, Tuple[str, str, int]] = {}  # task name -> (label, label as JSON, function id)
 _blocks_cost = [0, 0]  # ns spent in getallocatedblocks, tasks started
+# Bound once: each module attribute lookup costs on the path of every task.
 _perf_ns = _tracking._perf_ns
 _allocated_blocks = sys.getallocatedblocks
+_enter, _leave, _thread_row, _wall = _tracking.enter, _tracking.leave, _tracking.thread_row, _tracking.wall_seconds
+_APPROX, _EXCEPTION, _APPROXIMATE = _tracking.APPROX, _tracking.EXCEPTION, _tracking.APPROXIMATE
+_PAGE = _memory.PAGE_SIZE
 _START = '"type":"task_start","name":%s,"id":%s,"t":%.6f,"rss":%d'
 _RECORD = '[%s,"task",%s,%.6f,%.9f,%d,%d,%d,%d,%d,%s,%d,%s]'
 
@@ -94,18 +98,18 @@ def start_task(name: str, task_id: Optional[str] = None) -> Optional[TaskRun]:
         for other in list(_running.values()):
             other.overlapped = True
     _running[run.key] = run
-    rows, run.row = _tracking.thread_row(fid)
+    rows, run.row = _thread_row(fid)
     run.stack = rows[0]
     _blocks_cost[1] += 1
     run.blocks0 = _blocks()
     if _exact_peak:
         _memory.reset_peak()
-    run.frame = frame = _tracking.enter(run.stack)
+    run.frame = frame = _enter(run.stack)
     if frame is None:
         _running.pop(run.key, None)
         return None
-    run.start = _tracking.wall_seconds(frame[4])
-    _start(_START % (label_json, run.id_json, run.start, _memory.resident_pages(frame[1]) * _memory.PAGE_SIZE), run.key)
+    run.start = _wall(frame[4])
+    _start(_START % (label_json, run.id_json, run.start, int(frame[1].split(None, 2)[1]) * _PAGE), run.key)
     return run
 
 
@@ -117,21 +121,21 @@ def end_task(run: Optional[TaskRun], failed: bool) -> None:
     _running.pop(run.key, None)
     approximate = run.overlapped or _tracking.state.concurrent
     if approximate:
-        run.row[_tracking.APPROX] += 1
+        run.row[_APPROX] += 1
     t1 = _perf_ns()
-    m1 = _tracking.leave(run.stack, frame, run.row, _tracking.EXCEPTION if failed else 0, sample=False)
+    m1 = _leave(run.stack, frame, run.row, _EXCEPTION if failed else 0, False)
     if m1 is None:
         _end("", run.key)
         return
     blocks = None if run.blocks0 is None else _blocks(paired=True)
     peak = _memory.peak_bytes() if _exact_peak else None
-    page = _memory.PAGE_SIZE
+    page = _PAGE
     m0 = frame[1]
     r0, shared0 = m0.split(None, 3)[1:3]
     r1, shared1 = m1.split(None, 3)[1:3]
     r0, r1 = int(r0), int(r1)
     gross = r1 - r0
-    flags = (_tracking.EXCEPTION if failed else 0) | (_tracking.APPROXIMATE if approximate else 0)
+    flags = (_EXCEPTION if failed else 0) | (_APPROXIMATE if approximate else 0)
     _end(_RECORD % (run.label, run.id_json, run.start, (t1 - frame[4]) / 1e9,
                     r0 * page, r1 * page, gross * page, (gross - children) * page, flags,
                     "null" if blocks is None else "%d" % (blocks - run.blocks0),

@@ -133,17 +133,26 @@ void SocketServer::stop() {
   }
 }
 
-// While agents send, the thread reads every kPollInterval instead of sleeping
-// in epoll_wait between packets: a packet that wakes a sleeping reader costs
-// its sender several microseconds more (measured ~4 vs ~10 us per send on this
-// kind of machine), and a worker pays that on every task start. Idle for
-// kBusySeconds, it blocks again (no wake-ups at all).
+// While agents send more than kPollAbovePackets a second, the thread reads
+// every kPollInterval instead of sleeping in epoll_wait between packets: a
+// packet that wakes a sleeping reader costs its sender several microseconds
+// more (~10 against ~4 us per send on this kind of machine), paid by a worker
+// on every task start. Below that rate the wake-ups cost ramflowd less than
+// polling would, so it blocks (docs/protocol.md, "Bounded memory").
 void SocketServer::run() {
   std::vector<epoll_event> events(64);
-  auto busy_until = std::chrono::steady_clock::time_point{};
+  bool busy = false;
+  std::uint64_t packets_then = packets_read_;
+  auto window_end = std::chrono::steady_clock::now() + std::chrono::seconds(1);
   for (;;) {
-    const bool busy = std::chrono::steady_clock::now() < busy_until;
-    int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), busy ? 0 : -1);
+    if (auto now = std::chrono::steady_clock::now(); now >= window_end) {
+      busy = packets_read_ - packets_then >= kPollAbovePackets;
+      packets_then = packets_read_;
+      window_end = now + std::chrono::seconds(1);
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(window_end - std::chrono::steady_clock::now());
+    const int timeout = busy ? 0 : static_cast<int>(std::max<std::int64_t>(0, left.count())) + 1;
+    int n = ::epoll_wait(epoll_fd_, events.data(), static_cast<int>(events.size()), timeout);
     if (n < 0) {
       if (errno == EINTR) continue;
       return;
@@ -155,7 +164,6 @@ void SocketServer::run() {
         accept_all();
       } else {
         read_from(fd);
-        busy_until = std::chrono::steady_clock::now() + kBusySeconds;
       }
     }
     if (n == 0 && busy) {  // drained: pause, listening only for stop()
@@ -230,6 +238,7 @@ void SocketServer::read_from(int fd) {
       sink_.on_rejected(it->second.peer, RejectReason::oversized);
       continue;
     }
+    ++packets_read_;
     deliver(it->second, std::string_view(buffer_.data(), static_cast<std::size_t>(n)));
   }
 }

@@ -42,9 +42,9 @@ class SocketServer {
     std::size_t max_message_bytes = kMaxMessageBytes;
   };
   static constexpr int kReadsPerWake = 64;
-  // Reading cadence while agents send (see run()): at most this much latency.
+  // Reading cadence while agents send fast (see run()): at most this much latency.
   static constexpr std::chrono::milliseconds kPollInterval{10};
-  static constexpr std::chrono::seconds kBusySeconds{1};
+  static constexpr std::uint64_t kPollAbovePackets = 100;  // per second
 
   SocketServer(Options options, Sink& sink);
   ~SocketServer();
@@ -89,6 +89,7 @@ class SocketServer {
   std::atomic<std::size_t> connection_count_{0};
   std::uint64_t next_connection_id_ = 1;
   std::vector<char> buffer_;
+  std::uint64_t packets_read_ = 0;
 };
 
 }  // namespace ramflow::ingest

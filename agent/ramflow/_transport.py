@@ -320,7 +320,8 @@ class Transport:
     def _send(self, body: str, events: int) -> bool:
         packet = '{"v":%d,"seq":%d,%s}' % (PROTOCOL_VERSION, self.seq, body)
         try:
-            self.sock.send(packet.encode(), _MSG_NOSIGNAL)
+            # "replace": a label or task id with a lone surrogate must not wedge the queue.
+            self.sock.send(packet.encode("utf-8", "replace"), _MSG_NOSIGNAL)
         except BlockingIOError:
             return False
         except OSError:

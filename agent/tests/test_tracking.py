@@ -321,6 +321,27 @@ def test_long_labels_are_cut_to_256_utf8_bytes(sidecar):
     assert len(label.encode()) <= 256 and label == "é" * 128
 
 
+def test_a_label_that_is_not_valid_unicode_does_not_stop_the_figures(sidecar):
+    worker = Worker("""
+        import ramflow
+        from scenario_helpers import wait_drained
+        with ramflow.track("bad \\udcff label"):
+            pass
+        with ramflow.task("task \\udcfe"):
+            pass
+        from ramflow import _tasks
+        _tasks.end_task(_tasks.start_task("with an id", "id \\udcfd"), False)
+        with ramflow.track("good"):
+            pass
+        wait_drained()
+    """, sidecar.path)
+    conn = sidecar.connection_of(worker.pid)
+    sidecar.wait_for(lambda: conn.calls_of("good") == 1, "the row after the bad one")
+    worker.finish()
+    labels = {label for label, _ in conn.functions()}
+    assert {"bad ? label", "task ?", "good"} <= labels, labels
+
+
 def test_disabled_agent_still_calls_through(socket_path):
     worker = Worker("""
         import ramflow

@@ -162,8 +162,9 @@ def test_a_refused_connection_loses_no_call(socket_path):
             worker.finish()
         finally:
             sidecar.close()
-        assert "functions" not in refused, refused  # only sticky messages go before a connection proved alive
-        assert refused and set(refused) <= {"hello", "phase", "net_self"}, refused
+        # Only sticky messages go before a connection proved alive (whatever the
+        # refuser read before closing; it may have closed before the agent sent).
+        assert set(refused) <= {"hello", "phase", "net_self"}, refused
     finally:
         listener.close()
 

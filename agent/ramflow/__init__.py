@@ -21,8 +21,6 @@ Celery/Django hooks). It never raises into your code and never blocks; see
 docs/agent.md.
 """
 
-from typing import Any, Optional
-
 from . import _agent
 from ._agent import AGENT_VERSION as __version__
 from ._tasks import TaskScope
@@ -44,10 +42,6 @@ def mark_ready() -> None:
             agent.mark_ready("explicit")
         except Exception:
             pass
-
-
-def _agent_or_none() -> Optional[Any]:
-    return _agent.get()
 
 
 _agent.start()

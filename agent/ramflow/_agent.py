@@ -12,12 +12,13 @@ import platform
 import sys
 from typing import Dict, Optional
 
-from . import _memory, _tracking
+from . import _memory, _tasks, _tracking
+from ._aggregate import Aggregate
 from ._config import Config
 from ._imports import ImportMeter
 from ._transport import Transport
 
-AGENT_VERSION = "0.1.0"
+AGENT_VERSION = "0.2.0"
 MAX_STRING_BYTES = 128
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
 
@@ -47,9 +48,8 @@ class Agent:
         self.bootstrap_rss: Optional[int] = None
         self.main_pid = os.getpid()
         self.transport = Transport(
-            config.socket_path, _tracking.RECORDS, _tracking.encode_records,
-            self._heartbeat_body, self._check_statm_fd, config.outbox_limit,
-            config.flush_seconds, config.heartbeat_seconds)
+            config.socket_path, Aggregate(), self._heartbeat_body, self._check_statm_fd,
+            config.outbox_limit, config.flush_seconds, config.heartbeat_seconds)
         self.imports = ImportMeter(self._on_imported)
         self.integrations: Dict[str, bool] = {}
 
@@ -59,6 +59,7 @@ class Agent:
         if not _memory.reopen():
             return  # no /proc/self/statm (not Linux): stay a no-op
         self._configure_hot_path()
+        _tasks.attach(self.transport.post_task_start, self.transport.queue_task_end, self.config.exact_peak)
         self._post_hello()
         self.bootstrap_rss = self._post_phase("bootstrap", inherited=False)
         self.imports.install()
@@ -72,7 +73,7 @@ class Agent:
         self.transport.start()
 
     def _configure_hot_path(self) -> None:
-        _tracking.configure(_memory.statm_fd(), self.config.queue_limit, self.transport.count_dropped)
+        _tracking.configure(_memory.statm_fd(), self.config.measure_all)
 
     def _check_statm_fd(self) -> None:
         """A daemonizer may close every fd: reopen statm if ours was lost."""
@@ -93,9 +94,9 @@ class Agent:
     def _after_fork_in_child(self) -> None:
         try:
             _memory.reopen()
-            self.transport.after_fork_in_child()
+            _tracking.after_fork_in_child()
+            self.transport.after_fork_in_child(Aggregate())
             self._configure_hot_path()
-            from . import _tasks
             _tasks.forget_running()
             self.ready_rank = 0
             self.ready_rss = None
@@ -159,6 +160,7 @@ class Agent:
             return
         self.ready_rank = rank
         self.imports.uninstall()
+        self.transport.mark_ready()
         self.ready_rss = self._post_phase("ready", inherited=False, imports=self.imports.heaviest())
 
 

@@ -40,9 +40,9 @@ class Config:
     disabled: bool
     exact_peak: bool
     worker_name: str
+    measure_all: bool
     flush_seconds: float
     heartbeat_seconds: float
-    queue_limit: int
     outbox_limit: int
 
     @classmethod
@@ -52,8 +52,8 @@ class Config:
             disabled=_flag(env.get("RAMFLOW_DISABLE")),
             exact_peak=_flag(env.get("RAMFLOW_EXACT_PEAK")),
             worker_name=env.get("RAMFLOW_WORKER", ""),
-            flush_seconds=_positive(env, "RAMFLOW_FLUSH_MS", 5.0) / 1000.0,
+            measure_all=_flag(env.get("RAMFLOW_MEASURE_ALL")),
+            flush_seconds=_positive(env, "RAMFLOW_FLUSH_MS", 250.0) / 1000.0,
             heartbeat_seconds=_positive(env, "RAMFLOW_HEARTBEAT_SECONDS", 10.0),
-            queue_limit=int(_positive(env, "RAMFLOW_QUEUE_LIMIT", 8192)),
             outbox_limit=int(_positive(env, "RAMFLOW_OUTBOX_LIMIT", 256)),
         )

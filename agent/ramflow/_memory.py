@@ -1,6 +1,6 @@
 """Reads this process' memory from /proc/self without allocating much.
 
-The hot path (`rss_pages`) is one os.pread on a kept-open /proc/self/statm fd.
+The hot path reads /proc/self/statm with one os.pread on a kept-open fd.
 The fd names the process that opened it, so a forked child must call
 `reopen()` (done by the agent's at-fork hook).
 """
@@ -47,6 +47,21 @@ def still_statm() -> bool:
 
 def rss_pages() -> int:
     return int(_pread(_statm_fd, 64, 0).split()[1])
+
+
+def read_statm() -> bytes:
+    """The raw /proc/self/statm line (pages: size resident shared text lib data dt)."""
+    return _pread(_statm_fd, 64, 0)
+
+
+def resident_pages(statm: bytes) -> int:
+    return int(statm.split(None, 2)[1])
+
+
+def anon_pages(statm: bytes) -> int:
+    """RssAnon in pages: statm's "shared" is RssFile + RssShmem (Linux >= 4.5)."""
+    fields = statm.split(None, 3)
+    return int(fields[1]) - int(fields[2])
 
 
 def status_bytes(*fields: str) -> Dict[str, int]:

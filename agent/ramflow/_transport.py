@@ -1,6 +1,17 @@
-"""The agent's side of the wire (docs/protocol.md): one non-blocking
-SOCK_SEQPACKET connection, sequence numbers, sticky messages re-sent on every
-(re)connect, a bounded outbox, drop counting and a background flusher.
+"""The agent's side of the wire (docs/protocol.md, version 2): one
+non-blocking SOCK_SEQPACKET connection, sequence numbers, sticky messages
+re-sent on every (re)connect, a bounded outbox, drop counting and a
+background flusher.
+
+What the flusher sends each tick: the timeline samples and task ends waiting
+in the outbox; once a second, the per-function figures gained since the last
+delivered `functions` message (_aggregate.py) and the net-self table. A fresh connection gets the sticky
+messages at once, everything else only once it is *proven*: ramflowd has read
+what we sent on it (our unread bytes, SIOCOUTQ, are 0) and it is still open.
+ramflowd refuses a connection past its cap by shutting our sends, reading and
+counting what we had queued, and closing it: before proof only sticky
+messages (re-sent on the next connection anyway) can be lost that way, and
+after proof a refusal can only make our sends fail.
 
 Only `_socket` and `_thread` primitives are used: gevent and eventlet patch
 `socket`, `threading` and `time`, and the flusher must stay a real OS thread
@@ -9,70 +20,83 @@ with a real socket whatever the worker patched after the agent loaded.
 
 import _socket
 import _thread
+import fcntl
+import struct
+import sys
+import termios
 import time
 from collections import deque
-from typing import Callable, Deque, Dict, List, Optional, Tuple
+from typing import Callable, Deque, Dict, Hashable, List, Optional, Set, Tuple
 
-PROTOCOL_VERSION = 1
+from . import _memory, _socket_dir, _tracking
+from ._aggregate import Aggregate
+
+PROTOCOL_VERSION = 2
 RECORDS_PER_PACKET = 32
-MAX_BODY_BYTES = 16384  # well under ramflowd's 64 KiB packet limit
+TASK_ENDS_WAITING = 256  # beyond: dropped and counted (a flush packs them every tick)
 MIN_BACKOFF_SECONDS = 0.1
 MAX_BACKOFF_SECONDS = 5.0
 ALIVE_CHECK_SECONDS = 1.0
+PROVE_SECONDS = 0.05
+NET_SELF_SECONDS = 1.0
+FUNCTIONS_SECONDS = 1.0
 
 _SOCK_SEQPACKET = getattr(_socket, "SOCK_SEQPACKET", 5)
 _SOCK_CLOEXEC = getattr(_socket, "SOCK_CLOEXEC", 0)
 _MSG_DONTWAIT = getattr(_socket, "MSG_DONTWAIT", 0x40)
 _MSG_NOSIGNAL = getattr(_socket, "MSG_NOSIGNAL", 0x4000)
 _monotonic = time.monotonic
+_thread_time_ns = time.thread_time_ns
 # Bound at import, before a worker monkey-patches _thread (gevent does).
 _allocate_lock = _thread.allocate_lock
 _start_new_thread = _thread.start_new_thread
 
-# (body without the envelope, events it numbers, records it carries, sticky key)
-_Packet = Tuple[str, int, int, Optional[str]]
+# (body without the envelope, events it numbers, sticky key)
+_Packet = Tuple[str, int, Optional[Hashable]]
+_SAMPLE = '[%s,"function",null,%.6f,%.9f,%d,%d,%d,%d,%d,null,null,null]'
 
 
 class Transport:
-    def __init__(self, path: str, records: Deque[tuple],
-                 encode_records: Callable[[List[tuple]], str],
-                 heartbeat_body: Callable[[], str], housekeeping: Callable[[], None],
-                 outbox_limit: int, flush_seconds: float, heartbeat_seconds: float) -> None:
+    def __init__(self, path: str, aggregate: Aggregate, heartbeat_body: Callable[[], str],
+                 housekeeping: Callable[[], None], outbox_limit: int, flush_seconds: float,
+                 heartbeat_seconds: float) -> None:
         self.path = path
-        self.housekeeping = housekeeping
-        self.encode_records = encode_records
+        self.aggregate = aggregate
         self.heartbeat_body = heartbeat_body
+        self.housekeeping = housekeeping
         self.outbox_limit = outbox_limit
         self.flush_seconds = flush_seconds
         self.heartbeat_seconds = heartbeat_seconds
-        # Filled by the hot path with no lock: deque.append is atomic.
-        self.records = records
+        self.said: Set[str] = set()  # why we would not connect, each said once on stderr
         self._reset_state()
 
     def _reset_state(self) -> None:
         self.lock = _allocate_lock()
         self.sock = None
+        self.proven = False  # the connection survived past the tick that opened it
+        self.connected_at = 0.0
         self.seq = 0
-        self.sent_total = 0
+        self.sent_total = 0      # events put on a connection
+        self.packets_sent = 0
         self.dropped_total = 0
         self.connects = 0
+        self.flusher_cpu_ns = 0
         self.outbox: Deque[_Packet] = deque()
-        self.sticky: Dict[str, str] = {}
+        self.task_ends: List[str] = []  # records waiting for the next task start or flush
+        self.sticky: Dict[Hashable, str] = {}  # hello, phases, running task starts (by id), net_self
         self.next_attempt = 0.0
         self.backoff = MIN_BACKOFF_SECONDS
         self.last_heartbeat = _monotonic()
         self.last_alive_check = 0.0
+        self.last_net_self = 0.0
+        self.last_functions = 0.0
         self._stopping = False
         self._wake = _allocate_lock()
         self._wake.acquire()
 
     # --- called from any thread -------------------------------------------
 
-    def count_dropped(self, n: int = 1) -> None:
-        with self.lock:
-            self.dropped_total += n
-
-    def post(self, body: str, sticky_key: Optional[str] = None) -> None:
+    def post(self, body: str, sticky_key: Optional[Hashable] = None) -> None:
         """Sends one message at once (never batched). A sticky message is kept
         and re-sent on every (re)connect until `unstick`."""
         with self.lock:
@@ -81,27 +105,81 @@ class Transport:
             connects = self.connects
             self._connect_if_due()
             if self.sock is None:
-                return  # sticky: sent on connect; heartbeats are regenerated anyway
+                if sticky_key is None:
+                    self._enqueue((body, 1, None))
+                return  # sticky: sent on connect
             if sticky_key is not None and self.connects != connects:
                 return  # this very connect just sent (or queued) it with the other sticky ones
+            if not self.proven:  # only sticky messages before proof; the outbox waits
+                if sticky_key is None or not self._send(body, 1):
+                    self._enqueue((body, 1, sticky_key))
+                return
             self._send_outbox()
             if self.outbox or not self._send(body, 1):
-                if self.sock is not None or sticky_key is None:
-                    self._enqueue((body, 1, 0, sticky_key))
+                self._enqueue((body, 1, sticky_key))
 
-    def unstick(self, key: str) -> None:
+    def unstick(self, key: Hashable) -> None:
         with self.lock:
             self.sticky.pop(key, None)
 
-    def flush(self) -> None:
-        """Serialises queued call records into packets and sends what it can."""
+    def post_task_start(self, body: str, key: Hashable) -> None:
+        """Sends a task start at once, in one packet with the task ends queued
+        before it (so ramflowd sees them in order); sticky until the task ends."""
+        with self.lock:
+            self.sticky[key] = body
+            connects = self.connects
+            self._connect_if_due()
+            if self.sock is None or self.connects != connects:
+                return  # sent (or kept) with the sticky messages of the connect
+            if not self.proven:
+                self._send(body, 1)  # ends wait for a proven connection
+                return
+            self._send_outbox()
+            if self.outbox:
+                self._pack_task_ends()
+                self._enqueue((body, 1, key))
+                return
+            ends = self.task_ends
+            if not ends:
+                if not self._send(body, 1):
+                    self._enqueue((body, 1, key))
+                return
+            with_ends = body + ',"ended":[' + ",".join(ends) + "]"
+            if self._send(with_ends, len(ends) + 1):
+                self.task_ends = []
+            else:
+                self._enqueue((body, 1, key))
+
+    def queue_task_end(self, record: str, key: Hashable) -> None:
+        """A finished task's record (empty: its end could not be measured)."""
+        with self.lock:
+            self.sticky.pop(key, None)
+            if not record:
+                return
+            if len(self.task_ends) >= TASK_ENDS_WAITING:
+                self.dropped_total += 1
+                return
+            self.task_ends.append(record)
+    def flush(self, functions: bool = True) -> None:
+        """Packs the task ends and samples waiting, and sends what it can; with
+        `functions`, also harvests the figures and sends what they gained."""
         with self.lock:
             self._connect_if_due()
-            self._pack_records()
-            if self.sock is not None:
+            if functions:
+                self.aggregate.harvest()
+            self._pack_task_ends()
+            self._pack_samples()
+            if self.sock is not None and self.proven:
                 self._send_outbox()
+                if functions and not self.outbox:
+                    self._send_functions()
+
+    def mark_ready(self) -> None:
+        with self.lock:
+            self.aggregate.mark_ready()
 
     def start(self) -> None:
+        self._stopping = False
         _start_new_thread(self._run, ())
 
     def stop(self) -> None:
@@ -116,9 +194,15 @@ class Transport:
         self.stop()
         if self.lock.acquire(timeout=0.5):
             try:
-                self._pack_records()
+                self.aggregate.harvest()
+                self._pack_task_ends()
+                self._pack_samples()
                 if self.sock is not None:
+                    self.proven = True  # nothing later can prove it: send what we have
                     self._send_outbox()
+                    if not self.outbox:
+                        self._send_functions()
+                    self._post_net_self()
             finally:
                 self.lock.release()
 
@@ -130,15 +214,15 @@ class Transport:
     def after_fork_in_parent(self) -> None:
         self.lock.release()
 
-    def after_fork_in_child(self) -> None:
+    def after_fork_in_child(self, aggregate: Aggregate) -> None:
         """The child must never write on its parent's connection, nor resend
-        its parent's records: start from nothing, with a new thread."""
+        its parent's figures: start from nothing, with a new thread."""
         if self.sock is not None:
             try:
                 self.sock.close()  # closes the child's copy only
             except OSError:
                 pass
-        self.records.clear()
+        self.aggregate = aggregate
         self._reset_state()
         self.start()
 
@@ -149,17 +233,31 @@ class Transport:
             self._wake.acquire(timeout=self.flush_seconds)
             if self._stopping:
                 return
+            t0 = _thread_time_ns()
             try:
                 self._tick()
             except Exception:  # the worker must never see our failures
                 pass
+            self.flusher_cpu_ns += _thread_time_ns() - t0
 
     def _tick(self) -> None:
         now = _monotonic()
-        self.flush()
+        with self.lock:
+            if self.sock is not None and not self.proven and now - self.connected_at >= PROVE_SECONDS:
+                self._check_alive()
+                self.proven = self.sock is not None and _unread_bytes(self.sock) == 0
+        # The figures once a second: folding and sending them is the tick's costly part.
+        functions = now - self.last_functions >= FUNCTIONS_SECONDS
+        if functions:
+            self.last_functions = now
+        self.flush(functions)
         if now - self.last_heartbeat >= self.heartbeat_seconds:
             self.last_heartbeat = now
             self.post(self.heartbeat_body())
+        if now - self.last_net_self >= NET_SELF_SECONDS:
+            self.last_net_self = now
+            with self.lock:
+                self._post_net_self()
         if now - self.last_alive_check >= ALIVE_CHECK_SECONDS:
             self.last_alive_check = now
             with self.lock:
@@ -168,33 +266,62 @@ class Transport:
 
     # --- under self.lock ----------------------------------------------------
 
+    def _post_net_self(self) -> None:
+        if not self.aggregate.changed_since_snapshot:
+            return
+        body = self.aggregate.net_self_body()
+        self.sticky["net_self"] = body
+        if self.sock is None:
+            return  # sent on connect, with the other sticky messages
+        self.outbox = deque(p for p in self.outbox if p[2] != "net_self")  # only the latest counts
+        if self.proven:
+            self._send_outbox()
+            if not self.outbox and self._send(body, 1):
+                return
+        self._enqueue((body, 1, "net_self"))
+
     def _enqueue(self, packet: _Packet) -> None:
         if len(self.outbox) >= self.outbox_limit:
-            self.dropped_total += max(packet[2], 1)
+            self.dropped_total += packet[1]
             return
         self.outbox.append(packet)
 
-    def _pack_records(self) -> None:
-        records = self.records
-        while records and len(self.outbox) < self.outbox_limit:
-            batch = []
-            while records and len(batch) < RECORDS_PER_PACKET:
-                batch.append(records.popleft())
-            self._pack_batch(batch)
+    def _pack_task_ends(self) -> None:
+        ends = self.task_ends
+        for i in range(0, len(ends), RECORDS_PER_PACKET):
+            batch = ends[i:i + RECORDS_PER_PACKET]
+            self._enqueue(('"type":"calls","calls":[' + ",".join(batch) + "]", len(batch), None))
+        self.task_ends = []
 
-    def _pack_batch(self, batch: List[tuple]) -> None:
-        body = '"type":"calls","calls":' + self.encode_records(batch)
-        if len(body) > MAX_BODY_BYTES and len(batch) > 1:
-            half = len(batch) // 2
-            self._pack_batch(batch[:half])
-            self._pack_batch(batch[half:])
+    def _pack_samples(self) -> None:
+        samples = _tracking.SAMPLES
+        if not samples:
             return
-        self._enqueue((body, len(batch), len(batch), None))
+        page = _memory.PAGE_SIZE
+        approx = _tracking.APPROXIMATE if _tracking.state.concurrent else 0
+        labels = _tracking.LABELS
+        records = []
+        while samples:
+            fid, t0, t1, r0, r1, children, flags = samples.popleft()
+            gross = r1 - r0
+            records.append(_SAMPLE % (_tracking.json_text(labels[fid][0]), _tracking.wall_seconds(t0),
+                                      (t1 - t0) / 1e9, r0 * page, r1 * page, gross * page,
+                                      (gross - children) * page, flags | approx))
+        for i in range(0, len(records), RECORDS_PER_PACKET):
+            batch = records[i:i + RECORDS_PER_PACKET]
+            self._enqueue(('"type":"calls","calls":[' + ",".join(batch) + "]", len(batch), None))
+
+    def _send_functions(self) -> None:
+        for body, fids in self.aggregate.delta_packets():
+            if not self._send(body, 1):
+                return
+            self.aggregate.delivered_now(fids)
 
     def _send(self, body: str, events: int) -> bool:
         packet = '{"v":%d,"seq":%d,%s}' % (PROTOCOL_VERSION, self.seq, body)
         try:
-            self.sock.send(packet.encode(), _MSG_NOSIGNAL)
+            # "replace": a label or task id with a lone surrogate must not wedge the queue.
+            self.sock.send(packet.encode("utf-8", "replace"), _MSG_NOSIGNAL)
         except BlockingIOError:
             return False
         except OSError:
@@ -202,12 +329,13 @@ class Transport:
             return False
         self.seq += events
         self.sent_total += events
+        self.packets_sent += 1
         return True
 
     def _send_outbox(self) -> None:
         outbox = self.outbox
         while outbox and self.sock is not None:
-            body, events, _, _ = outbox[0]
+            body, events, _ = outbox[0]
             if not self._send(body, events):
                 return
             outbox.popleft()
@@ -215,26 +343,41 @@ class Transport:
     def _connect_if_due(self) -> None:
         if self.sock is not None or _monotonic() < self.next_attempt:
             return
+        why = _socket_dir.problem(self.path)
+        if why is not None:
+            self._say_once("ramflow: not connecting to %s: %s — fix or remove it (ramflowd creates its "
+                           "directory itself) or set RAMFLOW_SOCKET" % (self.path, why))
+            self._retry_later()
+            return
         sock = _socket.socket(_socket.AF_UNIX, _SOCK_SEQPACKET | _SOCK_CLOEXEC)
         sock.setblocking(False)
         try:
             sock.connect(self.path)
         except OSError:
             sock.close()
-            self.next_attempt = _monotonic() + self.backoff
-            self.backoff = min(self.backoff * 2, MAX_BACKOFF_SECONDS)
+            self._retry_later()
             return
         self.sock = sock
+        self.proven = False
+        self.connected_at = _monotonic()
         self.seq = 0
         self.connects += 1
-        self.backoff = MIN_BACKOFF_SECONDS
         # Sticky messages go first, re-numbered; stale copies in the outbox go.
-        rest = [p for p in self.outbox if p[3] is None or p[3] not in self.sticky]
-        self.outbox = deque((body, 1, 0, key) for key, body in self.sticky.items())
-        self.outbox.extend(rest)
+        rest = [p for p in self.outbox if p[2] is None or p[2] not in self.sticky]
+        self.outbox = deque((body, 1, key) for key, body in self.sticky.items())
         if self.dropped_total:
-            self.outbox.insert(len(self.sticky), (self.heartbeat_body(), 1, 0, None))
+            self.outbox.append((self.heartbeat_body(), 1, None))
         self._send_outbox()
+        self.outbox.extend(rest)  # sent once the connection proved alive
+
+    def _retry_later(self) -> None:
+        self.next_attempt = _monotonic() + self.backoff
+        self.backoff = min(self.backoff * 2, MAX_BACKOFF_SECONDS)
+
+    def _say_once(self, text: str) -> None:
+        if text not in self.said:
+            self.said.add(text)
+            print(text, file=sys.stderr)
 
     def _check_alive(self) -> None:
         if self.sock is None:
@@ -242,10 +385,14 @@ class Transport:
         try:
             if self.sock.recv(1, _MSG_DONTWAIT) == b"":
                 self._disconnect()
+                return
         except BlockingIOError:
             pass
         except OSError:
             self._disconnect()
+            return
+        if self.proven:
+            self.backoff = MIN_BACKOFF_SECONDS
 
     def _disconnect(self) -> None:
         try:
@@ -253,4 +400,13 @@ class Transport:
         except OSError:
             pass
         self.sock = None
-        self.next_attempt = _monotonic() + self.backoff
+        self.proven = False
+        self._retry_later()
+
+
+def _unread_bytes(sock) -> int:
+    """What we sent on `sock` that the peer has not read yet (SIOCOUTQ)."""
+    try:
+        return struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0"))[0]
+    except OSError:
+        return 0

@@ -35,7 +35,45 @@ class Connection:
         return [m for m in self.messages if m["type"] == kind]
 
     def records(self) -> List[list]:
-        return [r for m in self.of_type("calls") for r in m["calls"]]
+        """Call records, in order: task ends (in `calls`, or riding in the next
+        `task_start` as `ended`) and timeline samples (protocol 2 counts nothing with them)."""
+        return [r for m in self.messages for r in m.get("calls", []) + m.get("ended", [])]
+
+    def events(self, message: dict) -> int:
+        """How many sequence numbers `message` uses."""
+        if message["type"] == "calls":
+            return len(message["calls"])
+        return 1 + len(message.get("ended", []))  # a task start after the task ends it carries
+
+    def functions(self) -> Dict[tuple, dict]:
+        """(label, kind) -> the sum of every `functions` delta received."""
+        out: Dict[tuple, dict] = {}
+        for m in self.of_type("functions"):
+            for row in m["rows"]:
+                total = out.setdefault((row[0], row[1]), dict.fromkeys(FIGURES, 0))
+                for name, value in zip(FIGURES, row[2:]):
+                    if name == "peak":
+                        total[name] = max(total[name], value)
+                    elif name == "approximate":
+                        total[name] = total[name] or value
+                    else:
+                        total[name] += value
+        return out
+
+    def calls_of(self, label: str, kind: str = "function") -> int:
+        return self.functions().get((label, kind), {}).get("calls", 0)
+
+    def net_self(self) -> Optional[dict]:
+        """The last net_self table: {"since": ..., "rows": {(label, kind): figures}}."""
+        tables = self.of_type("net_self")
+        if not tables:
+            return None
+        return {"since": tables[-1]["since"],
+                "rows": {(r[0], r[1]): dict(zip(FIGURES, r[2:])) for r in tables[-1]["rows"]}}
+
+
+# A row of `functions` and `net_self` after its label and kind (docs/protocol.md).
+FIGURES = ("calls", "measured", "errors", "seconds", "gross", "kept", "freed", "released", "peak", "approximate")
 
 
 class Sidecar:

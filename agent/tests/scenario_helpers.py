@@ -14,8 +14,13 @@ def wait_connected(n: int = 1) -> None:
 
 
 def wait_drained() -> None:
+    """Until every figure and queued message went out on a connection."""
     t = ramflow._agent.get().transport
     deadline = time.monotonic() + 20
-    while (t.records or t.outbox or t.sock is None) and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
         t.flush()
+        with t.lock:
+            if t.sock is not None and t.proven and not t.outbox and not t.aggregate.pending:
+                return
         time.sleep(0.01)
+    raise AssertionError("never drained")

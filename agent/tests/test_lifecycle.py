@@ -137,10 +137,10 @@ def test_compat_tracker_labels_and_helpers(sidecar, tmp_path):
         print(json.dumps({"residual": residual, "path": path}))
     """, sidecar.path, env={"RAMFLOW_REPORTS_DIR": str(tmp_path), "APP_ENV": "test"})
     conn = sidecar.connection_of(worker.pid)
-    sidecar.wait_for(lambda: len(conn.records()) == 2)
+    sidecar.wait_for(lambda: len(conn.functions()) == 2, "both rows")
     import json
     out = json.loads(worker.finish())
-    assert sorted(r[0] for r in conn.records()) == ["Custom Label", "LOAD USER ROWS"]
+    assert sorted(label for label, _ in conn.functions()) == ["Custom Label", "LOAD USER ROWS"]
     assert isinstance(out["residual"], float)
     assert out["path"].startswith(str(tmp_path)) and out["path"].endswith("_test_audit.json")
     report = json.loads(open(out["path"]).read())
@@ -208,3 +208,29 @@ def test_overlapping_tasks_are_marked_approximate(sidecar):
     flags = {r[0]: r[9] for r in conn.records()}
     assert flags["t0"] & 2 and flags["t1"] & 2
     assert not flags["alone"] & 2
+
+
+def test_the_agents_modules_import_each_other_without_a_cycle():
+    # Issue 14: _agent -> _celery -> _tasks -> _agent (through the _agent.get()
+    # singleton). Every relative import counts, also those inside functions.
+    import ast
+    package = os.path.join(AGENT_DIR, "ramflow")
+    graph = {}
+    for name in os.listdir(package):
+        if not name.endswith(".py") or name == "__init__.py":
+            continue
+        tree = ast.parse(open(os.path.join(package, name)).read())
+        imported = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 1:
+                imported |= {node.module} if node.module else {a.name for a in node.names}
+        graph[name[:-3]] = {m.split(".")[0] for m in imported}
+    assert "_tasks" in graph and "_agent" not in graph["_tasks"]
+
+    def visit(module, path):
+        assert module not in path, "import cycle: " + " -> ".join(path + [module])
+        for nxt in graph.get(module, ()):
+            visit(nxt, path + [module])
+
+    for module in graph:
+        visit(module, [])

@@ -9,11 +9,13 @@ def _by_function(metric: str) -> str:
 
 
 def build() -> dict:
+    # Definitions: docs/analysis.md, "Net self".
     net_self_columns = [
-        (_by_function("ramflow_function_net_self_bytes_total"), "Retained (net self)"),
+        (_by_function("ramflow_function_net_self_bytes_total"), "Kept (net self)"),
+        (_by_function("ramflow_function_released_bytes_total"), "Released"),
+        (_by_function("ramflow_function_gross_bytes_total"), "Own rise"),
         (_by_function("ramflow_function_freed_bytes_total"), "Freed"),
-        (_by_function("ramflow_function_gross_bytes_total"), "Gross growth"),
-        (f"max by (function, kind) (ramflow_function_peak_bytes{{{POD}}})", "Largest call"),
+        (f"max by (function, kind) (ramflow_function_peak_bytes{{{POD}}})", "Largest own rise"),
         (_by_function("ramflow_function_calls_total"), "Calls"),
         (_by_function("ramflow_function_duration_seconds_total"), "Time in calls"),
     ]
@@ -37,7 +39,7 @@ def build() -> dict:
             [target(expr, table=True) for expr, _ in net_self_columns],
             width=24,
             height=9,
-            options={"sortBy": [{"displayName": "Retained (net self)", "desc": True}]},
+            options={"sortBy": [{"displayName": "Kept (net self)", "desc": True}]},
             overrides=[unit_override("Calls", "none"), unit_override("Time in calls", "s")],
             transformations=[
                 {"id": "merge", "options": {}},
@@ -47,7 +49,7 @@ def build() -> dict:
                         "excludeByName": {"Time": True},
                         "renameByName": {
                             f"Value #{ref}": name
-                            for ref, (_, name) in zip("ABCDEF", net_self_columns)
+                            for ref, (_, name) in zip("ABCDEFG", net_self_columns)
                         },
                     },
                 },
@@ -55,7 +57,7 @@ def build() -> dict:
         ),
         panel(
             "timeseries",
-            "Retained per task call",
+            "Kept per task call",
             "Average net self of one call over the rate window: a task that keeps "
             "memory every time it runs stands out here.",
             "bytes",

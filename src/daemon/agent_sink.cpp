@@ -1,5 +1,6 @@
 #include "daemon/agent_sink.h"
 
+#include <atomic>
 #include <chrono>
 
 #include <spdlog/spdlog.h>
@@ -17,6 +18,38 @@ struct Overloaded : Ts... {
 };
 template <class... Ts>
 Overloaded(Ts...) -> Overloaded<Ts...>;
+
+model::CallKind kind_of(ingest::CallKind kind) {
+  return kind == ingest::CallKind::task ? model::CallKind::kTask : model::CallKind::kFunction;
+}
+
+std::vector<model::FunctionStats> stats_of(const std::vector<ingest::FunctionFigures>& rows) {
+  std::vector<model::FunctionStats> out;
+  out.reserve(rows.size());
+  for (const auto& r : rows) {
+    model::FunctionStats f;
+    f.function = r.label;
+    f.kind = kind_of(r.kind);
+    f.calls = r.calls;
+    f.measured_calls = r.measured_calls;
+    f.errors = r.errors;
+    f.net_self_bytes = static_cast<double>(r.kept_bytes);
+    f.released_bytes = static_cast<double>(r.released_bytes);
+    f.gross_bytes = static_cast<double>(r.gross_bytes);
+    f.freed_bytes = static_cast<double>(r.freed_bytes);
+    f.duration_seconds = r.seconds;
+    f.peak_bytes = static_cast<double>(r.peak_bytes);
+    f.approximate = r.approximate;
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+// Logs a refusal at most once per interval: a hostile client must not flood the log.
+bool log_now(std::atomic<double>& last, double now) {
+  double previous = last.load();
+  return now - previous >= 10 && last.compare_exchange_strong(previous, now);
+}
 
 }  // namespace
 
@@ -37,9 +70,13 @@ void AgentSink::on_refused(uid_t uid, pid_t pid) {
   registry_.refused();
 }
 
-void AgentSink::on_over_capacity(uid_t uid, pid_t pid) {
-  spdlog::warn("refused agent connection from pid {} uid {}: too many connections", pid, uid);
-  registry_.rejected("over_capacity");
+void AgentSink::on_over_capacity(uid_t uid, pid_t pid, std::uint64_t packets) {
+  if (log_now(last_capacity_log_, unix_now())) {
+    spdlog::warn("refused agent connection from pid {} uid {}: too many connections ({} packets it sent counted as "
+                 "rejected, reason over_capacity); raise --max-processes if this is not an attack",
+                 pid, uid, packets);
+  }
+  if (packets > 0) registry_.rejected("over_capacity", packets);
 }
 
 void AgentSink::on_message(const ingest::Peer& peer, const ingest::Envelope& envelope) {
@@ -48,6 +85,7 @@ void AgentSink::on_message(const ingest::Peer& peer, const ingest::Envelope& env
       Overloaded{
           [&](const ingest::Hello& h) {
             registry_.accepted("hello");
+            registry_.protocol(pid, envelope.version, unix_now());
             registry_.hello(pid, {h.agent_version, h.python_version, h.framework, h.pool, h.worker}, unix_now());
           },
           [&](const ingest::Phase& p) {
@@ -69,16 +107,25 @@ void AgentSink::on_message(const ingest::Peer& peer, const ingest::Envelope& env
           },
           [&](const ingest::CallRecord& c) {
             registry_.accepted("call");
-            model::CallKind kind = c.kind == ingest::CallKind::task ? model::CallKind::kTask : model::CallKind::kFunction;
+            model::CallKind kind = kind_of(c.kind);
             model::CallOutcome outcome{c.gross_bytes, c.net_self_bytes, c.duration_seconds, c.exception, c.approximate};
+            const bool counted = envelope.version == 1;  // from version 2 the agent counts (FunctionDeltas)
             if (kind != model::CallKind::kTask) {
-              registry_.call(pid, c.label, kind, outcome, c.wall_start, c.rss_after, nullptr);
+              registry_.call(pid, c.label, kind, outcome, c.wall_start, c.rss_after, nullptr, counted);
               return;
             }
             model::TaskEnd end{c.label,          c.wall_start + c.duration_seconds, c.duration_seconds, c.rss_after,
                                c.allocated_blocks_delta, c.rss_anon_delta, c.net_self_bytes, c.peak_rss,
                                c.approximate};
-            registry_.call(pid, c.label, kind, outcome, c.wall_start, c.rss_after, &end);
+            registry_.call(pid, c.label, kind, outcome, c.wall_start, c.rss_after, &end, counted);
+          },
+          [&](const ingest::FunctionDeltas& d) {
+            registry_.accepted("functions");
+            registry_.function_deltas(pid, stats_of(d.rows), unix_now());
+          },
+          [&](const ingest::NetSelfTable& t) {
+            registry_.accepted("net_self");
+            registry_.net_self(pid, stats_of(t.rows), t.since_ready, unix_now());
           },
           [&](const ingest::Heartbeat& h) {
             registry_.accepted("heartbeat");

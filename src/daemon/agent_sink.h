@@ -2,6 +2,8 @@
 // becomes a fact in the AgentRegistry, every rejection a counted reason.
 #pragma once
 
+#include <atomic>
+
 #include "ingest/sink.h"
 #include "model/agent_registry.h"
 
@@ -16,11 +18,12 @@ class AgentSink : public ingest::Sink {
   void on_rejected(const ingest::Peer& peer, ingest::RejectReason reason) override;
   void on_sequence_gap(const ingest::Peer& peer, std::uint64_t missing) override;
   void on_refused(uid_t uid, pid_t pid) override;
-  void on_over_capacity(uid_t uid, pid_t pid) override;
+  void on_over_capacity(uid_t uid, pid_t pid, std::uint64_t packets) override;
   void on_disconnect(const ingest::Peer& peer) override;
 
  private:
   model::AgentRegistry& registry_;
+  std::atomic<double> last_capacity_log_{0};
 };
 
 }  // namespace ramflow::daemon

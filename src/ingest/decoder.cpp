@@ -171,25 +171,30 @@ TaskStart decode_task_start(const Fields& m) {
   return t;
 }
 
+CallKind call_kind(JsonReader& r) {
+  std::string kind = text(r, kMaxStringBytes);
+  if (kind == "task") return CallKind::task;
+  if (kind == "function") return CallKind::function;
+  reject(RejectReason::unknown_type);
+}
+
+// The two fields that open a call record and a figures row: [label, kind, ...
+void label_and_kind(JsonReader& r, std::string& label, CallKind& kind) {
+  begin_array(r);
+  element(r);
+  label = text(r, kMaxLabelBytes);
+  if (label.empty()) reject(RejectReason::malformed);
+  element(r);
+  kind = call_kind(r);
+}
+
 // [label, kind, task_id, start, duration, rss_before, rss_after, gross, net_self,
 //  flags, blocks_delta, anon_delta, peak]
 constexpr std::uint64_t kExceptionFlag = 1, kApproximateFlag = 2, kKnownFlags = 3;
 
 CallRecord decode_record(JsonReader& r) {
-  begin_array(r);
   CallRecord c;
-  element(r);
-  c.label = text(r, kMaxLabelBytes);
-  if (c.label.empty()) reject(RejectReason::malformed);
-  element(r);
-  std::string kind = text(r, kMaxStringBytes);
-  if (kind == "task") {
-    c.kind = CallKind::task;
-  } else if (kind == "function") {
-    c.kind = CallKind::function;
-  } else {
-    reject(RejectReason::unknown_type);
-  }
+  label_and_kind(r, c.label, c.kind);
   element(r);
   c.task_id = optional_text(r, kMaxStringBytes);
   element(r);
@@ -218,6 +223,42 @@ CallRecord decode_record(JsonReader& r) {
   return c;
 }
 
+// [label, kind, calls, measured, errors, seconds, gross, kept, freed, released, peak, approximate]
+FunctionFigures decode_figures(JsonReader& r) {
+  FunctionFigures f;
+  label_and_kind(r, f.label, f.kind);
+  for (std::uint64_t* count : {&f.calls, &f.measured_calls, &f.errors}) {
+    element(r);
+    *count = unsigned_number(r, kMaxSeq);
+  }
+  element(r);
+  f.seconds = seconds(r, kMaxSecondsSum);
+  for (std::uint64_t* size : {&f.gross_bytes, &f.kept_bytes, &f.freed_bytes, &f.released_bytes, &f.peak_bytes}) {
+    element(r);
+    *size = unsigned_number(r, kMaxBytesSum);
+  }
+  element(r);
+  f.approximate = boolean(r);
+  if (r.next_element()) reject(RejectReason::malformed);
+  // The definitions' invariants (docs/analysis.md): a row breaking them is not a measurement.
+  if (f.measured_calls > f.calls || f.errors > f.calls || f.kept_bytes > f.gross_bytes ||
+      f.freed_bytes > f.gross_bytes) {
+    reject(RejectReason::absurd_value);
+  }
+  return f;
+}
+
+std::vector<FunctionFigures> decode_rows(const Fields& m, std::size_t max_rows) {
+  auto rows = m.at("rows");
+  begin_array(rows);
+  std::vector<FunctionFigures> out;
+  while (rows.next_element()) {
+    if (out.size() == max_rows) reject(RejectReason::over_limit);
+    out.push_back(decode_figures(rows));
+  }
+  return out;
+}
+
 Heartbeat decode_heartbeat(const Fields& m) {
   Heartbeat h;
   auto r = m.at("t");
@@ -234,12 +275,14 @@ Heartbeat decode_heartbeat(const Fields& m) {
 std::vector<Envelope> decode_object(std::string_view packet) {
   if (JsonReader(packet).peek() != '{') reject(RejectReason::malformed);
   Fields m(packet);
-  auto version = m.at("v");
-  JsonNumber v = number(version);
+  auto v_field = m.at("v");
+  JsonNumber v = number(v_field);
   if (v.kind == JsonNumber::real) reject(RejectReason::malformed);
-  if (v.kind == JsonNumber::negative_integer || v.magnitude != kProtocolVersion) {
+  if (v.kind == JsonNumber::negative_integer || v.magnitude < kOldestProtocolVersion ||
+      v.magnitude > kProtocolVersion) {
     reject(RejectReason::unknown_version);
   }
+  const auto version = static_cast<std::uint32_t>(v.magnitude);
   auto r = m.at("seq");
   std::uint64_t seq = unsigned_number(r, kMaxSeq);
   r = m.at("type");
@@ -251,17 +294,33 @@ std::vector<Envelope> decode_object(std::string_view packet) {
     begin_array(calls);
     while (calls.next_element()) {
       if (out.size() == kMaxRecordsPerMessage) reject(RejectReason::over_limit);
-      out.push_back({seq++, decode_record(calls)});
+      out.push_back({seq++, version, decode_record(calls)});
     }
     if (out.empty()) reject(RejectReason::malformed);
   } else if (type == "task_start") {
-    out.push_back({seq, decode_task_start(m)});
+    // Version 2: the task ends queued before this start ride in its packet, first.
+    if (auto ended = version >= 2 ? m.find("ended") : std::nullopt) {
+      begin_array(*ended);
+      while (ended->next_element()) {
+        if (out.size() == kMaxRecordsPerMessage) reject(RejectReason::over_limit);
+        out.push_back({seq++, version, decode_record(*ended)});
+        if (std::get<CallRecord>(out.back().message).kind != CallKind::task) reject(RejectReason::unknown_type);
+      }
+    }
+    out.push_back({seq, version, decode_task_start(m)});
   } else if (type == "phase") {
-    out.push_back({seq, decode_phase(m)});
+    out.push_back({seq, version, decode_phase(m)});
   } else if (type == "heartbeat") {
-    out.push_back({seq, decode_heartbeat(m)});
+    out.push_back({seq, version, decode_heartbeat(m)});
   } else if (type == "hello") {
-    out.push_back({seq, decode_hello(m)});
+    out.push_back({seq, version, decode_hello(m)});
+  } else if (type == "functions" && version >= 2) {
+    out.push_back({seq, version, FunctionDeltas{decode_rows(m, kMaxRecordsPerMessage)}});
+  } else if (type == "net_self" && version >= 2) {
+    auto since = m.at("since");
+    std::string from = text(since, kMaxStringBytes);
+    if (from != "ready" && from != "start") reject(RejectReason::malformed);
+    out.push_back({seq, version, NetSelfTable{from == "ready", decode_rows(m, kMaxNetSelfRows)}});
   } else {
     reject(RejectReason::unknown_type);
   }

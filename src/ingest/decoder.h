@@ -1,4 +1,4 @@
-// Decodes and validates one agent packet (protocol v1, docs/protocol.md).
+// Decodes and validates one agent packet (protocols v1 and v2, docs/protocol.md).
 // Pure and thread-safe: no I/O, no state; the socket server, unit tests and the
 // fuzzer call it directly.
 //
@@ -18,7 +18,7 @@ namespace ramflow::ingest {
 enum class RejectReason {
   malformed,        // not JSON, not an object, a field missing or of the wrong type
   oversized,        // packet larger than the limit
-  unknown_version,  // "v" is not a version this sidecar speaks
+  unknown_version,  // "v" is not a version this sidecar reads (1 or 2)
   unknown_type,     // "type" names no message of this version
   over_limit,       // a string, record count or import count past its limit
   absurd_value,     // a number out of its plausible range

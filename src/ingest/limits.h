@@ -1,4 +1,4 @@
-// Wire limits of protocol v1; docs/protocol.md lists the same values.
+// Wire limits of protocols v1 and v2; docs/protocol.md lists the same values.
 #pragma once
 
 #include <cstddef>
@@ -15,5 +15,8 @@ inline constexpr std::uint64_t kMaxBytesValue = 1ULL << 48;  // 256 TiB: any siz
 inline constexpr std::uint64_t kMaxSeq = 1ULL << 53;         // exact in a JSON double
 inline constexpr double kMaxDurationSeconds = 1e7;           // ~115 days
 inline constexpr double kMaxWallTime = 1ULL << 33;           // Unix seconds, year ~2242
+inline constexpr std::size_t kMaxNetSelfRows = 64;           // rows of one "net_self"
+inline constexpr std::uint64_t kMaxBytesSum = 1ULL << 62;    // a sum of sizes over many calls
+inline constexpr double kMaxSecondsSum = 1e12;               // a sum of durations over many calls
 
 }  // namespace ramflow::ingest

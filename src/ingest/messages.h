@@ -10,7 +10,10 @@
 
 namespace ramflow::ingest {
 
-inline constexpr std::uint32_t kProtocolVersion = 1;
+// Versions this sidecar reads: 1 (one record per tracked call) and 2 (the
+// agent aggregates per function: "functions" and "net_self" messages).
+inline constexpr std::uint32_t kOldestProtocolVersion = 1;
+inline constexpr std::uint32_t kProtocolVersion = 2;
 
 // Introduces the process; re-sent on every (re)connect. `claimed_pid` is what the
 // payload says and is informational only: attribution uses SO_PEERCRED.
@@ -44,6 +47,8 @@ struct Phase {
 };
 
 // Sent at once when a task begins (never batched) so an OOM kill finds its task.
+// From version 2 its packet may carry the task ends queued before it ("ended"):
+// they decode as CallRecord envelopes before it, one sequence number each.
 struct TaskStart {
   std::string name;
   std::string id;  // Celery task id; may be empty
@@ -54,6 +59,8 @@ struct TaskStart {
 enum class CallKind : std::uint8_t { task, function };
 
 // One finished tracked call. A record of kind task also ends the task `task_id`.
+// Version 1 counts every record; from version 2 a record is a timeline sample
+// or a task end, and counting comes from FunctionFigures.
 struct CallRecord {
   std::string label;
   CallKind kind = CallKind::function;
@@ -78,11 +85,42 @@ struct Heartbeat {
   std::uint64_t sent_total = 0;     // events the agent put on any connection since it started
 };
 
-using Message = std::variant<Hello, Phase, TaskStart, CallRecord, Heartbeat>;
+// What the calls of one function added up to (docs/analysis.md "Net self"):
+// a delta since the last "functions" message, or totals since ready in "net_self".
+struct FunctionFigures {
+  std::string label;
+  CallKind kind = CallKind::function;
+  std::uint64_t calls = 0;
+  std::uint64_t measured_calls = 0;  // <= calls: the others were sampled out (quiet functions)
+  std::uint64_t errors = 0;          // <= calls
+  double seconds = 0;
+  std::uint64_t gross_bytes = 0;     // own rise: kept + freed
+  std::uint64_t kept_bytes = 0;      // positive net self (<= gross)
+  std::uint64_t freed_bytes = 0;     // own rise given back before returning (<= gross)
+  std::uint64_t released_bytes = 0;  // negative net self
+  std::uint64_t peak_bytes = 0;      // the largest own rise of one call
+  bool approximate = false;
+};
+
+// Version 2: what each function gained since the agent's last delivered deltas.
+struct FunctionDeltas {
+  std::vector<FunctionFigures> rows;
+};
+
+// Version 2: the process' figures since ready (since the agent started while
+// nothing marked ready), the heaviest functions and one "other" row per kind;
+// each replaces the previous one of the process.
+struct NetSelfTable {
+  bool since_ready = true;
+  std::vector<FunctionFigures> rows;
+};
+
+using Message = std::variant<Hello, Phase, TaskStart, CallRecord, Heartbeat, FunctionDeltas, NetSelfTable>;
 
 // seq numbers events per connection, from 0; a batch of n records uses seq..seq+n-1.
 struct Envelope {
   std::uint64_t seq = 0;
+  std::uint32_t version = kProtocolVersion;
   Message message;
 };
 

@@ -30,8 +30,10 @@ class Sink {
   virtual void on_sequence_gap(const Peer& peer, std::uint64_t missing) = 0;
   // The peer's uid is not allowed; the connection was closed at once.
   virtual void on_refused(uid_t uid, pid_t pid) = 0;
-  // The connection cap was reached; the connection was closed at once.
-  virtual void on_over_capacity(uid_t uid, pid_t pid) { on_refused(uid, pid); }
+  // The connection cap was reached: the connection was closed at once, after
+  // its sends were shut and the `packets` it had already queued were read and
+  // discarded (so that what the agent sent is counted, never lost silently).
+  virtual void on_over_capacity(uid_t uid, pid_t pid, std::uint64_t /*packets*/) { on_refused(uid, pid); }
   virtual void on_disconnect(const Peer& peer) = 0;
 };
 

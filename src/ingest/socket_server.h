@@ -8,7 +8,8 @@
 //   ...
 //   server.stop();  // joins within a second; the destructor stops too
 //
-// Bounded: at most max_connections peers, one receive buffer of
+// Bounded: at most max_connections peers (one past the cap is refused: its
+// sends are shut, what it already sent is counted, then it is closed), one receive buffer of
 // max_message_bytes + 1 shared by all connections (a packet is read whole or
 // rejected as oversized), at most kReadsPerWake packets per connection per wake
 // so one flooding peer cannot starve the others.
@@ -17,6 +18,7 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -40,14 +42,18 @@ class SocketServer {
     std::size_t max_message_bytes = kMaxMessageBytes;
   };
   static constexpr int kReadsPerWake = 64;
+  // Reading cadence while agents send fast (see run()): at most this much latency.
+  static constexpr std::chrono::milliseconds kPollInterval{10};
+  static constexpr std::uint64_t kPollAbovePackets = 100;  // per second
 
   SocketServer(Options options, Sink& sink);
   ~SocketServer();
   SocketServer(const SocketServer&) = delete;
   SocketServer& operator=(const SocketServer&) = delete;
 
-  // Creates the parent directory if missing, replaces a stale socket file (only
-  // a socket nobody listens on), binds, chmods and starts the thread.
+  // Checks the parent directory (ingest/socket_directory.h; created 0700 if
+  // missing), replaces a stale socket file (only a socket nobody listens on),
+  // binds, chmods and starts the thread.
   // Returns an error message for the user, or nullopt on success.
   std::optional<std::string> start();
   void stop();
@@ -67,18 +73,23 @@ class SocketServer {
   void read_from(int fd);
   void deliver(Connection& connection, std::string_view packet);
   void close_connection(int fd);
+  std::uint64_t refuse(int fd);  // closes a connection past the cap; returns the packets it had sent
 
   Options options_;
   Sink& sink_;
   int listen_fd_ = -1;
+  int dir_fd_ = -1;     // the checked socket directory, O_NOFOLLOW
+  std::string name_;    // the socket's name in it
   bool bound_ = false;  // we created the socket file and remove it on stop
   int epoll_fd_ = -1;
+  int pause_fd_ = -1;  // epoll of wake_fd_ alone: the pause between reads while busy
   int wake_fd_ = -1;
   std::thread thread_;
   std::unordered_map<int, Connection> connections_;
   std::atomic<std::size_t> connection_count_{0};
   std::uint64_t next_connection_id_ = 1;
   std::vector<char> buffer_;
+  std::uint64_t packets_read_ = 0;
 };
 
 }  // namespace ramflow::ingest

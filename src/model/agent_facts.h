@@ -77,6 +77,16 @@ struct AgentFacts {
   RingBuffer<CallSpan> recent_calls{200};
   std::uint64_t dropped_in_agent = 0;  // as last reported (cumulative)
   std::uint64_t sequence_gaps = 0;
+  std::uint32_t protocol_version = 0;  // of its last message
+  // Net self since ready (docs/analysis.md): the agent's last "net_self" table
+  // (protocol 2), or summed here from its call records (protocol 1), at most
+  // kNetSelfRows functions and one "other" row per kind.
+  std::vector<FunctionStats> net_self;
+  bool net_self_known = false;
+  bool net_self_since_ready = true;  // else since the agent started (nothing marked ready)
+  double net_self_time = 0;
 };
+
+inline constexpr std::size_t kNetSelfRows = 32;
 
 }  // namespace ramflow::model

@@ -2,7 +2,33 @@
 
 #include <algorithm>
 
+#include "model/saturating.h"
+
 namespace ramflow::model {
+namespace {
+
+// Adds one protocol-1 call to the process' table: kNetSelfRows functions, then "other" per kind.
+void add_to_table(std::vector<FunctionStats>& table, const FunctionStats& call) {
+  auto same = [&](const std::string& name) {
+    return [&](const FunctionStats& r) { return r.kind == call.kind && r.function == name; };
+  };
+  auto it = std::find_if(table.begin(), table.end(), same(call.function));
+  if (it == table.end()) {
+    auto named = std::count_if(table.begin(), table.end(),
+                               [](const FunctionStats& r) { return r.function != FunctionTable::kOther; });
+    const std::string name = static_cast<std::size_t>(named) < kNetSelfRows ? call.function : FunctionTable::kOther;
+    it = std::find_if(table.begin(), table.end(), same(name));
+    if (it == table.end()) {
+      FunctionStats fresh;
+      fresh.function = name;
+      fresh.kind = call.kind;
+      it = table.insert(table.end(), std::move(fresh));
+    }
+  }
+  accumulate(*it, call);
+}
+
+}  // namespace
 
 AgentRegistry::AgentRegistry(std::size_t max_processes, std::size_t max_functions)
     : max_processes_(max_processes), functions_(max_functions) {}
@@ -62,6 +88,13 @@ void AgentRegistry::ready(pid_t pid, std::uint64_t rss, std::optional<std::uint6
                           std::vector<ImportCost> imports) {
   std::lock_guard lock(mu_);
   AgentFacts& f = facts(pid, time);
+  if (!(f.ready_rss && f.ready_time == time)) {  // not the same ready re-sent on a reconnect
+    // "Since ready" starts again; a protocol-2 agent sends its new table next.
+    f.net_self.clear();
+    f.net_self_known = f.protocol_version == 1;
+    f.net_self_since_ready = true;
+    f.net_self_time = time;
+  }
   f.ready_rss = rss;
   f.ready_hwm = hwm;
   f.ready_time = time;
@@ -80,17 +113,52 @@ void AgentRegistry::task_started(pid_t pid, const std::string& task, double time
 }
 
 void AgentRegistry::call(pid_t pid, const std::string& label, CallKind kind, const CallOutcome& outcome,
-                         double start_time, std::uint64_t rss_after, const TaskEnd* task_end) {
+                         double start_time, std::uint64_t rss_after, const TaskEnd* task_end, bool counted) {
   std::lock_guard lock(mu_);
-  const std::string& published = functions_.record(label, kind, outcome);
-  AgentFacts& f = facts(pid, start_time + outcome.duration_seconds);
+  const double end = start_time + outcome.duration_seconds;
+  AgentFacts& f = facts(pid, end);
+  std::string published;
+  if (counted) {
+    FunctionStats one = figures_of(outcome);
+    one.function = label;
+    one.kind = kind;
+    published = functions_.add(one);
+    if (f.ready_rss && end >= f.ready_time) {
+      add_to_table(f.net_self, one);
+      f.net_self_time = end;
+    }
+  } else {
+    published = functions_.admit(label, kind);
+  }
   f.recent_calls.push(CallSpan{published, kind, start_time, outcome.duration_seconds, outcome.gross_bytes,
                                outcome.net_self_bytes, rss_after, outcome.error, outcome.approximate});
   if (task_end != nullptr) {
     f.task_ends.push(*task_end);
-    ++f.tasks_ended;
-    if (f.current_task == task_end->task) f.current_task.clear();
+    add_to(f.tasks_ended, 1);
+    // An end that arrives late (sent after a reconnect) must not end a later run of the same task.
+    if (f.current_task == task_end->task && task_end->time >= f.current_task_since) f.current_task.clear();
   }
+}
+
+void AgentRegistry::function_deltas(pid_t pid, const std::vector<FunctionStats>& deltas, double now) {
+  std::lock_guard lock(mu_);
+  facts(pid, now);
+  for (const FunctionStats& delta : deltas) functions_.add(delta);
+}
+
+void AgentRegistry::net_self(pid_t pid, std::vector<FunctionStats> rows, bool since_ready, double now) {
+  std::lock_guard lock(mu_);
+  AgentFacts& f = facts(pid, now);
+  f.net_self_since_ready = since_ready;
+  if (rows.size() > kNetSelfRows + 2) rows.resize(kNetSelfRows + 2);
+  f.net_self = std::move(rows);
+  f.net_self_known = true;
+  f.net_self_time = now;
+}
+
+void AgentRegistry::protocol(pid_t pid, std::uint32_t version, double now) {
+  std::lock_guard lock(mu_);
+  facts(pid, now).protocol_version = version;
 }
 
 void AgentRegistry::heartbeat(pid_t pid, std::uint64_t dropped_in_agent_total, double now) {
@@ -98,31 +166,31 @@ void AgentRegistry::heartbeat(pid_t pid, std::uint64_t dropped_in_agent_total, d
   AgentFacts& f = facts(pid, now);
   // The report is cumulative per process: count only what is new since its last one.
   if (dropped_in_agent_total > f.dropped_in_agent) {
-    counters_.dropped_in_agent += dropped_in_agent_total - f.dropped_in_agent;
+    add_to(counters_.dropped_in_agent, dropped_in_agent_total - f.dropped_in_agent);
     f.dropped_in_agent = dropped_in_agent_total;
   }
 }
 
 void AgentRegistry::accepted(std::string_view type) {
   std::lock_guard lock(mu_);
-  ++counters_.accepted_by_type[std::string(type)];
+  add_to(counters_.accepted_by_type[std::string(type)], 1);
 }
 
-void AgentRegistry::rejected(std::string_view reason) {
+void AgentRegistry::rejected(std::string_view reason, std::uint64_t packets) {
   std::lock_guard lock(mu_);
-  ++counters_.rejected_by_reason[std::string(reason)];
+  add_to(counters_.rejected_by_reason[std::string(reason)], packets);
 }
 
 void AgentRegistry::sequence_gap(pid_t pid, std::uint64_t missing) {
   std::lock_guard lock(mu_);
-  counters_.sequence_gaps += missing;
+  add_to(counters_.sequence_gaps, missing);
   auto it = processes_.find(pid);
-  if (it != processes_.end()) it->second.sequence_gaps += missing;
+  if (it != processes_.end()) add_to(it->second.sequence_gaps, missing);
 }
 
 void AgentRegistry::refused() {
   std::lock_guard lock(mu_);
-  ++counters_.refused_peers;
+  add_to(counters_.refused_peers, 1);
 }
 
 void AgentRegistry::forget(pid_t pid) {

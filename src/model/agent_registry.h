@@ -40,12 +40,20 @@ class AgentRegistry {
   void ready(pid_t pid, std::uint64_t rss, std::optional<std::uint64_t> hwm, double time,
              std::vector<ImportCost> imports);
   void task_started(pid_t pid, const std::string& task, double time);
-  // A finished tracked call; a top-level task also ends the running task.
+  // A finished tracked call (a timeline sample); a top-level task also ends the
+  // running task. A protocol-1 record is also `counted` in the function table
+  // and the process' net-self table.
   void call(pid_t pid, const std::string& label, CallKind kind, const CallOutcome& outcome,
-            double start_time, std::uint64_t rss_after, const TaskEnd* task_end);
+            double start_time, std::uint64_t rss_after, const TaskEnd* task_end, bool counted);
+  // Protocol 2: what each function gained since the agent's last deltas.
+  void function_deltas(pid_t pid, const std::vector<FunctionStats>& deltas, double now);
+  // Protocol 2: the process' figures since ready (or since the agent started
+  // when nothing marked ready); replaces the previous table.
+  void net_self(pid_t pid, std::vector<FunctionStats> rows, bool since_ready, double now);
+  void protocol(pid_t pid, std::uint32_t version, double now);
   void heartbeat(pid_t pid, std::uint64_t dropped_in_agent_total, double now);
   void accepted(std::string_view type);
-  void rejected(std::string_view reason);
+  void rejected(std::string_view reason, std::uint64_t packets = 1);
   void sequence_gap(pid_t pid, std::uint64_t missing);
   void refused();
   // The process is dead (not merely no longer watched) and its OOM

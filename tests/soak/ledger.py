@@ -16,9 +16,9 @@ import os
 import struct
 from pathlib import Path
 
-ACCEPTED_TYPES = ("hello", "task_start", "call", "heartbeat")
+ACCEPTED_TYPES = ("hello", "task_start", "call", "heartbeat", "functions", "net_self")
 REJECT_REASONS = ("malformed", "oversized", "unknown_version", "unknown_type", "over_limit", "absurd_value",
-                  "out_of_order")
+                  "out_of_order", "over_capacity")
 FUNCTION_LABELS = tuple(f"soak.fn_{i}" for i in range(12))
 TASK_LABELS = tuple(f"soak.task_{i}" for i in range(4))
 
@@ -71,6 +71,10 @@ class Ledger:
         _VECTOR.pack_into(self._map, self._offset(other), *self._committed)
         _STATE.pack_into(self._map, 0, other << 1)  # the one store that makes the packet counted
         self._buffer = other
+
+    def abandon(self) -> None:
+        """The packet begun was not delivered (its send failed): forget it."""
+        _STATE.pack_into(self._map, 0, self._buffer << 1)
 
     def account(self) -> tuple[list[int], list[int] | None]:
         """(committed totals, effect of the packet in flight at death or None)."""

@@ -79,7 +79,23 @@ class Client:
         effect = {"dropped:gap": skip} if skip else {}
         roll = self.rng.random()
         now = time.time()
-        if roll < 0.75:
+        if roll < 0.10:  # protocol 2: per-function deltas (counted) and a net-self table (not counted)
+            rows = [self.rng.choice(self.records)[0].split(":")[1:] for _ in range(self.rng.randint(1, 40))]
+            counts = collections.Counter()
+            text = []
+            for label, kind in rows:
+                n = self.rng.randint(1, 1000)
+                counts[f"calls:{label}:{kind}"] += n
+                text.append(f'["{label}","{kind}",{n},{n // 2},0,0.5,8192,4096,4096,0,4096,false]')
+            if self.rng.random() < 0.2:
+                packet = f'{{"v":2,"seq":{seq},"type":"net_self","since":"ready","rows":[{",".join(text[:64])}]}}'
+                effect["accepted:net_self"] = 1
+            else:
+                packet = f'{{"v":2,"seq":{seq},"type":"functions","rows":[{",".join(text)}]}}'
+                effect.update(counts)
+                effect["accepted:functions"] = 1
+            n = 1
+        elif roll < 0.75:
             picked = self.rng.choices(self.records, k=self.rng.randint(1, 128))
             packet = f'{{"v":1,"seq":{seq},"type":"calls","calls":[{",".join(r for _, r in picked)}]}}'
             counts = collections.Counter(key for key, _ in picked)

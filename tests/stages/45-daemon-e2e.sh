@@ -7,4 +7,4 @@ set -uo pipefail
 cd "${RAMFLOW_SRC:-$(dirname "$0")/../..}"
 export PYTHONDONTWRITEBYTECODE=1
 cd tests/e2e
-exec timeout --kill-after=20 300 /usr/bin/python3 -m pytest -p no:cacheprovider -q -rs test_daemon.py test_security.py test_run_examples.py
+exec timeout --kill-after=20 300 /usr/bin/python3 -m pytest -p no:cacheprovider -q -rs test_daemon.py test_security.py test_socket_takeover.py test_run_examples.py

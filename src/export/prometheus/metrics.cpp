@@ -135,11 +135,13 @@ void function_metrics(FamilyBuilder& b, const model::Snapshot& s) {
   for (const auto& f : s.functions) {
     Labels l = {{"function", f.function}, {"kind", std::string(model::to_string(f.kind))}};
     b.counter("ramflow_function_calls_total", "", l, static_cast<double>(f.calls));
-    b.counter("ramflow_function_net_self_bytes_total", "Retained bytes: positive net self (gross growth minus tracked children), summed.", l, f.net_self_bytes);
-    b.counter("ramflow_function_freed_bytes_total", "Freed bytes: negative net self, summed as a positive number.", l, f.freed_bytes);
-    b.counter("ramflow_function_gross_bytes_total", "RSS growth during calls, tracked children included (positive parts), summed.", l, f.gross_bytes);
+    b.counter("ramflow_function_measured_calls_total", "Tracked calls whose memory was read (quiet functions are sampled; docs/analysis.md).", l, static_cast<double>(f.measured_calls));
+    b.counter("ramflow_function_net_self_bytes_total", "Kept bytes: positive net self (RSS change minus tracked children's), still resident at return, summed.", l, f.net_self_bytes);
+    b.counter("ramflow_function_released_bytes_total", "Released bytes: negative net self (RSS its own code dropped below the call's start), summed as a positive number.", l, f.released_bytes);
+    b.counter("ramflow_function_gross_bytes_total", "Own rise: the highest RSS growth of the call's own code (tracked children excluded) = kept + freed, summed.", l, f.gross_bytes);
+    b.counter("ramflow_function_freed_bytes_total", "Freed bytes: own rise given back before the call returned, summed.", l, f.freed_bytes);
     b.counter("ramflow_function_duration_seconds_total", "Time spent in tracked calls.", l, f.duration_seconds);
-    b.gauge("ramflow_function_peak_bytes", "Highest gross RSS growth of one call.", l, f.peak_bytes);
+    b.gauge("ramflow_function_peak_bytes", "Largest own rise of one call.", l, f.peak_bytes);
   }
 }
 

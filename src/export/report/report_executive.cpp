@@ -140,13 +140,14 @@ std::string held_by(const analysis::BloatAttribution& b) {
 }
 
 // Sums of the task records' changes since ready; known only while every task
-// end since ready is still in the agent's ring.
+// end since ready is still in the agent's ring, and carries the change (the
+// agent reads the Python blocks on a sample of tasks: docs/agent.md).
 std::pair<json, json> deltas_since_ready(const model::ProcessView& p) {
   if (!p.agent || p.agent->tasks_ended == 0 || p.agent->tasks_ended != p.agent->task_ends.size()) return {nullptr, nullptr};
-  std::optional<std::int64_t> blocks, anon;
+  std::optional<std::int64_t> blocks = 0, anon = 0;
   p.agent->task_ends.for_each([&](const model::TaskEnd& e) {
-    if (e.allocated_blocks_delta) blocks = blocks.value_or(0) + *e.allocated_blocks_delta;
-    if (e.rss_anon_delta) anon = anon.value_or(0) + *e.rss_anon_delta;
+    blocks = blocks && e.allocated_blocks_delta ? std::optional(*blocks + *e.allocated_blocks_delta) : std::nullopt;
+    anon = anon && e.rss_anon_delta ? std::optional(*anon + *e.rss_anon_delta) : std::nullopt;
   });
   return {or_null(blocks), or_null(anon)};
 }

@@ -2,6 +2,7 @@
 // calls) and the net-self culprit table.
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "export/report/report_sections.h"
 
@@ -97,31 +98,69 @@ json spans_json(const model::ProcessView& p, std::size_t bound) {
   return out;
 }
 
-json net_self_json(const model::Snapshot& s, const WorkerGroup& g) {
+json figures_json(const model::FunctionStats& f) {
+  json r;
+  r["function"] = text(f.function);
+  r["kind"] = std::string(model::to_string(f.kind));
+  r["calls"] = f.calls;
+  r["measured_calls"] = f.measured_calls;
+  r["net_self_bytes"] = whole(f.net_self_bytes);
+  r["released_bytes"] = whole(f.released_bytes);
+  r["gross_bytes"] = whole(f.gross_bytes);
+  r["freed_bytes"] = whole(f.freed_bytes);
+  r["duration_seconds"] = f.duration_seconds;
+  r["peak_bytes"] = whole(f.peak_bytes);
+  r["approximate"] = f.approximate;
+  return r;
+}
+
+// The group's net-self table since ready (docs/analysis.md "Net self"): the
+// tables its members' agents sent, merged by function, and the line that makes
+// it add up to their RSS growth since ready.
+json net_self_json(const WorkerGroup& g) {
+  std::map<std::pair<std::string, model::CallKind>, model::FunctionStats> merged;
+  double growth = 0, tracked = 0;
+  std::size_t reconciled = 0, without_table = 0;
+  bool since_ready = true;
+  for (const auto* p : g.members) {
+    if (!p->agent) continue;
+    const auto& a = *p->agent;
+    const auto base = a.net_self_since_ready ? a.ready_rss : a.bootstrap_rss;
+    if (!a.net_self_known || !base || !p->facts.status) {
+      ++without_table;
+      continue;
+    }
+    ++reconciled;
+    since_ready = since_ready && a.net_self_since_ready;
+    growth += static_cast<double>(p->facts.status->vm_rss) - static_cast<double>(*base);
+    for (const auto& row : p->agent->net_self) {
+      auto& into = merged[{row.function, row.kind}];
+      into.function = row.function;
+      into.kind = row.kind;
+      model::accumulate(into, row);
+      tracked += row.net_self_bytes - row.released_bytes;
+    }
+  }
   std::vector<const model::FunctionStats*> rows;
-  for (const auto& f : s.functions) rows.push_back(&f);
+  for (const auto& [key, f] : merged) rows.push_back(&f);
   std::stable_sort(rows.begin(), rows.end(), [](const auto* a, const auto* b) { return a->net_self_bytes > b->net_self_bytes; });
   json out = json::array();
-  for (const auto* f : rows) {
-    json r;
-    r["function"] = text(f->function);
-    r["kind"] = std::string(model::to_string(f->kind));
-    r["calls"] = f->calls;
-    r["net_self_bytes"] = whole(f->net_self_bytes);
-    r["freed_bytes"] = whole(f->freed_bytes);
-    r["gross_bytes"] = whole(f->gross_bytes);
-    r["duration_seconds"] = f->duration_seconds;
-    r["peak_bytes"] = whole(f->peak_bytes);
-    r["approximate"] = f->approximate;
-    out.push_back(r);
-  }
+  for (const auto* f : rows) out.push_back(figures_json(*f));
   bool approximate = std::any_of(g.members.begin(), g.members.end(), [](const auto* p) { return p->analysis.approximate; });
-  return {{"approximate", approximate}, {"rows", out}};
+  json reconciliation = {{"processes", reconciled},
+                         {"processes_without_table", without_table},
+                         {"growth_since_ready_bytes", whole(growth)},
+                         {"tracked_net_bytes", whole(tracked)},
+                         {"outside_tracked_bytes", whole(growth - tracked)}};
+  return {{"approximate", approximate},
+          {"since", since_ready ? "ready" : "start"},
+          {"rows", out},
+          {"reconciliation", reconciliation}};
 }
 
 }  // namespace
 
-json execution_flow_section(const model::Snapshot& s, const WorkerGroup& g, const ReportOptions& o) {
+json execution_flow_section(const model::Snapshot& /*snapshot*/, const WorkerGroup& g, const ReportOptions& o) {
   json timelines = json::array();
   for (const auto* p : g.members) {
     json t;
@@ -136,7 +175,7 @@ json execution_flow_section(const model::Snapshot& s, const WorkerGroup& g, cons
   json f;
   f["bounds"] = {{"points", o.bounds.points}, {"tasks", o.bounds.tasks}, {"spans", o.bounds.spans}};
   f["timelines"] = timelines;
-  f["net_self"] = net_self_json(s, g);
+  f["net_self"] = net_self_json(g);
   return f;
 }
 

@@ -12,7 +12,9 @@ const ingest::Peer kPeer{kPid, 1000, 1000, 1};
 
 class AgentSinkTest : public ::testing::Test {
  protected:
-  void say(ingest::Message message) { sink_.on_message(kPeer, ingest::Envelope{seq_++, std::move(message)}); }
+  void say(ingest::Message message, std::uint32_t version = ingest::kProtocolVersion) {
+    sink_.on_message(kPeer, ingest::Envelope{seq_++, version, std::move(message)});
+  }
   model::AgentFacts facts() const { return registry_.view().processes.at(kPid); }
 
   model::AgentRegistry registry_{64, 50};
@@ -122,8 +124,8 @@ TEST_F(AgentSinkTest, ATaskRecordEndsTheTaskAndAddsAResidualPoint) {
   EXPECT_EQ(end.net_self_bytes, 1024);
 }
 
-TEST_F(AgentSinkTest, AFunctionRecordIsACallButNoTaskEnd) {
-  say(call("load_catalog", ingest::CallKind::function, 4096, 4096));
+TEST_F(AgentSinkTest, AProtocol1FunctionRecordIsACountedCallButNoTaskEnd) {
+  say(call("load_catalog", ingest::CallKind::function, 4096, 4096), /*version=*/1);
   const auto view = registry_.view();
   EXPECT_EQ(view.processes.at(kPid).tasks_ended, 0u);
   EXPECT_EQ(view.processes.at(kPid).recent_calls.size(), 1u);
@@ -153,7 +155,7 @@ TEST_F(AgentSinkTest, AHeartbeatCarriesTheAgentsDropCount) {
 
 TEST_F(AgentSinkTest, RejectionsAreCountedByReason) {
   sink_.on_rejected(kPeer, ingest::RejectReason::malformed);
-  sink_.on_over_capacity(0, 99);
+  sink_.on_over_capacity(0, 99, 1);
   const auto rejected = registry_.view().counters.rejected_by_reason;
   EXPECT_EQ(rejected.at(std::string(ingest::to_string(ingest::RejectReason::malformed))), 1u);
   EXPECT_EQ(rejected.at("over_capacity"), 1u);

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <iterator>
 #include <string>
 
 #include "ingest/socket_server.h"
@@ -27,13 +28,29 @@ struct TallySink : Sink {
   int disconnects = 0;
   pid_t pid = 0;
   std::vector<CallRecord> records;
+  std::map<std::string, FunctionFigures> functions;  // deltas summed per label
+  std::vector<NetSelfTable> tables;
 
   void on_connect(const Peer& p) override { std::lock_guard l(mutex); pid = p.pid; }
   void on_message(const Peer&, const Envelope& e) override {
     std::lock_guard l(mutex);
-    static const char* names[] = {"hello", "phase", "task_start", "calls", "heartbeat"};
+    static const char* names[] = {"hello", "phase", "task_start", "calls", "heartbeat", "functions", "net_self"};
+    static_assert(std::variant_size_v<Message> == std::size(names));
     ++by_type[names[e.message.index()]];
+    EXPECT_EQ(e.version, kProtocolVersion);
     if (auto* r = std::get_if<CallRecord>(&e.message)) records.push_back(*r);
+    if (auto* t = std::get_if<NetSelfTable>(&e.message)) tables.push_back(*t);
+    if (auto* d = std::get_if<FunctionDeltas>(&e.message)) {
+      for (const auto& row : d->rows) {
+        auto& f = functions[row.label];
+        f.kind = row.kind;
+        f.calls += row.calls;
+        f.errors += row.errors;
+        f.kept_bytes += row.kept_bytes;
+        f.gross_bytes += row.gross_bytes;
+        f.freed_bytes += row.freed_bytes;
+      }
+    }
   }
   void on_rejected(const Peer&, RejectReason r) override { std::lock_guard l(mutex); ++rejected[std::string(to_string(r))]; }
   void on_sequence_gap(const Peer&, std::uint64_t n) override { std::lock_guard l(mutex); gaps += n; }
@@ -92,8 +109,20 @@ TEST(AgentContract, EverythingTheRealAgentSendsIsAccepted) {
     EXPECT_GE(sink.by_type["hello"], 1);
     EXPECT_EQ(sink.by_type["phase"], 2);
     EXPECT_EQ(sink.by_type["task_start"], 1);
-    EXPECT_EQ(sink.by_type["calls"], 103);
     EXPECT_EQ(sink.by_type["heartbeat"], 1);
+    EXPECT_GE(sink.by_type["functions"], 1);
+    ASSERT_FALSE(sink.tables.empty());
+    EXPECT_TRUE(sink.tables.back().since_ready);
+    // Counting is in the deltas; records are the task's end and timeline samples.
+    const std::string label = "caf\xC3\xA9 \"quoted\" label";
+    EXPECT_EQ(sink.functions[label].calls, 100u);
+    EXPECT_LE(sink.functions[label].kept_bytes, sink.functions[label].gross_bytes);
+    EXPECT_LE(sink.functions[label].freed_bytes, sink.functions[label].gross_bytes);
+    EXPECT_EQ(sink.functions["SEED STYLE"].calls, 1u);
+    EXPECT_EQ(sink.functions["failing"].calls, 1u);
+    EXPECT_EQ(sink.functions["failing"].errors, 1u);
+    EXPECT_EQ(sink.functions["job"].calls, 1u);
+    EXPECT_EQ(sink.functions["job"].kind, CallKind::task);
     int tasks = 0;
     for (const auto& r : sink.records) {
       if (r.kind == CallKind::task) {
@@ -101,10 +130,8 @@ TEST(AgentContract, EverythingTheRealAgentSendsIsAccepted) {
         EXPECT_EQ(r.label, "job");
         EXPECT_TRUE(r.peak_rss.has_value());
         EXPECT_TRUE(r.allocated_blocks_delta.has_value());
-      } else if (r.label == "failing") {
-        EXPECT_TRUE(r.exception);
-      } else if (r.label != "SEED STYLE") {
-        EXPECT_EQ(r.label, "caf\xC3\xA9 \"quoted\" label");
+      } else {
+        EXPECT_EQ(r.kind, CallKind::function);  // a timeline sample
       }
     }
     EXPECT_EQ(tasks, 1);

@@ -121,6 +121,56 @@ TEST(Decoder, HeartbeatCounters) {
   EXPECT_EQ(heartbeat.sent_total, 11u);
 }
 
+TEST(Decoder, Version2FunctionDeltasCarryEveryFigure) {
+  auto result = decode(read_file(fs::path(RAMFLOW_INGEST_CORPUS) / "valid/functions.json"));
+  const auto& envelope = envelopes(result).at(0);
+  EXPECT_EQ(envelope.version, 2u);
+  EXPECT_EQ(envelope.seq, 5u);
+  const auto& rows = std::get<FunctionDeltas>(envelope.message).rows;
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0].label, "app.load_rows");
+  EXPECT_EQ(rows[0].kind, CallKind::function);
+  EXPECT_EQ(rows[0].calls, 1200u);
+  EXPECT_EQ(rows[0].measured_calls, 150u);
+  EXPECT_EQ(rows[0].errors, 2u);
+  EXPECT_DOUBLE_EQ(rows[0].seconds, 0.75);
+  EXPECT_EQ(rows[0].gross_bytes, 9441280u);
+  EXPECT_EQ(rows[0].kept_bytes, 8392704u);
+  EXPECT_EQ(rows[0].freed_bytes, 1048576u);
+  EXPECT_EQ(rows[0].released_bytes, 4096u);
+  EXPECT_EQ(rows[0].peak_bytes, 2097152u);
+  EXPECT_FALSE(rows[0].approximate);
+  EXPECT_EQ(rows[1].kind, CallKind::task);
+  EXPECT_TRUE(rows[1].approximate);
+}
+
+TEST(Decoder, Version2NetSelfSaysSinceWhen) {
+  auto ready = decode(read_file(fs::path(RAMFLOW_INGEST_CORPUS) / "valid/net_self.json"));
+  const auto& table = std::get<NetSelfTable>(envelopes(ready).at(0).message);
+  EXPECT_TRUE(table.since_ready);
+  ASSERT_EQ(table.rows.size(), 2u);
+  EXPECT_EQ(table.rows[1].released_bytes, 12288u);
+  auto start = decode(read_file(fs::path(RAMFLOW_INGEST_CORPUS) / "valid/net_self_since_start.json"));
+  EXPECT_FALSE(std::get<NetSelfTable>(envelopes(start).at(0).message).since_ready);
+}
+
+TEST(Decoder, Version2TaskStartCarriesTheEndsQueuedBeforeIt) {
+  auto result = decode(read_file(fs::path(RAMFLOW_INGEST_CORPUS) / "valid/task_start_with_ended.json"));
+  const auto& list = envelopes(result);
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].seq, 8u);
+  EXPECT_EQ(std::get<CallRecord>(list[0].message).task_id, "a1");
+  EXPECT_EQ(list[1].seq, 9u);
+  EXPECT_EQ(std::get<TaskStart>(list[1].message).id, "b2");
+}
+
+TEST(Decoder, EnvelopeCarriesTheVersionOfBothProtocols) {
+  auto v1 = decode(read_file(fs::path(RAMFLOW_INGEST_CORPUS) / "valid/hello.json"));
+  auto v2 = decode(read_file(fs::path(RAMFLOW_INGEST_CORPUS) / "valid/hello_v2.json"));
+  EXPECT_EQ(envelopes(v1).at(0).version, 1u);
+  EXPECT_EQ(envelopes(v2).at(0).version, 2u);
+}
+
 TEST(Decoder, EveryTruncationOfAValidPacketIsRejected) {
   for (const auto& entry : fs::directory_iterator(fs::path(RAMFLOW_INGEST_CORPUS) / "valid")) {
     std::string packet = read_file(entry.path());

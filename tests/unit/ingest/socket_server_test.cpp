@@ -34,7 +34,9 @@ class RecordingSink : public Sink {
   void on_rejected(const Peer&, RejectReason reason) override { add([&] { rejected.push_back(reason); }); }
   void on_sequence_gap(const Peer&, std::uint64_t missing) override { add([&] { gaps.push_back(missing); }); }
   void on_refused(uid_t uid, pid_t pid) override { add([&] { refused.push_back({uid, pid}); }); }
-  void on_over_capacity(uid_t, pid_t pid) override { add([&] { over_capacity.push_back(pid); }); }
+  void on_over_capacity(uid_t, pid_t pid, std::uint64_t packets) override {
+    add([&] { over_capacity.push_back({pid, packets}); });
+  }
   void on_disconnect(const Peer& peer) override { add([&] { disconnects.push_back(peer); }); }
 
   // Waits (bounded, generous: this is not a timing assertion) until `done` holds.
@@ -50,7 +52,7 @@ class RecordingSink : public Sink {
   std::vector<RejectReason> rejected;
   std::vector<std::uint64_t> gaps;
   std::vector<std::pair<uid_t, pid_t>> refused;
-  std::vector<pid_t> over_capacity;
+  std::vector<std::pair<pid_t, std::uint64_t>> over_capacity;
 
  private:
   void add(const std::function<void()>& f) {
@@ -132,6 +134,68 @@ TEST_F(SocketServerTest, CreatesTheDirectoryAndAppliesTheMode) {
   ASSERT_EQ(::lstat(path_.c_str(), &st), 0);
   EXPECT_TRUE(S_ISSOCK(st.st_mode));
   EXPECT_EQ(st.st_mode & 0777, 0660u);
+  ASSERT_EQ(::lstat(fs::path(path_).parent_path().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0700u);  // owner only: nobody else may list, replace or reach it
+  EXPECT_EQ(st.st_uid, ::geteuid());
+}
+
+TEST_F(SocketServerTest, ADirectoryForOtherUidsIsTraversableOnly) {
+  ASSERT_EQ(start(with([](auto& o) { o.allowed_uids = {65534}; })), std::nullopt);
+  struct stat st {};
+  ASSERT_EQ(::lstat(fs::path(path_).parent_path().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0711u);
+}
+
+TEST_F(SocketServerTest, RefusesASymlinkedDirectoryAndCreatesNothingThroughIt) {
+  const fs::path target = fs::path(dir_) / "elsewhere";
+  fs::create_directories(target);
+  fs::create_directory_symlink(target, fs::path(path_).parent_path());
+  auto error = start();
+  ASSERT_TRUE(error.has_value());
+  EXPECT_NE(error->find("symbolic link"), std::string::npos) << *error;
+  EXPECT_TRUE(fs::is_empty(target));
+}
+
+TEST_F(SocketServerTest, RefusesADirectoryWritableByOthers) {
+  const fs::path directory = fs::path(path_).parent_path();
+  fs::create_directories(directory);
+  ::chmod(directory.c_str(), 0777);
+  auto error = start();
+  ASSERT_TRUE(error.has_value());
+  EXPECT_NE(error->find("writable by other users (mode 777)"), std::string::npos) << *error;
+  EXPECT_FALSE(fs::exists(path_));
+}
+
+TEST_F(SocketServerTest, AcceptsAStickyDirectoryLikeTmp) {
+  const fs::path directory = fs::path(path_).parent_path();
+  fs::create_directories(directory);
+  ::chmod(directory.c_str(), 01777);
+  EXPECT_EQ(start(), std::nullopt);
+}
+
+TEST_F(SocketServerTest, RefusesADirectoryOwnedByAnotherUser) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to chown to 65534";
+  const fs::path directory = fs::path(path_).parent_path();
+  fs::create_directories(directory);
+  ASSERT_EQ(::chown(directory.c_str(), 65534, 65534), 0);
+  auto error = start();
+  ASSERT_TRUE(error.has_value());
+  EXPECT_NE(error->find("owned by uid 65534"), std::string::npos) << *error;
+  EXPECT_FALSE(fs::exists(path_));
+}
+
+// kubelet makes an emptyDir root-owned and mode 0777: a volume of its own, which no other user can create.
+TEST_F(SocketServerTest, AcceptsAWorldWritableMountPointLikeTheChartsEmptyDir) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a tmpfs";
+  const fs::path directory = fs::path(path_).parent_path();
+  fs::create_directories(directory);
+  if (::system(("mount -t tmpfs -o mode=0777,size=1m ramflow-test " + directory.string()).c_str()) != 0) {
+    GTEST_SKIP() << "cannot mount a tmpfs here";
+  }
+  auto error = start();
+  server_.reset();
+  ::system(("umount " + directory.string()).c_str());
+  EXPECT_EQ(error, std::nullopt);
 }
 
 TEST_F(SocketServerTest, PeerIsTheKernelsPidNotTheClaimedOne) {
@@ -274,13 +338,25 @@ TEST_F(SocketServerTest, SequenceRestartsOnEveryConnection) {
   EXPECT_NE(sink_.connects[0].connection_id, sink_.connects[1].connection_id);
 }
 
-TEST_F(SocketServerTest, ConnectionsPastTheCapAreClosed) {
+TEST_F(SocketServerTest, ConnectionsPastTheCapAreClosedAndWhatTheySentIsCounted) {
   ASSERT_EQ(start(with([](auto& o) { o.max_connections = 1; })), std::nullopt);
   int first = connect_to(path_);
   ASSERT_TRUE(sink_.wait_for([&] { return sink_.connects.size() == 1; }));
   int second = connect_to(path_);
+  ASSERT_GE(second, 0);
+  // Sent before or after the server refuses: each packet is either counted there or fails here.
+  std::uint64_t sent = 0;
+  for (std::uint64_t seq = 0; seq < 50; ++seq) sent += send_packet(second, heartbeat(seq)) ? 1 : 0;
   ASSERT_TRUE(sink_.wait_for([&] { return sink_.over_capacity.size() == 1; }));
   EXPECT_EQ(server_->connection_count(), 1u);
+  {
+    std::lock_guard lock(sink_.mutex);
+    EXPECT_EQ(sink_.over_capacity[0].second, sent);
+    EXPECT_TRUE(sink_.messages.empty());
+  }
+  char byte;
+  EXPECT_EQ(::recv(second, &byte, 1, 0), 0);  // closed
+  EXPECT_FALSE(send_packet(second, heartbeat(50)));
   ::close(first);
   ::close(second);
 }

@@ -1,229 +1,132 @@
-// AgentRegistry: what agents said, as facts per process — bounded, and
-// forgotten when the process is dead.
+// AgentRegistry's counters and tables: saturating at the extremes (a counter
+// never goes down), protocol-2 deltas and net-self tables, protocol-1 records.
 #include "model/agent_registry.h"
 
 #include <gtest/gtest.h>
 
-#include <string>
-#include <vector>
+#include <limits>
 
 namespace ramflow::model {
 namespace {
 
-constexpr pid_t kPid = 4100;
+constexpr std::uint64_t kMax = std::numeric_limits<std::uint64_t>::max();
+constexpr std::uint64_t kJump = 1ULL << 53;  // the largest seq a packet may carry
 
-CallOutcome outcome(std::int64_t gross, std::int64_t net_self, double seconds = 0.5) {
-  return {.gross_bytes = gross, .net_self_bytes = net_self, .duration_seconds = seconds};
+FunctionStats figures(const std::string& name, CallKind kind, std::uint64_t calls, double kept, double released,
+                      double freed) {
+  FunctionStats f;
+  f.function = name;
+  f.kind = kind;
+  f.calls = calls;
+  f.measured_calls = calls;
+  f.net_self_bytes = kept;
+  f.released_bytes = released;
+  f.freed_bytes = freed;
+  f.gross_bytes = kept + freed;
+  f.peak_bytes = kept + freed;
+  return f;
 }
 
-TaskEnd task_end(const std::string& task, double time, std::uint64_t rss_after) {
-  TaskEnd e;
-  e.task = task;
-  e.time = time;
-  e.rss_after = rss_after;
-  return e;
-}
-
-void end_task(AgentRegistry& r, pid_t pid, const std::string& task, double start, std::uint64_t rss_after) {
-  TaskEnd e = task_end(task, start + 0.5, rss_after);
-  r.call(pid, task, CallKind::kTask, outcome(1024, 1024), start, rss_after, &e);
-}
-
-const AgentFacts& only(const AgentView& view, pid_t pid) { return view.processes.at(pid); }
-
-TEST(AgentRegistry, AConnectionIsAProcessWithItsUid) {
-  AgentRegistry r(8, 10);
-  r.connected(kPid, 1000, 5);
-  const auto view = r.view();
-  ASSERT_EQ(view.processes.size(), 1u);
-  const AgentFacts& f = only(view, kPid);
-  EXPECT_EQ(f.pid, kPid);
-  EXPECT_EQ(f.uid, 1000u);
-  EXPECT_TRUE(f.connected);
-  EXPECT_EQ(f.first_heard, 5);
-}
-
-TEST(AgentRegistry, HelloNamesTheWorker) {
-  AgentRegistry r(8, 10);
-  r.hello(kPid, {"0.1.0", "3.11.2", "celery", "prefork", "celery@host/2"}, 5);
-  const auto f = only(r.view(), kPid);
-  ASSERT_TRUE(f.hello.has_value());
-  EXPECT_EQ(f.hello->worker, "celery@host/2");
-  EXPECT_EQ(f.hello->pool, "prefork");
-}
-
-TEST(AgentRegistry, BootstrapAndReadyKeepTheirRssAndInstant) {
-  AgentRegistry r(8, 10);
-  r.bootstrap(kPid, 9 << 20, 100);
-  r.ready(kPid, 60 << 20, 62 << 20, 103, {});
-  const auto f = only(r.view(), kPid);
-  EXPECT_EQ(f.bootstrap_rss, 9u << 20);
-  EXPECT_EQ(f.bootstrap_time, 100);
-  EXPECT_EQ(f.ready_rss, 60u << 20);
-  EXPECT_EQ(f.ready_hwm, 62u << 20);
-  EXPECT_EQ(f.ready_time, 103);
-}
-
-TEST(AgentRegistry, ReadyKeepsTheTwentyHeaviestImportsHeaviestFirst) {
-  AgentRegistry r(8, 10);
-  std::vector<ImportCost> imports;
-  for (std::uint64_t i = 1; i <= 30; ++i) imports.push_back({"m" + std::to_string(i), i * 1000});
-  r.ready(kPid, 1, std::nullopt, 1, imports);
-  const auto f = only(r.view(), kPid);
-  ASSERT_EQ(f.imports.size(), 20u);
-  EXPECT_EQ(f.imports.front().module, "m30");
-  EXPECT_EQ(f.imports.back().module, "m11");
-}
-
-TEST(AgentRegistry, ATaskStartIsTheRunningTaskUntilItsEnd) {
-  AgentRegistry r(8, 10);
-  r.task_started(kPid, "tasks.resize", 10);
-  EXPECT_EQ(only(r.view(), kPid).current_task, "tasks.resize");
-  EXPECT_EQ(only(r.view(), kPid).current_task_since, 10);
-  end_task(r, kPid, "tasks.resize", 10, 70 << 20);
-  const auto f = only(r.view(), kPid);
-  EXPECT_EQ(f.current_task, "");
-  EXPECT_EQ(f.tasks_ended, 1u);
-  ASSERT_EQ(f.task_ends.size(), 1u);
-  EXPECT_EQ(f.task_ends.back().rss_after, 70u << 20);
-}
-
-TEST(AgentRegistry, ATaskEndIsAPointOfTheResidualSeriesInOrder) {
-  AgentRegistry r(8, 10);
-  for (int i = 0; i < 5; ++i) end_task(r, kPid, "tasks.resize", 10 + i, (60u + i) << 20);
-  const auto ends = only(r.view(), kPid).task_ends.to_vector();
-  ASSERT_EQ(ends.size(), 5u);
-  for (int i = 0; i < 5; ++i) EXPECT_EQ(ends[i].rss_after, (60u + i) << 20);
-}
-
-TEST(AgentRegistry, TaskHistoryStaysBoundedAndCountsEveryEnd) {
-  AgentRegistry r(8, 10);
-  for (int i = 0; i < 1000; ++i) {
-    r.task_started(kPid, "tasks.resize", i);
-    end_task(r, kPid, "tasks.resize", i, 1);
+TEST(AgentRegistry, SequenceGapsOfTwoToThe53RepeatedSaturateAndNeverDecrease) {
+  AgentRegistry registry(8, 10);
+  std::uint64_t previous = 0;
+  for (int i = 0; i < 3000; ++i) {  // 2048 jumps reach 2^64: the old sum wrapped here
+    registry.sequence_gap(100 + i % 4, kJump);
+    std::uint64_t now = registry.view().counters.sequence_gaps;
+    ASSERT_GE(now, previous) << "jump " << i;
+    previous = now;
   }
-  const auto f = only(r.view(), kPid);
-  EXPECT_EQ(f.tasks_ended, 1000u);
-  EXPECT_LE(f.task_ends.size(), f.task_ends.capacity());
-  EXPECT_LE(f.task_starts.size(), f.task_starts.capacity());
-  EXPECT_LT(f.task_ends.size(), 1000u);
+  EXPECT_EQ(previous, kMax);
 }
 
-TEST(AgentRegistry, AFunctionCallIsARecentCallAndARowOfTheFunctionTable) {
-  AgentRegistry r(8, 10);
-  r.call(kPid, "load_catalog", CallKind::kFunction, outcome(4096, 1024), 20, 50 << 20, nullptr);
-  const auto view = r.view();
-  const auto f = only(view, kPid);
-  ASSERT_EQ(f.recent_calls.size(), 1u);
-  EXPECT_EQ(f.recent_calls.back().function, "load_catalog");
-  EXPECT_EQ(f.recent_calls.back().gross_bytes, 4096);
-  EXPECT_EQ(f.tasks_ended, 0u);
-  ASSERT_EQ(view.functions.size(), 1u);
-  EXPECT_EQ(view.functions[0].function, "load_catalog");
-  EXPECT_EQ(view.functions[0].net_self_bytes, 1024);
+TEST(AgentRegistry, AgentReportedDropsSaturateAcrossProcesses) {
+  AgentRegistry registry(4000, 10);
+  for (pid_t pid = 1; pid <= 3000; ++pid) registry.heartbeat(pid, kJump, 1.0);
+  EXPECT_EQ(registry.view().counters.dropped_in_agent, kMax);
+  registry.heartbeat(1, kJump, 2.0);  // the same cumulative report: nothing new
+  EXPECT_EQ(registry.view().counters.dropped_in_agent, kMax);
 }
 
-TEST(AgentRegistry, ACallPastTheFunctionLimitIsRecordedUnderOther) {
-  AgentRegistry r(8, 1);
-  r.call(kPid, "first", CallKind::kFunction, outcome(1, 1), 1, 1, nullptr);
-  r.call(kPid, "second", CallKind::kFunction, outcome(1, 1), 2, 1, nullptr);
-  const auto view = r.view();
-  EXPECT_EQ(only(view, kPid).recent_calls.back().function, "other");
-  EXPECT_EQ(view.functions.size(), 2u);
+TEST(AgentRegistry, RejectionsCountPacketsAndSaturate) {
+  AgentRegistry registry(8, 10);
+  registry.rejected("over_capacity", 3);
+  EXPECT_EQ(registry.view().counters.rejected_by_reason.at("over_capacity"), 3u);
+  registry.rejected("over_capacity", kMax);
+  registry.rejected("over_capacity", 5);
+  EXPECT_EQ(registry.view().counters.rejected_by_reason.at("over_capacity"), kMax);
 }
 
-TEST(AgentRegistry, CumulativeDropReportsCountOnlyWhatIsNew) {
-  AgentRegistry r(8, 10);
-  r.heartbeat(kPid, 5, 1);
-  r.heartbeat(kPid, 5, 2);
-  r.heartbeat(kPid, 8, 3);
-  r.heartbeat(kPid + 1, 2, 3);
-  const auto view = r.view();
-  EXPECT_EQ(view.counters.dropped_in_agent, 10u);
-  EXPECT_EQ(only(view, kPid).dropped_in_agent, 8u);
+TEST(AgentRegistry, FunctionCallCountsSaturate) {
+  AgentRegistry registry(8, 10);
+  for (int i = 0; i < 3; ++i) registry.function_deltas(1, {figures("f", CallKind::kFunction, kMax / 2, 0, 0, 0)}, 1.0);
+  auto rows = registry.view().functions;
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].calls, kMax);
 }
 
-TEST(AgentRegistry, SequenceGapsCountPerProcessAndInTotal) {
-  AgentRegistry r(8, 10);
-  r.connected(kPid, 0, 1);
-  r.sequence_gap(kPid, 3);
-  r.sequence_gap(kPid, 2);
-  r.sequence_gap(kPid + 1, 4);  // never connected: counted in the total only
-  const auto view = r.view();
-  EXPECT_EQ(view.counters.sequence_gaps, 9u);
-  EXPECT_EQ(only(view, kPid).sequence_gaps, 5u);
-  EXPECT_EQ(view.processes.count(kPid + 1), 0u);
+TEST(AgentRegistry, DeltasAddUpAndKeepTheInvariants) {
+  AgentRegistry registry(8, 10);
+  registry.function_deltas(1, {figures("load", CallKind::kFunction, 2, 4096, 0, 8192)}, 1.0);
+  registry.function_deltas(2, {figures("load", CallKind::kFunction, 3, 0, 12288, 4096)}, 1.0);
+  auto rows = registry.view().functions;
+  ASSERT_EQ(rows.size(), 1u);
+  const auto& r = rows[0];
+  EXPECT_EQ(r.calls, 5u);
+  EXPECT_DOUBLE_EQ(r.net_self_bytes, 4096);
+  EXPECT_DOUBLE_EQ(r.released_bytes, 12288);
+  EXPECT_DOUBLE_EQ(r.freed_bytes, 12288);
+  EXPECT_DOUBLE_EQ(r.gross_bytes, r.net_self_bytes + r.freed_bytes);
+  EXPECT_LE(r.freed_bytes, r.gross_bytes);
+  EXPECT_LE(r.net_self_bytes, r.gross_bytes);
 }
 
-TEST(AgentRegistry, AcceptedRejectedAndRefusedAreCountedByName) {
-  AgentRegistry r(8, 10);
-  r.accepted("call");
-  r.accepted("call");
-  r.accepted("hello");
-  r.rejected("malformed");
-  r.refused();
-  const auto c = r.view().counters;
-  EXPECT_EQ(c.accepted_by_type.at("call"), 2u);
-  EXPECT_EQ(c.accepted_by_type.at("hello"), 1u);
-  EXPECT_EQ(c.rejected_by_reason.at("malformed"), 1u);
-  EXPECT_EQ(c.refused_peers, 1u);
+TEST(AgentRegistry, ANetSelfTableReplacesThePreviousOne) {
+  AgentRegistry registry(8, 10);
+  registry.net_self(7, {figures("a", CallKind::kFunction, 1, 10, 0, 0), figures("b", CallKind::kTask, 1, 0, 5, 0)},
+                    true, 1.0);
+  registry.net_self(7, {figures("c", CallKind::kFunction, 4, 1, 0, 0)}, false, 2.0);
+  const auto view = registry.view();
+  const auto& facts = view.processes.at(7);
+  EXPECT_TRUE(facts.net_self_known);
+  EXPECT_FALSE(facts.net_self_since_ready);
+  ASSERT_EQ(facts.net_self.size(), 1u);
+  EXPECT_EQ(facts.net_self[0].function, "c");
+  EXPECT_TRUE(registry.view().functions.empty());  // tables never touch the counters
 }
 
-TEST(AgentRegistry, ADisconnectedProcessKeepsWhatItSaid) {
-  AgentRegistry r(8, 10);
-  r.connected(kPid, 0, 1);
-  r.ready(kPid, 60 << 20, std::nullopt, 2, {});
-  r.disconnected(kPid, 3);
-  const auto f = only(r.view(), kPid);
-  EXPECT_FALSE(f.connected);
-  EXPECT_EQ(f.ready_rss, 60u << 20);
-  EXPECT_EQ(f.last_heard, 3);
+TEST(AgentRegistry, Protocol1RecordsAfterReadyFillTheTableThenOther) {
+  AgentRegistry registry(8, 100);
+  registry.protocol(9, 1, 1.0);
+  registry.ready(9, 1 << 20, std::nullopt, 10.0, {});
+  CallOutcome before{4096, 4096, 0.1, false, false};
+  registry.call(9, "early", CallKind::kFunction, before, 5.0, 0, nullptr, true);  // before ready: counted, not in the table
+  for (std::size_t i = 0; i < kNetSelfRows + 5; ++i) {
+    CallOutcome kept{8192, 8192, 0.1, false, false};
+    registry.call(9, "f" + std::to_string(i), CallKind::kFunction, kept, 11.0, 0, nullptr, true);
+  }
+  CallOutcome released{-4096, -4096, 0.1, true, false};
+  registry.call(9, "f0", CallKind::kFunction, released, 12.0, 0, nullptr, true);
+  auto view = registry.view();
+  const auto& table = view.processes.at(9).net_self;
+  ASSERT_EQ(table.size(), kNetSelfRows + 1);
+  EXPECT_EQ(table.back().function, FunctionTable::kOther);
+  EXPECT_EQ(table.back().calls, 5u);
+  EXPECT_DOUBLE_EQ(table[0].net_self_bytes, 8192);
+  EXPECT_DOUBLE_EQ(table[0].released_bytes, 4096);
+  EXPECT_EQ(table[0].errors, 1u);
+  std::uint64_t counted = 0;
+  for (const auto& f : view.functions) counted += f.calls;
+  EXPECT_EQ(counted, kNetSelfRows + 5 + 2);
 }
 
-TEST(AgentRegistry, ForgettingDropsTheProcessButNotTheFunctionTable) {
-  AgentRegistry r(8, 10);
-  r.call(kPid, "load_catalog", CallKind::kFunction, outcome(1, 1), 1, 1, nullptr);
-  r.forget(kPid);
-  const auto view = r.view();
-  EXPECT_TRUE(view.processes.empty());
-  EXPECT_EQ(view.functions.size(), 1u);
-}
-
-TEST(AgentRegistry, NeverHoldsMoreThanMaxProcesses) {
-  AgentRegistry r(4, 10);
-  for (pid_t pid = 1; pid <= 100; ++pid) r.connected(pid, 0, pid);
-  EXPECT_EQ(r.view().processes.size(), 4u);
-}
-
-TEST(AgentRegistry, WhenFullADisconnectedProcessMakesRoomBeforeAConnectedOne) {
-  AgentRegistry r(2, 10);
-  r.connected(1, 0, 1);  // oldest, still connected
-  r.connected(2, 0, 2);
-  r.disconnected(2, 3);
-  r.connected(3, 0, 4);
-  const auto view = r.view();
-  EXPECT_EQ(view.processes.count(1), 1u);
-  EXPECT_EQ(view.processes.count(2), 0u);
-  EXPECT_EQ(view.processes.count(3), 1u);
-}
-
-TEST(AgentRegistry, WhenFullAndAllConnectedTheLongestSilentMakesRoom) {
-  AgentRegistry r(2, 10);
-  r.connected(1, 0, 1);
-  r.connected(2, 0, 2);
-  r.heartbeat(1, 0, 5);  // pid 1 spoke last
-  r.connected(3, 0, 6);
-  const auto view = r.view();
-  EXPECT_EQ(view.processes.count(1), 1u);
-  EXPECT_EQ(view.processes.count(2), 0u);
-}
-
-TEST(AgentRegistry, TheViewIsACopyThatLaterMessagesDoNotChange) {
-  AgentRegistry r(8, 10);
-  r.task_started(kPid, "tasks.resize", 1);
-  const auto before = r.view();
-  r.task_started(kPid, "tasks.crop", 2);
-  EXPECT_EQ(only(before, kPid).current_task, "tasks.resize");
+TEST(AgentRegistry, Protocol2RecordsAreSamplesNotCounts) {
+  AgentRegistry registry(8, 100);
+  CallOutcome call{8192, 8192, 0.1, false, false};
+  registry.call(3, "sampled", CallKind::kFunction, call, 1.0, 0, nullptr, false);
+  auto view = registry.view();
+  ASSERT_EQ(view.functions.size(), 1u);  // admitted so the span has its name
+  EXPECT_EQ(view.functions[0].calls, 0u);
+  EXPECT_EQ(view.processes.at(3).recent_calls.size(), 1u);
 }
 
 }  // namespace

@@ -308,24 +308,51 @@
       el('div', { class: 'chart-wrap' }, timelineChart(tl)));
   }
 
+  // The definitions and their invariants: docs/analysis.md, "Net self".
   const NET_SELF_COLUMNS = [
     { key: 'function', label: 'Function' },
     { key: 'kind', label: 'Kind' },
     { key: 'calls', label: 'Calls', num: 1, sort: true, fmt: fmtCount },
-    { key: 'net_self_bytes', label: 'Net self (retained)', num: 1, sort: true, fmt: fmtBytes },
-    { key: 'freed_bytes', label: 'Freed', num: 1, sort: true, fmt: fmtBytes },
-    { key: 'gross_bytes', label: 'Gross', num: 1, sort: true, fmt: fmtBytes },
+    { key: 'measured_calls', label: 'Measured', num: 1, sort: true, fmt: fmtCount,
+      title: 'Calls whose memory was read; a quiet function is measured about one call in eight' },
+    { key: 'net_self_bytes', label: 'Kept (net self)', num: 1, sort: true, fmt: fmtBytes,
+      title: 'Growth of its own code still resident when it returned, tracked children excluded' },
+    { key: 'released_bytes', label: 'Released', num: 1, sort: true, fmt: fmtBytes,
+      title: 'RSS its own code dropped below the call\'s start: memory it did not add itself' },
+    { key: 'gross_bytes', label: 'Own rise', num: 1, sort: true, fmt: fmtBytes,
+      title: 'Highest growth of its own code during the call = kept + freed' },
+    { key: 'freed_bytes', label: 'Freed', num: 1, sort: true, fmt: fmtBytes,
+      title: 'Own rise given back before returning (never more than the own rise)' },
     { key: 'duration_seconds', label: 'Duration', num: 1, sort: true, fmt: fmtDuration },
-    { key: 'peak_bytes', label: 'Peak of one call', num: 1, sort: true, fmt: fmtBytes },
+    { key: 'peak_bytes', label: 'Largest own rise', num: 1, sort: true, fmt: fmtBytes },
   ];
   const netSort = { key: 'net_self_bytes' };
+
+  // The line that makes the table add up: kept - released over every row,
+  // plus what happened outside tracked calls, is the RSS growth since ready.
+  function reconciliationRows(ns) {
+    const rc = ns.reconciliation;
+    if (!rc) return [];
+    const since = ns.since === 'start' ? 'since the agent started' : 'since ready';
+    const line = (label, value, title) => el('tr', { class: 'reconcile' },
+      el('th', { scope: 'row', colspan: 4, title }, label),
+      el('td', { class: 'num' }, fmtBytes(value)),
+      el('td', { colspan: NET_SELF_COLUMNS.length - 5 }));
+    return [
+      line('All rows: kept − released', rc.tracked_net_bytes, 'The sum over the rows above'),
+      line('Outside tracked calls', rc.outside_tracked_bytes,
+        'Untracked code, unmeasured calls of quiet functions, and changes after the last report of calls'),
+      line(`RSS growth ${since} (${rc.processes} process${rc.processes === 1 ? '' : 'es'})`, rc.growth_since_ready_bytes,
+        'RSS now minus RSS at ready, over the processes whose agent sent its table'),
+    ];
+  }
 
   function netSelfTable(ns) {
     const rows = ns.rows.slice().sort((a, b) => (b[netSort.key] - a[netSort.key]) || a.function.localeCompare(b.function));
     const head = el('tr', null, NET_SELF_COLUMNS.map((c) => {
       if (!c.sort) return el('th', { scope: 'col' }, c.label);
       const active = netSort.key === c.key;
-      return el('th', { scope: 'col', class: 'num', 'aria-sort': active ? 'descending' : 'none' },
+      return el('th', { scope: 'col', class: 'num', 'aria-sort': active ? 'descending' : 'none', title: c.title || null },
         el('button', { type: 'button', class: 'sort', 'data-sort': c.key,
           onclick: () => { netSort.key = c.key; rerender(); focusSort(c.key); } },
         c.label, active ? ' ▼' : ''));
@@ -335,7 +362,7 @@
         c.key === 'function' && row.approximate ? el('abbr', { title: 'approximate: overlapping calls shared the RSS' }, ' ≈') : null))));
     return el('div', { class: 'table-wrap' },
       el('table', { id: 'net-self' }, el('caption', { class: 'sr-only' }, 'Net self per tracked function, sortable'),
-        el('thead', null, head), el('tbody', null, body)));
+        el('thead', null, head), el('tbody', null, body), el('tfoot', null, reconciliationRows(ns))));
   }
   function focusSort(key) {
     const b = document.querySelector(`button.sort[data-sort="${key}"]`);
@@ -357,7 +384,7 @@
       ? el('p', { class: 'note' }, 'This pool runs tasks concurrently in one process: net self is approximate.') : null;
     return [
       section('Memory timeline per worker', legend, timelines),
-      section('Net self: what each tracked call keeps for itself', note,
+      section(`Net self: what each tracked function keeps for itself, ${fl.net_self.since === 'start' ? 'since the agent started' : 'since ready'}`, note,
         fl.net_self.rows.length ? netSelfTable(fl.net_self)
           : el('p', { class: 'muted' }, 'No tracked calls yet: decorate functions with @ramflow.track.')),
     ];

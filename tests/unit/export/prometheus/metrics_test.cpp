@@ -75,7 +75,17 @@ model::Snapshot celery_pod() {
   child.analysis.cow_drift = analysis::CowDrift{};
   s.processes.push_back(child);
 
-  s.functions.push_back({"tasks.search", model::CallKind::kTask, 40, 1, 20 * kMiB, 0, 25 * kMiB, 3.5, 2 * kMiB});
+  model::FunctionStats task;
+  task.function = "tasks.search";
+  task.kind = model::CallKind::kTask;
+  task.calls = task.measured_calls = 40;
+  task.errors = 1;
+  task.net_self_bytes = 20 * kMiB;
+  task.gross_bytes = 25 * kMiB;
+  task.freed_bytes = 5 * kMiB;
+  task.duration_seconds = 3.5;
+  task.peak_bytes = 2 * kMiB;
+  s.functions.push_back(task);
   s.agent_counters.accepted_by_type = {{"call", 40}, {"hello", 2}};
   s.agent_counters.rejected_by_reason = {{"malformed", 1}};
   s.agent_connected_processes = 2;

@@ -74,9 +74,10 @@ model::FunctionStats row(const char* function, model::CallKind kind, std::uint64
   f.function = function;
   f.kind = kind;
   f.calls = calls;
+  f.measured_calls = calls;
   f.net_self_bytes = net_mib * kMiB;
-  f.gross_bytes = 2 * net_mib * kMiB;
   f.freed_bytes = kMiB;
+  f.gross_bytes = f.net_self_bytes + f.freed_bytes;
   f.duration_seconds = 1.5 * static_cast<double>(calls);
   f.peak_bytes = net_mib * kMiB / static_cast<double>(calls);
   return f;
@@ -211,6 +212,14 @@ model::Snapshot celery_snapshot() {
   s.cgroup_version = probe::CgroupVersion::kV1;
   s.host_memory = probe::Meminfo{8192 * static_cast<std::uint64_t>(kMiB), 5000 * static_cast<std::uint64_t>(kMiB)};
   s.processes = {main_process(), leaking_child(), clean_child()};
+  // Net-self tables since ready: the main ran nothing; growth since ready 0 + 80 + 50 MiB.
+  s.processes[0].agent->net_self_known = true;
+  s.processes[1].agent->net_self = {row("tokenize", model::CallKind::kFunction, 40, 1),
+                                    row("cached_search", model::CallKind::kFunction, 40, 25),
+                                    row("tasks.search", model::CallKind::kTask, 40, 4)};
+  s.processes[1].agent->net_self_known = true;
+  s.processes[2].agent->net_self = {row("other", model::CallKind::kFunction, 7, 0.5)};
+  s.processes[2].agent->net_self_known = true;
   s.cgroups = {cgroup()};
   s.functions = {row("tokenize", model::CallKind::kFunction, 40, 1), row("cached_search", model::CallKind::kFunction, 40, 25),
                  row("other", model::CallKind::kFunction, 7, 0.5), row("tasks.search", model::CallKind::kTask, 40, 4)};

@@ -272,14 +272,30 @@ TEST_F(ReportJsonTest, BoundsKeepTheMostRecent) {
   EXPECT_EQ(t["spans"][0]["function"], "tasks.search");
 }
 
-TEST_F(ReportJsonTest, NetSelfRowsSortedByRetainedBytes) {
+TEST_F(ReportJsonTest, NetSelfRowsSortedByKeptBytesAndAddingUpToTheGrowthSinceReady) {
   json n = report()["execution_flow"]["net_self"];
   EXPECT_EQ(n["approximate"], false);
+  EXPECT_EQ(n["since"], "ready");
   std::vector<std::string> order;
   for (const auto& r : n["rows"]) order.push_back(r["function"]);
   EXPECT_EQ(order, (std::vector<std::string>{"cached_search", "tasks.search", "tokenize", "other"}));
   EXPECT_EQ(n["rows"][0]["net_self_bytes"], mib(25));
+  EXPECT_EQ(n["rows"][0]["gross_bytes"], mib(26));
   EXPECT_EQ(n["rows"][1]["kind"], "task");
+  const json& rc = n["reconciliation"];
+  EXPECT_EQ(rc["processes"], 3);
+  EXPECT_EQ(rc["growth_since_ready_bytes"], mib(0 + 80 + 50));
+  EXPECT_EQ(rc["tracked_net_bytes"], mib(25 + 4 + 1 + 0.5));
+  EXPECT_EQ(rc["outside_tracked_bytes"], mib(130 - 30.5));
+}
+
+TEST_F(ReportJsonTest, NetSelfOfTheSameFunctionInSeveralProcessesIsSummed) {
+  snapshot.processes[2].agent->net_self.push_back(snapshot.processes[1].agent->net_self[1]);  // cached_search
+  json n = report()["execution_flow"]["net_self"];
+  EXPECT_EQ(n["rows"][0]["function"], "cached_search");
+  EXPECT_EQ(n["rows"][0]["calls"], 80);
+  EXPECT_EQ(n["rows"][0]["net_self_bytes"], mib(50));
+  EXPECT_EQ(n["reconciliation"]["tracked_net_bytes"], mib(25 + 25 + 4 + 1 + 0.5));
 }
 
 TEST_F(ReportJsonTest, SystemContext) {

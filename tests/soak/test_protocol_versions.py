@@ -1,0 +1,121 @@
+"""Both agents against the real ramflowd (docs/protocol.md, "Versions"):
+the last protocol-1 agent (agent/ramflow from git) is still counted call by
+call, and this agent's per-function figures and net-self table reach
+/metrics and /api/v1/report, where the table adds up to the growth since ready.
+The other direction (this agent against a protocol-1 ramflowd) is
+tests/unit/ingest/protocol_compat_test.cpp."""
+from __future__ import annotations
+
+import json
+import subprocess
+import tarfile
+import textwrap
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from daemon_under_load import MIB, Ramflowd, totals, wait_until
+
+REPO = Path(__file__).resolve().parents[2]
+PROTOCOL1_COMMIT = "aa60dd8afdf9c2ed6c7ea213e5555bf1da86ab55"  # the last release of protocol 1
+
+SCRIPT = """
+    import sys, time, ramflow
+    kept = []
+
+    @ramflow.track("v.keep")
+    def keep():
+        b = bytearray(1 << 20)
+        for i in range(0, len(b), 4096):
+            b[i] = 1
+        kept.append(b)
+
+    @ramflow.track("v.quiet")
+    def quiet():
+        pass
+
+    ramflow.mark_ready()
+    for _ in range(32):
+        keep()
+    for _ in range(5000):
+        quiet()
+    with ramflow.task("v.task"):
+        quiet()
+    print(ramflow.__version__, flush=True)
+    sys.stdin.readline()
+"""
+
+
+def protocol1_agent(tmp_path: Path) -> Path:
+    archive = tmp_path / "protocol1.tar"
+    done = subprocess.run(["git", "-C", str(REPO), "archive", "-o", str(archive), PROTOCOL1_COMMIT, "agent/ramflow"],
+                          capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"no git history of {PROTOCOL1_COMMIT}: {done.stderr.decode()[-200:]}")
+    with tarfile.open(archive) as tar:
+        tar.extractall(tmp_path / "protocol1")
+    return tmp_path / "protocol1" / "agent"
+
+
+def run_worker(agent_dir: Path, daemon: Ramflowd) -> subprocess.Popen:
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(agent_dir), "RAMFLOW_SOCKET": daemon.socket}
+    return subprocess.Popen(["/usr/bin/python3", "-c", textwrap.dedent(SCRIPT)], env=env, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def calls(daemon: Ramflowd) -> dict:
+    return {(labels["function"], labels["kind"]): v for name, labels, v in daemon.metrics()
+            if name == "ramflow_function_calls_total" and labels["function"].startswith("v.")}
+
+
+EXPECTED = {("v.keep", "function"): 32, ("v.quiet", "function"): 5001, ("v.task", "task"): 1}
+
+
+def report(daemon: Ramflowd) -> dict | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{daemon.port}/api/v1/report", timeout=5) as r:
+            return json.loads(r.read())
+    except urllib.error.HTTPError:
+        return None
+
+
+@pytest.mark.parametrize("agent", ["protocol1", "current"])
+def test_each_agent_is_counted_exactly_and_its_table_adds_up(tmp_path, agent):
+    agent_dir = protocol1_agent(tmp_path) if agent == "protocol1" else REPO / "agent"
+    # Only the worker (watched because its agent connects): the report must not
+    # describe another Python process of this machine.
+    with Ramflowd(tmp_path, env={"RAMFLOW_PROCESS_MATCH": "^no-process-matches-this$"}) as daemon:
+        worker = run_worker(agent_dir, daemon)
+        try:
+            version = worker.stdout.readline().strip()
+            assert version == ("0.1.0" if agent == "protocol1" else "0.2.0"), worker.stderr.read()
+            wait_until(lambda: calls(daemon) == EXPECTED, 20, f"exact counts from the {agent} agent")
+            samples = daemon.metrics()
+            assert not totals(samples, "ramflow_agent_events_rejected_total", "reason")
+
+            def table():
+                r = report(daemon)
+                ns = r and r["execution_flow"]["net_self"]
+                rows = {row["function"]: row for row in ns["rows"]} if ns else {}
+                complete = all(rows.get(f, {}).get("calls") == n for (f, _), n in EXPECTED.items())
+                return (ns, rows) if complete and ns["reconciliation"]["processes"] == 1 else None
+
+            try:
+                ns, rows = wait_until(table, 20, "the net-self table in the report")
+            except AssertionError:
+                r = report(daemon)
+                raise AssertionError(f"no complete table; last: {r and r['execution_flow']['net_self']}")
+        finally:
+            worker.kill()
+            worker.wait()
+    keep = rows["v.keep"]
+    rc = ns["reconciliation"]
+    assert abs(keep["net_self_bytes"] - 32 * MIB) < 2 * MIB, keep
+    assert keep["freed_bytes"] <= keep["gross_bytes"] and keep["net_self_bytes"] <= keep["gross_bytes"]
+    assert rc["tracked_net_bytes"] + rc["outside_tracked_bytes"] == rc["growth_since_ready_bytes"]
+    # What the tracked calls kept is what the process grew by since ready, to a few MiB.
+    assert abs(rc["outside_tracked_bytes"]) < 4 * MIB, rc
+    if agent == "current":
+        assert rows["v.quiet"]["measured_calls"] < rows["v.quiet"]["calls"] == 5001

@@ -1,0 +1,56 @@
+// Compiled against the version-1 sources (their include path comes first) with
+// -Dramflow=ramflow_v1, so both ingests link into one test binary.
+#include "compat/v1_ingest.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+
+#include "ingest/socket_server.h"
+
+namespace compat_v1 {
+
+struct Ingest::Impl : ramflow::ingest::Sink {
+  std::mutex mutex;
+  std::condition_variable changed;
+  Tally tally;
+  std::unique_ptr<ramflow::ingest::SocketServer> server;
+
+  void on_connect(const ramflow::ingest::Peer&) override {}
+  void on_message(const ramflow::ingest::Peer&, const ramflow::ingest::Envelope& e) override {
+    static const char* names[] = {"hello", "phase", "task_start", "call", "heartbeat"};
+    std::lock_guard lock(mutex);
+    ++tally.accepted[names[e.message.index()]];
+  }
+  void on_rejected(const ramflow::ingest::Peer&, ramflow::ingest::RejectReason r) override {
+    std::lock_guard lock(mutex);
+    ++tally.rejected[std::string(ramflow::ingest::to_string(r))];
+  }
+  void on_sequence_gap(const ramflow::ingest::Peer&, std::uint64_t) override {}
+  void on_refused(uid_t, pid_t) override {}
+  void on_disconnect(const ramflow::ingest::Peer&) override {
+    {
+      std::lock_guard lock(mutex);
+      ++tally.disconnects;
+    }
+    changed.notify_all();
+  }
+};
+
+Ingest::Ingest(const std::string& socket_path) : impl_(std::make_unique<Impl>()) {
+  ramflow::ingest::SocketServer::Options options;
+  options.path = socket_path;
+  impl_->server = std::make_unique<ramflow::ingest::SocketServer>(options, *impl_);
+}
+
+Ingest::~Ingest() { impl_->server->stop(); }
+
+std::optional<std::string> Ingest::start() { return impl_->server->start(); }
+
+Tally Ingest::wait_for_disconnects(int disconnects, int seconds) {
+  std::unique_lock lock(impl_->mutex);
+  impl_->changed.wait_for(lock, std::chrono::seconds(seconds), [&] { return impl_->tally.disconnects >= disconnects; });
+  return impl_->tally;
+}
+
+}  // namespace compat_v1

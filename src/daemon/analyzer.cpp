@@ -99,7 +99,13 @@ void Analyzer::assign_groups(model::Snapshot& snap) {
     roles.insert(tree.roles.begin(), tree.roles.end());
     shapes_[cgroup] = std::move(tree.groups);
   }
-  for (auto& p : snap.processes) p.role = roles[p.facts.pid];
+  for (auto& p : snap.processes) {
+    p.role = roles[p.facts.pid];
+    auto memo = processes_.find(p.facts.pid);
+    if (memo == processes_.end() || memo->second.start_ticks != p.facts.start_ticks) continue;
+    if (p.role == ProcessRole::main) memo->second.led_a_group = true;
+    else if (p.role == ProcessRole::standalone && memo->second.led_a_group) p.role = ProcessRole::main;
+  }
 }
 
 void Analyzer::analyze_process(model::ProcessView& p, const model::ProcessView* group_main, double now) {

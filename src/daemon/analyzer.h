@@ -59,6 +59,7 @@ class Analyzer {
     // Kept for the post-mortem record when the process ends.
     model::ExitedProcess last;
     pid_t group_main = 0;
+    bool led_a_group = false;  // a main stays one between its children (recycling, shutdown)
   };
   struct GroupMemo {
     std::uint64_t main_start_ticks = 0;

@@ -163,3 +163,58 @@ def test_celery_tasks_are_counted_and_attributed(stack, pool):
         assert rows and all(r["approximate"] for r in rows), rows
     elif rows:
         assert not any(r["approximate"] for r in rows), rows
+
+
+# `ramflowd run` on a real prefork worker whose children leak and are recycled
+# (worker_max_tasks_per_child): the final report keeps the ended children with
+# their verdicts, and the Celery parent is the group's main (issue 13).
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_under_run_the_final_report_keeps_the_recycled_leaking_children(tmp_path):
+    import signal
+    import subprocess
+    servers = Servers(tmp_path)
+    redis_port = free_port()
+    servers.start("redis", ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
+                            "--appendonly", "no", "--dir", str(tmp_path)])
+    broker = f"redis://127.0.0.1:{redis_port}/0"
+    report_path = tmp_path / "run.json"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": str(TASKS_DIR),
+           "CELERY_BROKER_URL": broker, "CELERY_RESULT_BACKEND": broker}
+    run = subprocess.Popen([str(ramflowd_binary()), "run", "--report", str(report_path), "--", "/usr/bin/python3", "-m",
+                            "celery", "-A", "tasks", "worker", "--pool=prefork", "--concurrency=2",
+                            "--max-tasks-per-child=12", "--loglevel=INFO", "-n", "e2e-run@%h", "--without-gossip",
+                            "--without-mingle", "--without-heartbeat"],
+                           env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        from celery import Celery
+        client = Celery("e2e-client", broker=broker, backend=broker)
+        try:
+            for _ in range(30):  # one at a time: at least one child passes 12 tasks and is recycled
+                client.send_task("tasks.retain_4mib").get(timeout=60)
+        finally:
+            client.close()
+        run.send_signal(signal.SIGTERM)  # forwarded: Celery's warm shutdown
+        out, err = run.communicate(timeout=90)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.wait()
+        servers.stop()
+    assert run.returncode == 0, err[-2000:]
+    report = json.loads(report_path.read_text())
+    processes = report["executive"]["processes"]
+    main = report["executive"]["worker"]["main_pid"]
+    roles = {p["pid"]: p["role"] for p in processes}
+    assert roles[main] == "main", processes
+    ended_children = [p for p in processes if p["state"] == "ended" and p["role"] == "child"]
+    assert ended_children, f"no ended child in the final report: {[(p['pid'], p['role'], p['state']) for p in processes]}"
+    leaky = [p for p in ended_children if p["integrity"] == "bloated"]
+    assert leaky, f"the recycled leaking children lost their verdicts: {ended_children}"
+    assert all(p["end"]["reason"] == "exited" for p in ended_children)
+    assert any(p["leak_level"] in ("medium", "high") for p in leaky), [(p["pid"], p["residual_bytes"], p["leak_level"], p["end"]) for p in ended_children]
+    assert report["executive"]["integrity"]["status"] == "bloated"
+    assert "Processes that ended:" in out, out
+    rec = report["executive"]["recommendation"]
+    assert rec["request_bytes"] <= rec["limit_bytes"]
+    assert rec["celery"] is not None, rec

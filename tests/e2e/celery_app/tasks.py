@@ -27,3 +27,9 @@ def churn_64mib() -> int:
 @app.task(name="tasks.noop")
 def noop() -> None:
     return None
+
+
+@app.task(name="tasks.retain_4mib")
+def retain_4mib() -> int:
+    _kept.append(b"\x03" * (4 * MIB))  # a steady leak: 4 MiB kept per task
+    return len(_kept)

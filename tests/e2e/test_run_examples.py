@@ -101,22 +101,33 @@ def test_as_root_the_command_gets_a_memory_cgroup_of_its_own(tmp):
     assert not Path("/sys/fs/cgroup/memory" + report["cgroup"]).exists(), "the run's cgroup is removed"
 
 
+LEAKING_SCRIPT = """
+import time
+import ramflow
+ramflow.mark_ready()
+held = []
+while True:
+    with ramflow.task("tasks.ingest"):
+        held.append(b"\\x07" * (8 << 20))  # 8 MiB kept per task, touched
+    time.sleep(0.05)
+"""
+
+
 def test_a_rehearsed_memory_limit_gets_the_real_oom_killer_and_the_kill_is_pinned_on_its_task(tmp):
     if not Path("/sys/fs/cgroup/memory/memory.limit_in_bytes").exists():
         pytest.skip("needs the cgroup v1 memory controller")
-    out = run("--memory-limit", "60Mi", "--", "/usr/bin/python3", "examples/search_cache.py",
-              report=tmp / "oom.json")
+    out = run("--memory-limit", "300Mi", "--", "/usr/bin/python3", "-c", LEAKING_SCRIPT, report=tmp / "oom.json")
     assert out.returncode == 137, out.stderr  # SIGKILL by the OOM killer, forwarded
     report = json.loads((tmp / "oom.json").read_text())
-    assert report["executive"]["kpis"]["safety_margin"]["limit_bytes"] == 60 * MiB
+    assert report["executive"]["kpis"]["safety_margin"]["limit_bytes"] == 300 * MiB
     kills = report["system_context"]["oom_kills"]["recent"]
-    assert len(kills) == 1 and kills[0]["task"] == "search", kills
+    assert len(kills) == 1 and kills[0]["task"] == "tasks.ingest", kills
     ended = [p for p in report["executive"]["processes"] if p["state"] == "ended"]
-    assert ended and ended[0]["end"]["reason"] == "oom_killed" and ended[0]["end"]["task"] == "search", ended
+    assert ended and ended[0]["end"]["reason"] == "oom_killed" and ended[0]["end"]["task"] == "tasks.ingest", ended
     assert_sane_readout(report)
     # Never below what the victim held at death, plus headroom.
     assert report["executive"]["recommendation"]["limit_bytes"] >= kills[0]["rss_at_death_bytes"] * 1.2
-    assert "oom_killed during search" in out.stdout, out.stdout
+    assert "oom_killed during tasks.ingest" in out.stdout, out.stdout
 
 
 def test_a_bad_memory_limit_is_refused(tmp):

@@ -217,12 +217,22 @@ void Analyzer::analyze_process(model::ProcessView& p, const model::ProcessView* 
   last.analysis = out;
 }
 
-void Analyzer::remember_exit(const model::ProcessFacts& gone, double now) {
+void Analyzer::remember_exit(const model::ProcessFacts& gone, const model::AgentView& agents, double now) {
   auto it = processes_.find(gone.pid);
   if (it == processes_.end() || it->second.start_ticks != gone.start_ticks || it->second.last.pid == 0) return;
   model::ExitedProcess record = it->second.last;
   record.ended = now;
   record.group_main = it->second.group_main;
+  record.cmdline = gone.cmdline;
+  record.timeline = model::last_of(gone.timeline, kExitedPointsKept);
+  if (auto a = agents.processes.find(gone.pid); a != agents.processes.end()) {
+    model::AgentFacts agent = a->second;
+    agent.connected = false;
+    agent.task_ends = model::last_of(agent.task_ends, kExitedTasksKept);
+    agent.task_starts = model::RingBuffer<model::TaskStart>(1);
+    agent.recent_calls = model::RingBuffer<model::CallSpan>(1);
+    record.agent = std::move(agent);
+  }
   if (gone.status) record.peak_rss_bytes = std::max<std::uint64_t>(record.peak_rss_bytes, gone.status->vm_hwm);
   auto group = groups_.find(it->second.group_main);
   if (group != groups_.end()) {
@@ -239,8 +249,8 @@ void Analyzer::remember_exit(const model::ProcessFacts& gone, double now) {
 }
 
 void Analyzer::analyze(model::Snapshot& snap, const std::vector<model::ProcessFacts>& exited,
-                       std::optional<double> oom_victim_bytes) {
-  for (const auto& gone : exited) remember_exit(gone, snap.time);
+                       const model::AgentView& agents, std::optional<double> oom_victim_bytes) {
+  for (const auto& gone : exited) remember_exit(gone, agents, snap.time);
   assign_groups(snap);
   std::map<pid_t, const model::ProcessView*> by_pid;
   for (const auto& p : snap.processes) by_pid[p.facts.pid] = &p;

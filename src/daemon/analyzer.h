@@ -26,13 +26,17 @@ class Analyzer {
  public:
   // Processes that ended are remembered per cgroup, the most recent ones.
   static constexpr std::size_t kExitedKept = 20;
+  // ... each with its last RSS points and task ends, as a report shows them.
+  static constexpr std::size_t kExitedPointsKept = 300;
+  static constexpr std::size_t kExitedTasksKept = 50;
 
   explicit Analyzer(const config::Config& config);
 
   // Fills the analysis of every process, worker group and cgroup of `snap`;
-  // `exited`: the processes gone since the last cycle; `oom_victim_bytes`: the
+  // `exited`: the processes gone since the last cycle (what `agents` said of
+  // them is kept for the post-mortem); `oom_victim_bytes`: the
   // most memory a recent OOM victim held at death, if any.
-  void analyze(model::Snapshot& snap, const std::vector<model::ProcessFacts>& exited,
+  void analyze(model::Snapshot& snap, const std::vector<model::ProcessFacts>& exited, const model::AgentView& agents,
                std::optional<double> oom_victim_bytes);
 
   // What was learned, for the state file; restore() takes it back after a
@@ -85,7 +89,7 @@ class Analyzer {
   std::optional<analysis::BucketPoint> add(analysis::BucketSeries& series, double time, double bytes);
   void assign_groups(model::Snapshot& snap);
   void analyze_process(model::ProcessView& p, const model::ProcessView* group_main, double now);
-  void remember_exit(const model::ProcessFacts& gone, double now);
+  void remember_exit(const model::ProcessFacts& gone, const model::AgentView& agents, double now);
   void analyze_cgroup(model::CgroupView& c, const model::Snapshot& snap, std::optional<double> oom_victim_bytes);
   void analyze_groups(model::CgroupView& c, const model::Snapshot& snap, double cgroup_highest_nonreclaimable, bool own);
 

@@ -41,7 +41,7 @@ void Cycle::run_once() {
   const model::AgentView agents = agents_.view();
 
   std::vector<model::ProcessFacts> vanished = sampler_.collect(*snap, agents);
-  analyzer_.analyze(*snap, vanished, oom_.largest_victim_bytes());
+  analyzer_.analyze(*snap, vanished, agents, oom_.largest_victim_bytes());
   snap->ebpf_active = ebpf_active_;
   snap->ebpf_status = ebpf_status_;
   oom_.update(*snap, vanished, agents);

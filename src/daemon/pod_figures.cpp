@@ -21,9 +21,14 @@ double anon_of(const model::ProcessView& p) {
   return p.facts.status ? static_cast<double>(p.facts.status->rss_anon + p.facts.status->rss_shmem) : 0;
 }
 
+// RSS now, less the pages it shared at its last smaps_rollup reading (PSS is
+// read every --smaps-interval; RSS every cycle, so this follows an allocation at once).
 double resident_of(const model::ProcessView& p) {
-  if (p.facts.smaps) return static_cast<double>(p.facts.smaps->pss);
-  return p.facts.status ? static_cast<double>(p.facts.status->vm_rss) : 0;
+  if (!p.facts.status) return 0;
+  const double rss = static_cast<double>(p.facts.status->vm_rss);
+  if (!p.facts.smaps) return rss;
+  const double shared = static_cast<double>(p.facts.smaps->rss) - static_cast<double>(p.facts.smaps->pss);
+  return std::max(0.0, rss - std::max(0.0, shared));
 }
 
 double vmhwm_of(const model::ProcessView& p) {
@@ -73,7 +78,8 @@ void Analyzer::analyze_cgroup(model::CgroupView& c, const model::Snapshot& snap,
 
   // Scope: the cgroup's own counters, unless other programs hold a share of it.
   using Scope = config::Config::Scope;
-  const bool shared_now = !members.empty() && workers_resident < thresholds::kWorkersAloneShare * static_cast<double>(m.nonreclaimable());
+  // Both sides read this cycle: the workers' anonymous memory against the cgroup's.
+  const bool shared_now = !members.empty() && workers_anon < thresholds::kWorkersAloneShare * static_cast<double>(m.nonreclaimable());
   memo.shared_cycles = shared_now ? memo.shared_cycles + 1 : 0;
   const bool switch_now = config_.scope == Scope::kProcesses ||
                           (config_.scope == Scope::kAuto && memo.shared_cycles >= kSharedCyclesToSwitch);

@@ -50,4 +50,14 @@ class RingBuffer {
   std::vector<T> items_;
 };
 
+// A copy holding only the last `n` elements of `ring` (what a report shows of a
+// process that ended).
+template <class T>
+RingBuffer<T> last_of(const RingBuffer<T>& ring, std::size_t n) {
+  RingBuffer<T> out(n);
+  const std::size_t from = ring.size() > n ? ring.size() - n : 0;
+  for (std::size_t i = from; i < ring.size(); ++i) out.push(ring[i]);
+  return out;
+}
+
 }  // namespace ramflow::model

@@ -71,7 +71,12 @@ struct ExitedProcess {
   std::uint64_t last_rss_bytes = 0;
   std::string last_task;             // running when it ended, if any
   std::uint64_t tasks_ended = 0;
-  ProcessAnalysis analysis;          // the last verdicts (timelines not kept)
+  ProcessAnalysis analysis;          // the last verdicts
+  // What the report shows of it, bounded: its command line, the last RSS
+  // points, and what its agent said (the last task ends, its net-self table).
+  std::vector<std::string> cmdline;
+  model::RingBuffer<model::RssSample> timeline;
+  std::optional<model::AgentFacts> agent;
 };
 
 // A main and its watched descendants (or one process): the unit whose layers

@@ -15,6 +15,8 @@ model::ProcessView view_of(const model::ExitedProcess& e, const std::string& cgr
   v.facts.start_ticks = e.start_ticks;
   v.facts.start_time = e.started;
   v.facts.comm = e.comm;
+  v.facts.cmdline = e.cmdline;
+  v.facts.timeline = e.timeline;
   v.facts.cgroup = cgroup;
   probe::ProcStatus status;
   status.vm_rss = e.last_rss_bytes;
@@ -22,6 +24,7 @@ model::ProcessView view_of(const model::ExitedProcess& e, const std::string& cgr
   v.facts.status = status;
   v.worker = e.worker;
   v.role = e.role;
+  v.agent = e.agent;
   v.analysis = e.analysis;
   return v;
 }

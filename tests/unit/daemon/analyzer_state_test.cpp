@@ -33,6 +33,7 @@ model::ProcessView process(double t, double rss) {
   p.facts.status = probe::ProcStatus{};
   p.facts.status->vm_rss = static_cast<std::uint64_t>(rss);
   p.facts.status->vm_hwm = static_cast<std::uint64_t>(rss);
+  p.facts.status->rss_anon = static_cast<std::uint64_t>(rss);  // the scope compares anonymous memory
   p.facts.timeline.push({t, static_cast<std::uint64_t>(rss)});
   return p;
 }
@@ -84,7 +85,7 @@ TEST(AnalyzerState, ARestoredAnalyzerGoesOnExactlyLikeOneThatNeverStopped) {
   Analyzer kept(config);
   for (int i = 0; i < 40; ++i) {
     auto s = leaking_pod(i);
-    kept.analyze(s, {}, std::nullopt);
+    kept.analyze(s, {}, {}, std::nullopt);
   }
   const auto saved = analysis::analysis_state_from_json(analysis::to_json(kept.save_state()));
   Analyzer restarted(config);
@@ -93,8 +94,8 @@ TEST(AnalyzerState, ARestoredAnalyzerGoesOnExactlyLikeOneThatNeverStopped) {
   // The first snapshot after the restart already shows the restored verdict.
   auto first = leaking_pod(40);
   auto first_copy = first;
-  kept.analyze(first, {}, std::nullopt);
-  restarted.analyze(first_copy, {}, std::nullopt);
+  kept.analyze(first, {}, {}, std::nullopt);
+  restarted.analyze(first_copy, {}, {}, std::nullopt);
   ASSERT_TRUE(first_copy.processes[0].analysis.leak.evaluated);
   EXPECT_EQ(first_copy.processes[0].analysis.leak.level, analysis::LeakLevel::high);
   ASSERT_TRUE(first_copy.cgroups[0].analysis.time_to_oom);
@@ -102,8 +103,8 @@ TEST(AnalyzerState, ARestoredAnalyzerGoesOnExactlyLikeOneThatNeverStopped) {
   for (int i = 41; i < 80; ++i) {
     auto a = leaking_pod(i);
     auto b = a;
-    kept.analyze(a, {}, std::nullopt);
-    restarted.analyze(b, {}, std::nullopt);
+    kept.analyze(a, {}, {}, std::nullopt);
+    restarted.analyze(b, {}, {}, std::nullopt);
     expect_same(a, b, i);
   }
 }
@@ -111,7 +112,7 @@ TEST(AnalyzerState, ARestoredAnalyzerGoesOnExactlyLikeOneThatNeverStopped) {
 TEST(AnalyzerState, AFreshAnalyzerHasToLearnAgain) {  // the control: what restoring saves
   Analyzer fresh(test_config());
   auto s = leaking_pod(40);
-  fresh.analyze(s, {}, std::nullopt);
+  fresh.analyze(s, {}, {}, std::nullopt);
   EXPECT_FALSE(s.processes[0].analysis.leak.evaluated);
   EXPECT_FALSE(s.cgroups[0].analysis.time_to_oom);
 }
@@ -120,14 +121,14 @@ TEST(AnalyzerState, ARestoredEntryForAReusedPidIsDropped) {
   Analyzer kept(test_config());
   for (int i = 0; i < 40; ++i) {
     auto s = leaking_pod(i);
-    kept.analyze(s, {}, std::nullopt);
+    kept.analyze(s, {}, {}, std::nullopt);
   }
   auto saved = kept.save_state();
   saved.processes[0].start_ticks = kTicks + 1;  // the pid now belongs to another process
   Analyzer restarted(test_config());
   restarted.restore(saved, kStart + 40);
   auto s = leaking_pod(40);
-  restarted.analyze(s, {}, std::nullopt);
+  restarted.analyze(s, {}, {}, std::nullopt);
   EXPECT_FALSE(s.processes[0].analysis.leak.evaluated);
 }
 
@@ -167,7 +168,7 @@ TEST(AnalyzerState, TheResidualSeriesContinuesAcrossTheAgentsNewNumbering) {
     model::Snapshot s;
     s.time = kStart + i;
     s.processes.push_back(agent_worker(s.time, before));
-    kept.analyze(s, {}, std::nullopt);
+    kept.analyze(s, {}, {}, std::nullopt);
   }
   Analyzer restarted(config);
   restarted.restore(kept.save_state(), kStart + 40);
@@ -176,7 +177,7 @@ TEST(AnalyzerState, TheResidualSeriesContinuesAcrossTheAgentsNewNumbering) {
   model::Snapshot gap;
   gap.time = kStart + 39.5;
   gap.processes.push_back(process(gap.time, 170 * kMiB));
-  restarted.analyze(gap, {}, std::nullopt);
+  restarted.analyze(gap, {}, {}, std::nullopt);
   EXPECT_TRUE(gap.processes[0].analysis.leak.evaluated);
   EXPECT_EQ(gap.processes[0].analysis.leak.level, analysis::LeakLevel::high);
 
@@ -188,8 +189,8 @@ TEST(AnalyzerState, TheResidualSeriesContinuesAcrossTheAgentsNewNumbering) {
     a.time = b.time = kStart + i;
     a.processes.push_back(agent_worker(a.time, before));
     b.processes.push_back(agent_worker(b.time, after));
-    kept.analyze(a, {}, std::nullopt);
-    restarted.analyze(b, {}, std::nullopt);
+    kept.analyze(a, {}, {}, std::nullopt);
+    restarted.analyze(b, {}, {}, std::nullopt);
     EXPECT_EQ(b.processes[0].analysis.leak_series, "residual");
     EXPECT_EQ(a.processes[0].analysis.leak.level, b.processes[0].analysis.leak.level) << i;
     EXPECT_DOUBLE_EQ(a.processes[0].analysis.leak.probability, b.processes[0].analysis.leak.probability) << i;
@@ -200,13 +201,13 @@ TEST(AnalyzerState, TheResidualSeriesContinuesAcrossTheAgentsNewNumbering) {
 TEST(AnalyzerState, TheGenerationMovesOnlyWhenTheLearnedStateDoes) {
   Analyzer a(test_config());
   auto s = leaking_pod(0);
-  a.analyze(s, {}, std::nullopt);
+  a.analyze(s, {}, {}, std::nullopt);
   const auto g = a.generation();
   model::Snapshot same = leaking_pod(0);  // same bucket, same values: nothing new learned
-  a.analyze(same, {}, std::nullopt);
+  a.analyze(same, {}, {}, std::nullopt);
   EXPECT_EQ(a.generation(), g);
   auto next = leaking_pod(1);
-  a.analyze(next, {}, std::nullopt);
+  a.analyze(next, {}, {}, std::nullopt);
   EXPECT_GT(a.generation(), g);
 }
 

@@ -289,7 +289,7 @@ TEST(ReadoutInvariants, HoldOverHundredsOfSyntheticHistories) {
     std::map<pid_t, model::RingBuffer<model::TaskEnd>> ends;
     for (int i = 0; i < 90; ++i) {
       model::Snapshot s = step(h, i, exited, ends);
-      analyzer.analyze(s, exited, std::nullopt);
+      analyzer.analyze(s, exited, {}, std::nullopt);
       check_invariants(s, h, i, seed);
       if (::testing::Test::HasFailure()) return;  // one history's first failure says enough
     }
@@ -309,8 +309,8 @@ TEST(ReadoutInvariants, NoPodFigureMovesWhenAnUnwatchedProgramAllocatesAGibibyte
     for (int i = 0; i < 60; ++i) {
       if (i == 30) loud.other_program += 1024 * kMiB;
       model::Snapshot sa = step(quiet, i, exited_a, ends_a), sb = step(loud, i, exited_b, ends_b);
-      a.analyze(sa, exited_a, std::nullopt);
-      b.analyze(sb, exited_b, std::nullopt);
+      a.analyze(sa, exited_a, {}, std::nullopt);
+      b.analyze(sb, exited_b, {}, std::nullopt);
       const auto& x = sa.cgroups[0].analysis;
       const auto& y = sb.cgroups[0].analysis;
       SCOPED_TRACE("seed " + std::to_string(seed) + " cycle " + std::to_string(i));

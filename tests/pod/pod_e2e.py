@@ -25,7 +25,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "e2e"))
 from prom_servers import free_port, get_json, scrape_metrics, wait_until  # noqa: E402
-from podman_pod import adapt_pod_for_podman, logs, podman  # noqa: E402
+from podman_pod import adapt_pod_for_podman, logs, podman, run_helm_test  # noqa: E402
 import webhook_e2e  # noqa: E402
 
 MIB = 1 << 20
@@ -76,7 +76,8 @@ def render(values: Path, port: int, redis_port: int, *extra: str) -> list[dict]:
     args = ["helm", "template", RELEASE, str(REPO / "helm" / "ramflow"), "--kube-version", "1.28.0",
             "-f", str(values), "--set", f"sidecar.port={port}",
             "--set", f"worker.env[0].name=CELERY_BROKER_URL,worker.env[0].value={broker}",
-            "--set", f"worker.env[1].name=CELERY_RESULT_BACKEND,worker.env[1].value={broker}"]
+            "--set", f"worker.env[1].name=CELERY_RESULT_BACKEND,worker.env[1].value={broker}",
+            "--set", f"service.port={port}"]
     for e in extra:
         args += ["--set", e]
     out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
@@ -226,6 +227,11 @@ def check_placement(c: Checks, pods: Pods) -> None:
             (cg["declared_limit_bytes"], cg["declared_limit_check"], cg["limit_bytes"]) == (declared, expected, WORKER_LIMIT),
             f"podman gave {declared} ({expected}); limit {cg['limit_bytes']}")
     c.check("the sidecar's log names the route", "(route worker_mount)" in logs(SIDECAR))
+    # The Service is the sidecar's port on the host network: its name resolves to 127.0.0.1.
+    objects = render(REPO / "tests" / "pod" / "values.yaml", pods.port, pods.redis_port)
+    code, out = run_helm_test(objects, [f"{DEPLOYMENT}.default.svc"])
+    c.check("helm test: the worker mode's test pod passes against the played pod", code == 0 and "sees the worker's processes" in out,
+            out.strip().splitlines()[-1] if out.strip() else f"exit {code}")
 
 
 def check_tasks(c: Checks, pods: Pods, client) -> None:

@@ -35,3 +35,28 @@ def adapt_pod_for_podman(metadata: dict, spec: dict, port: int) -> None:
         args = c.get("args", [])
         if "--listen" in args:
             args[args.index("--listen") + 1] = f"127.0.0.1:{port}"
+
+
+def run_helm_test(objects: list[dict], hosts: list[str], env: dict[str, str] | None = None,
+                  volumes: tuple[str, ...] = ()) -> tuple[int, str]:
+    """The chart's `helm test` Pod (annotation helm.sh/hook: test) run as podman runs a
+    container: its image, command, arguments, user, read-only root, no capabilities and
+    memory limit, on the host network with `hosts` (Service names) resolving to 127.0.0.1.
+    `env` overrides rendered variables (only what the host network changes, the port).
+    Returns its exit code and output."""
+    pod = next(o for o in objects if o["kind"] == "Pod" and o["metadata"].get("annotations", {}).get("helm.sh/hook") == "test")
+    spec = pod["spec"]
+    container = spec["containers"][0]
+    run = ["run", "--rm", "--network", "host", "--user", f"{spec['securityContext']['runAsUser']}:{spec['securityContext']['runAsGroup']}",
+           "--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
+           "--memory", container["resources"]["limits"]["memory"].replace("Mi", "m")]
+    for host in hosts:
+        run += ["--add-host", f"{host}:127.0.0.1"]
+    for e in container.get("env", []):
+        run += ["-e", f"{e['name']}={(env or {}).get(e['name'], e['value'])}"]
+    for v in volumes:
+        run += ["-v", v]
+    command = container["command"]
+    run += ["--entrypoint", command[0], container["image"], *command[1:], *container.get("args", [])]
+    out = subprocess.run(["podman", *run], capture_output=True, text=True, timeout=120)
+    return out.returncode, out.stdout + out.stderr

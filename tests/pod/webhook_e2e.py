@@ -30,7 +30,7 @@ from pathlib import Path
 import jsonpatch
 import yaml
 
-from podman_pod import adapt_pod_for_podman, logs, podman
+from podman_pod import adapt_pod_for_podman, logs, podman, run_helm_test
 from prom_servers import free_port, scrape_metrics, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
@@ -137,6 +137,10 @@ def start_webhook(objects: list[dict], image: str, workdir: Path) -> Webhook:
     for key in ("tls.crt", "tls.key"):
         (tls / key).write_bytes(base64.b64decode(secret["data"][key]))
         (tls / key).chmod(0o644)
+    ca = workdir / "webhook-ca"  # what the test Pod mounts: the Secret's ca.crt only
+    ca.mkdir(mode=0o755)
+    (ca / "ca.crt").write_bytes(base64.b64decode(secret["data"]["ca.crt"]))
+    (ca / "ca.crt").chmod(0o644)
     container = next(o for o in objects if o["kind"] == "Deployment")["spec"]["template"]["spec"]["containers"][0]
     assert container["image"] == image, f"the chart renders the webhook with {container['image']}, not {image}"
     port = free_port()
@@ -212,6 +216,11 @@ def run(c, image: str, redis_port: int, client, workdir: Path) -> None:
                         lambda: start_webhook(objects, image, workdir))
     if webhook is None:
         return
+    # The test Pod's URL with the webhook's loopback port instead of the Service's 443.
+    code, out = run_helm_test(objects, [webhook.host], env={"URL": f"https://{webhook.host}:{webhook.port}"},
+                              volumes=(f"{workdir / 'webhook-ca'}:/tls:ro",))
+    c.check("helm test: the webhook mode's test pod passes (TLS with the Secret's CA)", code == 0,
+            out.strip().splitlines()[-1] if out.strip() else f"exit {code}")
     deployment = yaml.safe_load((REPO / "tests" / "pod" / "user-worker.yaml").read_text())
     patched = injected_pod(c, webhook, config, args, pod_from_template(deployment, redis_port))
     if patched is None:

@@ -11,8 +11,11 @@ LABEL org.opencontainers.image.title="ramflow-build"
 WORKDIR /src
 COPY scripts/install-deps.sh scripts/install-deps.sh
 RUN scripts/install-deps.sh --build && rm -rf /var/lib/apt/lists/*
-# Only the sources the binary is built from: a change to docs or tests reuses the layers above and below.
+# Only the sources the binary is built from (thresholds.json generates thresholds.h): a change
+# to docs or tests reuses the layers above and below.
 COPY CMakeLists.txt CMakePresets.json ./
+COPY cmake cmake
+COPY thresholds/thresholds.json thresholds/thresholds.json
 COPY src src
 # ccache's directory is a build cache kept by the engine between builds on the same machine.
 RUN --mount=type=cache,target=/root/.cache/ccache,id=ramflow-ccache \

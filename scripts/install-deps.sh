@@ -15,6 +15,7 @@ build=(
 test=(
   git libgtest-dev libgmock-dev lld libclang-rt-14-dev
   python3 python3-pytest python3-yaml python3-celery python3-redis python3-psutil python3-gevent python3-eventlet python3-django
+  python3-jsonpatch
   redis-server prometheus prometheus-alertmanager
   prometheus-process-exporter prometheus-node-exporter
   chromium procps util-linux curl ca-certificates openssl unzip

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What can be checked without building the image (stage 75 builds it for real):
-#  - the build stage runs scripts/install-deps.sh --build and the release CMake preset;
+#  - the build stage runs scripts/install-deps.sh --build and the release CMake preset,
+#    and copies every file the build's CMake reads outside src/;
 #  - the runtime stage is debian:bookworm-slim, non-root, ENTRYPOINT ["ramflowd"],
 #    the agent under /opt/ramflow/agent;
 #  - every shared library `ldd ramflowd` lists is provided (dpkg -S) by a package
@@ -28,6 +29,17 @@ has '^COPY agent/ramflow /opt/ramflow/agent/ramflow' && has '^COPY agent/sitecus
 for d in "$root/agent/ramflow" "$root/agent/sitecustomize"; do
   [ -d "$d" ] && ok "${d#$root/} exists for the COPY" || fail "${d#$root/} missing: the image's COPY would fail"
 done
+
+# Every file the build's CMake reads from outside src/ (cmake/*.cmake, thresholds.json)
+# must be copied into the build stage, or the image build fails at configure time.
+while read -r needed; do
+  copied=""
+  while read -r src; do
+    case $needed in "$src"|"$src"/*) copied=$src ;; esac
+  done < <(sed -nE 's/^COPY +([^ -][^ ]*) .*/\1/p' "$dockerfile" | tr ' ' '\n')
+  [ -n "$copied" ] && ok "the build stage copies $needed (COPY $copied)" || fail "the build's CMake reads $needed, which the build stage does not COPY"
+done < <(grep -rhoE '\$\{PROJECT_SOURCE_DIR\}/[A-Za-z0-9_/-]+\.[a-z]+' "$root/src" "$root/cmake" --include=CMakeLists.txt --include='*.cmake' \
+  | sed 's/^${PROJECT_SOURCE_DIR}\///' | sort -u)
 
 read -r -a runtime <<<"$(sed -nE 's/^ARG RUNTIME_PACKAGES="([^"]*)"/\1/p' "$dockerfile")"
 ((${#runtime[@]})) && ok "RUNTIME_PACKAGES lists ${#runtime[@]} packages" || fail "no ARG RUNTIME_PACKAGES=\"...\" in the Dockerfile"

@@ -5,29 +5,36 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { basename } from "node:path";
 import {
-  ciValuesFiles, find, kubeVersions, kustomize, kustomizeDirs, podSpec, renderChart, sidecarOf,
+  ciValuesFiles, find, kubeVersions, kustomize, kustomizeDirs, modeOf, podSpec, renderChart, sidecarOf,
 } from "./lib/manifests.mjs";
 import { validateObject } from "./lib/validate.mjs";
 import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { chartDir, repo } from "./lib/manifests.mjs";
+import { chartDir, helm, repo, templateArgs } from "./lib/manifests.mjs";
 
 const chartDashboards = () => {
   const dir = join(chartDir, "files/dashboards");
   return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".json")) : [];
 };
 
+// What each mode must render, and what its NOTES.txt must tell.
+const modeChecks = {
+  worker: { kind: "Deployment", notes: [/port-forward/, /ramflowd recommend/] },
+  webhook: { kind: "MutatingWebhookConfiguration", notes: [/ramflow\.io\/inject/, /ramflow_webhook_admission_reviews_total/] },
+  monitoring: { kind: "PrometheusRule", notes: [/once per cluster/] },
+};
+
 for (const valuesFile of ciValuesFiles()) {
   for (const kubeVersion of kubeVersions) {
     test(`chart ${basename(valuesFile)} on ${kubeVersion} renders valid objects`, async () => {
       const objects = renderChart({ valuesFile, kubeVersion });
-      assert.ok(find(objects, "Deployment"), "a Deployment is rendered");
+      const want = modeChecks[modeOf(valuesFile)];
+      assert.ok(find(objects, want.kind), `a ${want.kind} is rendered`);
       for (const o of objects) await validateObject(o);
       const notes = renderChart({ valuesFile, kubeVersion, notes: true });
-      assert.match(notes, /port-forward/);
-      assert.match(notes, /ramflowd recommend/);
+      for (const re of want.notes) assert.match(notes, re);
     });
   }
 }
@@ -77,6 +84,12 @@ test("capability modes run as UID 0 with only the capabilities they need", () =>
   assert.deepEqual(s.securityContext.capabilities, { drop: ["ALL"], add: ["BPF", "PERFMON", "SYS_PTRACE"] });
   assert.equal(s.args[s.args.indexOf("--ebpf") + 1], "on");
   assert.equal(s.args[s.args.indexOf("--allowed-uids") + 1], "1000", "the worker's UID may still connect");
+  // eBPF alone: UID 0 without SYS_PTRACE may not open a UID-1000 worker's /proc/<pid>/root
+  // (where its cgroup is read) — seen in the pod test (docs/kubernetes.md).
+  const ebpf = sidecarOf(podSpec(renderChart({ set: ["sidecar.ebpf.enabled=true"] }))).securityContext;
+  assert.deepEqual(ebpf.capabilities, { drop: ["ALL"], add: ["BPF", "PERFMON", "SYS_PTRACE"] });
+  const ptrace = sidecarOf(podSpec(renderChart({ set: ["sidecar.readOtherUids=true"] }))).securityContext;
+  assert.deepEqual(ptrace.capabilities, { drop: ["ALL"], add: ["SYS_PTRACE"] });
 });
 
 test("the worker's limits reach the sidecar through the Downward API", () => {
@@ -99,7 +112,8 @@ test("the worker loads the agent through PYTHONPATH and finds the socket", () =>
 
 test("optional objects appear only when enabled", () => {
   const kinds = (objs) => objs.map((o) => o.kind).sort();
-  assert.deepEqual(kinds(renderChart()), ["Deployment", "Service", "ServiceAccount"]);
+  assert.deepEqual(kinds(renderChart()), ["Deployment", "Pod", "Service", "ServiceAccount"]);
+  assert.deepEqual(kinds(renderChart({ set: ["helmTest.enabled=false"] })), ["Deployment", "Service", "ServiceAccount"]);
   const full = renderChart({ valuesFile: ciValuesFiles().find((f) => f.includes("full")) });
   for (const k of ["ServiceMonitor", "PrometheusRule", "NetworkPolicy", "PodDisruptionBudget"]) {
     assert.ok(find(full, k), `${k} rendered with full-values.yaml`);
@@ -115,14 +129,36 @@ test("optional objects appear only when enabled", () => {
   }
 });
 
+const setKnobs = (assignments) => parse(execFileSync("/usr/bin/python3",
+  [join(repo, "deploy/prometheus/set_knobs.py"), ...assignments], { encoding: "utf8" }));
+
 test("prometheusRule.knobs changes the rules exactly as deploy/prometheus/set_knobs.py does", () => {
   const valuesFile = ciValuesFiles().find((f) => f.includes("full"));
-  const knobs = parse(readFileSync(valuesFile, "utf8")).prometheusRule.knobs;
+  const { knobs, disabledAlerts, extraRules } = parse(readFileSync(valuesFile, "utf8")).prometheusRule;
   assert.ok(Object.keys(knobs).length > 0, "full-values.yaml sets some knobs");
   const chartRules = find(renderChart({ valuesFile }), "PrometheusRule").spec;
-  const script = join(repo, "deploy/prometheus/set_knobs.py");
-  const assignments = Object.entries(knobs).map(([k, v]) => `${k}=${v}`);
-  const expected = parse(execFileSync("/usr/bin/python3", [script, ...assignments], { encoding: "utf8" }));
+  const expected = setKnobs(Object.entries(knobs).map(([k, v]) => `${k}=${v}`));
+  // full-values.yaml also leaves alerts out and adds its own group.
+  for (const g of expected.groups) g.rules = g.rules.filter((r) => !disabledAlerts.includes(r.alert));
+  expected.groups.push({ name: "ramflow-extra.rules", rules: extraRules });
   assert.deepEqual(chartRules.groups, expected.groups);
   assert.deepEqual(find(renderChart({ valuesFile: ciValuesFiles().find((f) => f.includes("default")) }), "PrometheusRule"), undefined);
+});
+
+test("the chart's rules with default knobs are deploy/prometheus/ramflow-rules.yaml, whatever the release is called", () => {
+  for (const release of ["ramflow", "jobs"]) {
+    const rule = find(renderChart({ release, set: ["mode=monitoring"] }), "PrometheusRule");
+    assert.deepEqual(rule.spec.groups, setKnobs([]).groups, release);
+  }
+});
+
+test("prometheusRule.disabledAlerts leaves out every rule of each named alert, and refuses unknown names", () => {
+  const all = find(renderChart({ set: ["mode=monitoring"] }), "PrometheusRule").spec.groups.flatMap((g) => g.rules);
+  const some = find(renderChart({ set: ["mode=monitoring", "prometheusRule.disabledAlerts={RamflowOOMProjected,RamflowSidecarDown}"] }),
+    "PrometheusRule").spec.groups.flatMap((g) => g.rules);
+  const names = (rules) => rules.map((r) => r.alert ?? r.record);
+  assert.deepEqual(names(some), names(all).filter((n) => n !== "RamflowOOMProjected" && n !== "RamflowSidecarDown"));
+  assert.equal(names(all).filter((n) => n === "RamflowOOMProjected").length, 2, "both severities of RamflowOOMProjected existed");
+  assert.throws(() => helm(templateArgs({ set: ["mode=monitoring", "prometheusRule.disabledAlerts={RamflowOOMRsk}"] })),
+    (e) => /prometheusRule\.disabledAlerts: RamflowOOMRsk is not an alert of ramflow; known: RamflowAgentSilent, /.test(e.stderr));
 });

@@ -5,7 +5,8 @@
 // nothing), documents every field, and values.yaml comments every key.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import Ajv from "ajv";
 import { parseDocument, isMap, isPair, visit } from "yaml";
@@ -35,6 +36,55 @@ test("helm refuses bad values with the schema's message", () => {
   for (const [set, message] of bad) {
     assert.throws(() => helm(templateArgs({ set: [set] })), (e) => {
       assert.match(e.stderr, /values don't meet the specifications of the schema/, set);
+      assert.match(e.stderr, message, `${set}: ${e.stderr}`);
+      return true;
+    }, set);
+  }
+});
+
+// Values written in a file, as users do (`--set` turns 0.5 into a string).
+function withValuesFile(text, run) {
+  const dir = mkdtempSync(join(tmpdir(), "ramflow-values-"));
+  try {
+    writeFileSync(join(dir, "values.yaml"), text);
+    return run(join(dir, "values.yaml"));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test("resources take quantities as numbers or strings, extended resources and claims", () => {
+  const text = [
+    "worker:", "  resources:",
+    "    requests: {cpu: 0.5, memory: 1Gi, ephemeral-storage: 2G, hugepages-2Mi: 64Mi}",
+    "    limits: {cpu: 2, memory: 1.5e9, nvidia.com/gpu: 1, example.com/dongle: \"1\"}",
+    "    claims: [{name: gpu}]",
+    "sidecar:", "  resources:", "    requests: {cpu: .05, memory: 48Mi}", "    limits: {memory: 128Mi}",
+    "agent:", "  resources:", "    requests: {cpu: 10m}", "",
+  ].join("\n");
+  withValuesFile(text, (file) => {
+    assert.match(helm(["lint", "--strict", chartDir, "-f", file]), /0 chart\(s\) failed/);
+    const worker = helm(templateArgs({ valuesFile: file }));
+    assert.match(worker, /nvidia\.com\/gpu: 1/);
+    assert.match(worker, /cpu: 0\.5/);
+  });
+});
+
+test("resources still refuse what Kubernetes refuses", () => {
+  const bad = [
+    ["worker.resources.requests.cpu=lots", /- worker\.resources\.requests\.cpu: Does not match pattern/],
+    ["worker.resources.requests.cpu=-1", /- worker\.resources\.requests\.cpu: Must be greater than or equal to 0/],
+    ["worker.resources.requests.memory=1.5.3Gi", /- worker\.resources\.requests\.memory: Does not match pattern/],
+    ["worker.resources.limits.memory=1GB", /- worker\.resources\.limits\.memory: Does not match pattern/],
+    ["sidecar.resources.limit.memory=1Gi", /- sidecar\.resources: Additional property limit is not allowed/],
+    ["agent.resources.requests.bad name=1", /- agent\.resources\.requests: Does not match pattern/],
+    ["mode=sidecar", /- mode: mode must be one of the following: "worker", "webhook", "monitoring"/],
+    ["prometheusRule.enabled=maybe", /- prometheusRule\.enabled: prometheusRule\.enabled must be one of the following: "auto", true, false/],
+    ["webhook.failurePolicy=Sometimes", /- webhook\.failurePolicy: webhook\.failurePolicy must be one of the following: "Ignore", "Fail"/],
+    ["prometheusJob=a b", /- prometheusJob: Does not match pattern/],
+  ];
+  for (const [set, message] of bad) {
+    assert.throws(() => helm(templateArgs({ set: [set] })), (e) => {
       assert.match(e.stderr, message, `${set}: ${e.stderr}`);
       return true;
     }, set);

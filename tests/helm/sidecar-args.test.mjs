@@ -1,16 +1,20 @@
 // The real ramflowd accepts the sidecar's arguments and environment as every ci
 // values file renders them: started with them (listen address, socket and state
-// directory moved to a temporary place), it must still be running after 2 s.
-// Skipped while the binary is absent ($RAMFLOWD or build/default/src/ramflowd),
-// failed then when CI=true.
+// directory moved to a temporary place), it must still be running after 2 s. In the
+// webhook mode the real `ramflowd webhook` starts with the rendered arguments and the
+// certificate of the rendered Secret, and answers /healthz over TLS to a client that
+// trusts only the configuration's caBundle and checks the Service's DNS name, as
+// the API server does. Skipped while the binary is absent ($RAMFLOWD or
+// build/default/src/ramflowd), failed then when CI=true.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { request } from "node:https";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ciValuesFiles, podSpec, renderChart, repo, sidecarOf } from "./lib/manifests.mjs";
+import { ciValuesFiles, find, modeOf, podSpec, renderChart, repo, sidecarOf } from "./lib/manifests.mjs";
 
 const binary = process.env.RAMFLOWD || join(repo, "build/default/src/ramflowd");
 const missing = !existsSync(binary);
@@ -38,7 +42,7 @@ function environment(env) {
   return out;
 }
 
-for (const valuesFile of ciValuesFiles()) {
+for (const valuesFile of ciValuesFiles().filter((f) => modeOf(f) === "worker")) {
   test(`ramflowd accepts the sidecar of ${valuesFile.split("/").pop()}`, { skip: missing && `no ramflowd at ${binary} yet` }, async () => {
     const sidecar = sidecarOf(podSpec(renderChart({ valuesFile })));
     const dir = mkdtempSync(join(tmpdir(), "ramflow-args-"));
@@ -54,4 +58,49 @@ for (const valuesFile of ciValuesFiles()) {
     rmSync(dir, { recursive: true, force: true });
     assert.equal(exited, null, `ramflowd ${args.join(" ")} exited with ${exited}:\n${stderr}`);
   });
+}
+
+function healthz(port, host, ca) {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: "127.0.0.1", port, path: "/healthz", servername: host, ca, timeout: 2000 }, (res) => {
+      let body = "";
+      res.on("data", (d) => { body += d; });
+      res.on("end", () => resolve({ status: res.statusCode, body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+for (const valuesFile of ciValuesFiles().filter((f) => modeOf(f) === "webhook")) {
+  test(`ramflowd webhook serves the chart's certificate with the arguments of ${valuesFile.split("/").pop()}`,
+    { skip: missing && `no ramflowd at ${binary} yet` }, async () => {
+      const objects = renderChart({ valuesFile, kubeVersion: "1.28.0" });
+      const secret = find(objects, "Secret");
+      const config = find(objects, "MutatingWebhookConfiguration");
+      const { name, namespace } = config.webhooks[0].clientConfig.service;
+      const dir = mkdtempSync(join(tmpdir(), "ramflow-webhook-args-"));
+      for (const key of ["tls.crt", "tls.key"]) writeFileSync(join(dir, key), Buffer.from(secret.data[key], "base64"));
+      const port = await freePort();
+      const args = podSpec(objects, "ramflow").containers[0].args.map((a) =>
+        a.startsWith("--listen=") ? `--listen=127.0.0.1:${port}` : a.replace(/^(--tls-(cert|key)=)\/tls\//, `$1${dir}/`));
+      const child = spawn(binary, args, { env: { PATH: process.env.PATH }, stdio: ["ignore", "ignore", "pipe"] });
+      let stderr = "";
+      child.stderr.on("data", (d) => { stderr += d; });
+      try {
+        const ca = Buffer.from(config.webhooks[0].clientConfig.caBundle, "base64");
+        let answer;
+        let lastError;
+        for (let i = 0; i < 50 && !answer; i++) {
+          answer = await healthz(port, `${name}.${namespace}.svc`, ca).catch((e) => {
+            lastError = e;
+            return new Promise((r) => setTimeout(() => r(undefined), 100));
+          });
+        }
+        assert.equal(answer?.status, 200, `ramflowd ${args.join(" ")}: ${lastError}\n${stderr}`);
+      } finally {
+        child.kill("SIGKILL");
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
 }

@@ -3,20 +3,20 @@
 // values.yaml is read by some template.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
+import { join, relative } from "node:path";
 import { parse } from "yaml";
-import { chartDir } from "./lib/manifests.mjs";
+import { chartDir, templateFiles } from "./lib/manifests.mjs";
 
 const values = parse(readFileSync(join(chartDir, "values.yaml"), "utf8"));
 const schema = JSON.parse(readFileSync(join(chartDir, "values.schema.json"), "utf8"));
 const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
 
 function templatePaths() {
-  const dir = join(chartDir, "templates");
   const used = new Map();
-  for (const f of readdirSync(dir)) {
-    const text = readFileSync(join(dir, f), "utf8");
+  for (const path of templateFiles()) {
+    const f = relative(join(chartDir, "templates"), path);
+    const text = readFileSync(path, "utf8");
     for (const m of text.matchAll(/\.Values((?:\.[A-Za-z_][A-Za-z0-9_]*)+)/g)) {
       const path = m[1].slice(1);
       used.set(path, [...(used.get(path) ?? []), f]);

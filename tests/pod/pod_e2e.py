@@ -25,6 +25,8 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "e2e"))
 from prom_servers import free_port, get_json, scrape_metrics, wait_until  # noqa: E402
+from podman_pod import adapt_pod_for_podman, logs, podman, run_helm_test  # noqa: E402
+import webhook_e2e  # noqa: E402
 
 MIB = 1 << 20
 WORKER_LIMIT = 384 * MIB
@@ -65,17 +67,6 @@ class Checks:
             return None
 
 
-def podman(*args: str, check: bool = True) -> str:
-    out = subprocess.run(["podman", *args], capture_output=True, text=True)
-    if check and out.returncode != 0:
-        raise RuntimeError(f"podman {' '.join(args)}: {out.stderr.strip()}")
-    return out.stdout
-
-
-def logs(container: str) -> str:
-    """What the container wrote, both streams (ramflowd logs on stderr)."""
-    out = subprocess.run(["podman", "logs", container], capture_output=True, text=True)
-    return out.stdout + out.stderr
 
 
 # ---- the manifests ------------------------------------------------------------------
@@ -85,7 +76,8 @@ def render(values: Path, port: int, redis_port: int, *extra: str) -> list[dict]:
     args = ["helm", "template", RELEASE, str(REPO / "helm" / "ramflow"), "--kube-version", "1.28.0",
             "-f", str(values), "--set", f"sidecar.port={port}",
             "--set", f"worker.env[0].name=CELERY_BROKER_URL,worker.env[0].value={broker}",
-            "--set", f"worker.env[1].name=CELERY_RESULT_BACKEND,worker.env[1].value={broker}"]
+            "--set", f"worker.env[1].name=CELERY_RESULT_BACKEND,worker.env[1].value={broker}",
+            "--set", f"service.port={port}"]
     for e in extra:
         args += ["--set", e]
     out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
@@ -93,24 +85,10 @@ def render(values: Path, port: int, redis_port: int, *extra: str) -> list[dict]:
 
 
 def adapt_for_podman(objects: list[dict], port: int) -> dict:
-    """What podman 4.3's `kube play` needs that Kubernetes does not (docs/testing.md):
-    only the Deployment (Service and ServiceAccount mean nothing to podman); its init
-    container re-run on every start (podman's default "once" fails to bring the pod
-    up); the host network, so the test reaches the sidecar on 127.0.0.1 only; hence
-    no `ports` (podman turns each containerPort into a port mapping, refused on the
-    host network) and probes given the port number instead of its name."""
+    """The chart's Deployment as podman plays it: only the Deployment (Service and
+    ServiceAccount mean nothing to podman), adapted by adapt_pod_for_podman."""
     deployment = next(o for o in objects if o["kind"] == "Deployment")
-    deployment["metadata"].setdefault("annotations", {})["io.podman.annotations.init.container.type"] = "always"
-    spec = deployment["spec"]["template"]["spec"]
-    spec["hostNetwork"] = True
-    for c in spec.get("initContainers", []) + spec["containers"]:
-        c.pop("ports", None)
-        for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
-            if "httpGet" in c.get(probe, {}):
-                c[probe]["httpGet"]["port"] = port
-        args = c.get("args", [])
-        if "--listen" in args:
-            args[args.index("--listen") + 1] = f"127.0.0.1:{port}"
+    adapt_pod_for_podman(deployment["metadata"], deployment["spec"]["template"]["spec"], port)
     return deployment
 
 
@@ -249,6 +227,11 @@ def check_placement(c: Checks, pods: Pods) -> None:
             (cg["declared_limit_bytes"], cg["declared_limit_check"], cg["limit_bytes"]) == (declared, expected, WORKER_LIMIT),
             f"podman gave {declared} ({expected}); limit {cg['limit_bytes']}")
     c.check("the sidecar's log names the route", "(route worker_mount)" in logs(SIDECAR))
+    # The Service is the sidecar's port on the host network: its name resolves to 127.0.0.1.
+    objects = render(REPO / "tests" / "pod" / "values.yaml", pods.port, pods.redis_port)
+    code, out = run_helm_test(objects, [f"{DEPLOYMENT}.default.svc"])
+    c.check("helm test: the worker mode's test pod passes against the played pod", code == 0 and "sees the worker's processes" in out,
+            out.strip().splitlines()[-1] if out.strip() else f"exit {code}")
 
 
 def check_tasks(c: Checks, pods: Pods, client) -> None:
@@ -321,12 +304,12 @@ def restart_sidecar(c: Checks, pods: Pods, what: str, kept) -> None:
 
 
 def check_ebpf_mode(c: Checks, pods: Pods, client) -> None:
-    """The chart's eBPF mode as it renders (sidecar.ebpf.enabled: UID 0, only BPF and PERFMON
-    added, RuntimeDefault seccomp) in a podman pod: whatever does not work here must be
-    said, by the report and the log, with the reason; what works is checked for real.
-    docs/testing.md records what happened (podman 4.3's seccomp refuses bpf() without
-    CAP_SYS_ADMIN; its emptyDirs are not writable by a UID 0 without CAP_DAC_OVERRIDE;
-    UID 0 without CAP_SYS_PTRACE may not open a UID 1000 worker's /proc/PID/root)."""
+    """The chart's eBPF mode as it renders (sidecar.ebpf.enabled: UID 0, only BPF, PERFMON and
+    SYS_PTRACE added, RuntimeDefault seccomp) in a podman pod: whatever does not work here
+    must be said, by the report and the log, with the reason; what works is checked for
+    real. docs/kubernetes.md records what happened (podman 4.3's seccomp refuses bpf()
+    without CAP_SYS_ADMIN; its emptyDirs are not writable by a UID 0 without
+    CAP_DAC_OVERRIDE)."""
     podman("kube", "down", str(pods.workdir / "worker.yaml"))
     objects = render(REPO / "tests" / "pod" / "values.yaml", pods.port, pods.redis_port, "sidecar.ebpf.enabled=true")
     deployment = adapt_for_podman(objects, pods.port)
@@ -342,9 +325,9 @@ def check_ebpf_mode(c: Checks, pods: Pods, client) -> None:
           f" ({cg['missing']}); {agents:.0f} agents connected", flush=True)
     c.check("eBPF mode: the watcher runs, or the report says why not", ebpf["state"] == "active" or bool(ebpf["reason"]),
             ebpf["reason"] or "active")
-    c.check("eBPF mode: the worker's cgroup is read, or the report says what is missing and the remedy",
-            cg["route"] == "worker_mount" or (cg["route"] == "unreachable" and cg["missing"] and cg["remedy"]),
-            cg["remedy"] or cg["route"])
+    # SYS_PTRACE comes with the eBPF mode: UID 0 without it may not open a UID 1000 worker's /proc/PID/root.
+    c.check("eBPF mode: the worker's cgroup is read through the worker's mount (the mode adds SYS_PTRACE)",
+            cg["route"] == "worker_mount" and cg["limit_bytes"] == WORKER_LIMIT, f"{cg['route']} {cg['missing'] or ''}")
     c.check("eBPF mode: the agents connect, or the log says why not",
             agents >= 3 or "agent socket disabled" in log, f"{agents:.0f} agents")
     if ebpf["state"] != "active":
@@ -369,6 +352,8 @@ def run(c: Checks, pods: Pods) -> None:
         check_oom(c, pods, client)
         restart_sidecar(c, pods, "the OOM kill count", pods.oom_kills)
         check_ebpf_mode(c, pods, client)
+        podman("kube", "down", str(pods.workdir / "worker-ebpf.yaml"), check=False)
+        webhook_e2e.run(c, pods.image, pods.redis_port, client, pods.workdir)
     finally:
         client.close()
 
@@ -395,13 +380,16 @@ def main() -> int:
         if c.failed:
             for name in (SIDECAR, WORKER):
                 print(f"--- podman logs {name} (last 40 lines)\n" + "\n".join(logs(name).splitlines()[-40:]), flush=True)
+        webhook_e2e.cleanup(workdir)
         for manifest in ("worker.yaml", "worker-ebpf.yaml", "redis.yaml"):
             if (workdir / manifest).exists():
                 podman("kube", "down", str(workdir / manifest), check=False)
-        for pod in (POD, REDIS_POD):
+        for pod in (POD, REDIS_POD, webhook_e2e.USER_POD):
             podman("pod", "rm", "-f", "--ignore", pod, check=False)
         left = podman("pod", "ps", "--format", "{{.Name}}", check=False).split()
-        c.check("every pod the test played is removed", not {POD, REDIS_POD} & set(left), " ".join(left))
+        c.check("every pod the test played is removed", not {POD, REDIS_POD, webhook_e2e.USER_POD} & set(left), " ".join(left))
+        containers = podman("ps", "-a", "--format", "{{.Names}}", check=False).split()
+        c.check("the webhook container is removed", webhook_e2e.WEBHOOK_CONTAINER not in containers)
         os.chdir(REPO)
         shutil.rmtree(workdir, ignore_errors=True)
     print(f"{c.passed} passed, {c.failed} failed")

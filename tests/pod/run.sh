@@ -2,7 +2,9 @@
 # The pod end-to-end test: builds the ramflow image (scripts/build-image.sh) and the
 # test's worker image with podman, checks the image itself (version, user, size,
 # libraries, labels), then plays the chart rendered by the real Helm as real pods
-# (tests/pod/pod_e2e.py: Celery + Redis + the ramflowd sidecar, cgroup v1, runc).
+# (tests/pod/pod_e2e.py: Celery + Redis + the ramflowd sidecar, cgroup v1, runc),
+# and a user's own Celery Deployment through the chart's injection webhook
+# (tests/pod/webhook_e2e.py; the image built once serves both).
 # Needs root, podman, helm, node (scripts/install-deps.sh). Prints "N passed, M
 # failed" last; removes every pod it played, also on failure. Images stay (cached).
 set -uo pipefail
@@ -16,7 +18,8 @@ ok()   { echo "ok   $1"; passed=$((passed + 1)); }
 fail() { echo "FAIL $1"; failed=$((failed + 1)); }
 finish() { echo "$passed passed, $failed failed"; ((failed == 0)); exit; }
 # Backstop for a killed pod_e2e.py (it removes its pods itself): the pods by name.
-trap 'podman pod rm -f --ignore podtest-ramflow-pod-0 podtest-redis >/dev/null 2>&1' EXIT
+trap 'podman pod rm -f --ignore podtest-ramflow-pod-0 podtest-redis shop-celery-5d8c7b9f4-x7k2p >/dev/null 2>&1
+      podman rm -f --ignore podtest-webhook >/dev/null 2>&1' EXIT
 
 for tool in podman helm node /usr/bin/python3; do
   command -v "$tool" >/dev/null || { fail "$tool missing: run scripts/install-deps.sh"; finish; }

@@ -2,8 +2,9 @@
 # Prometheus rules, Grafana dashboards and the thresholds they share, statically:
 # promtool check/test rules (lead-time time lines included), knob markers against
 # thresholds/thresholds.json, runbook/docs agreement, fleet-ruler conventions, the
-# chart's generated copies, dashboard lint and PromQL parse.
-# Budget: < 30 s (no servers; promtool only).
+# chart's generated copies, dashboard lint and PromQL parse; the same promtool tests
+# against the chart's PrometheusRule rendered by Helm for a release called `jobs`.
+# Budget: < 40 s (no servers; promtool and helm only; the chart's copy adds ~8 s).
 set -uo pipefail
 cd "${RAMFLOW_SRC:-$(dirname "$0")/../..}"
 export PYTHONDONTWRITEBYTECODE=1
@@ -38,6 +39,7 @@ step "rules with every knob changed still parse" bash -c '
   promtool check rules "$tmp/r.yaml" >/dev/null && ! grep -q "job=\"ramflow\"" "$tmp/r.yaml"'
 step "dashboards up to date, lint, PromQL parses" $PY grafana/build.py --check
 step "the chart's copies (thresholds, rules with @knobs@, dashboards) are current" $PY helm/sync_chart_files.py --check
+step "promtool tests against the chart's rules for release jobs" $PY tests/helm/chart_rules_promtool.py
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Kubernetes packaging: Helm chart (the real Helm), kustomize manifests, Dockerfile,
 # in-pod layout. The image and real pods are stage 75.
-# Budget: ~150 s on 2 cores (npm ci ~35 s when the lockfile changed, node tests
-# ~50 s, pod-layout pytest ~60 s); pytest is capped at 300 s.
+# Budget: ~3 min on 2 cores (npm ci ~35 s when the lockfile changed, node tests
+# ~80 s, relabelings ~7 s, pod-layout pytest ~60 s); pytest is capped at 300 s.
 # Steps: chart-file sync check, Dockerfile check (ldd/dpkg -S), npm ci of the pinned
 # validators, node tests (helm lint --strict, helm template for 1.28/1.30 +
-# kubernetes-models, schema failures through helm, .Values paths, chart-vs-kustomize,
-# the real ramflowd accepting the rendered sidecar args), tests/e2e/test_pod_layout.py.
+# kubernetes-models/cert-manager models, the three modes, the webhook's certificate
+# and lookup, the umbrella chart, schema failures through helm, the job label with
+# promtool, Pod Security levels, .Values paths, chart-vs-kustomize, the real ramflowd
+# accepting the rendered sidecar and webhook args), full-values relabelings through a
+# real Prometheus, tests/e2e/test_pod_layout.py.
 set -uo pipefail
 cd "${RAMFLOW_SRC:-$(dirname "$0")/../..}"
 helm_tests=tests/helm
@@ -29,6 +32,7 @@ npm_install() {
 }
 step "npm ci (pinned validators)" npm_install
 step "chart and kustomize tests" bash -c "cd $helm_tests && node --test --test-reporter=spec ./*.test.mjs"
+step "full-values relabelings through a real Prometheus (pytest)" timeout 120 /usr/bin/python3 -m pytest -q tests/helm/test_relabelings.py
 step "in-pod layout (pytest)" timeout 300 /usr/bin/python3 -m pytest -q tests/e2e/test_pod_layout.py
 
 echo "$passed passed, $failed failed"

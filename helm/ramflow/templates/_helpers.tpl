@@ -55,12 +55,38 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end }}
 {{- end }}
 
-{{/* Capabilities the sidecar needs beyond none; a non-root container never gets added capabilities, so any of them means UID 0. */}}
+{{/*
+Capabilities the sidecar needs beyond none; a non-root container never gets added
+capabilities, so any of them means UID 0. The eBPF mode needs SYS_PTRACE too: a UID 0
+without it may not open a worker's /proc/<pid>/root (where the worker's cgroup is read)
+or smaps_rollup when the worker runs under another UID.
+*/}}
 {{- define "ramflow.sidecarCapabilities" -}}
 {{- $caps := list }}
-{{- if .Values.sidecar.ebpf.enabled }}{{ $caps = concat $caps (list "BPF" "PERFMON") }}{{ end }}
+{{- if .Values.sidecar.ebpf.enabled }}{{ $caps = concat $caps (list "BPF" "PERFMON" "SYS_PTRACE") }}{{ end }}
 {{- if .Values.sidecar.readOtherUids }}{{ $caps = append $caps "SYS_PTRACE" }}{{ end }}
-{{- toJson $caps }}
+{{- toJson ($caps | uniq) }}
+{{- end }}
+
+{{/* The Pod Security Standards level the worker pods need: adding BPF, PERFMON or SYS_PTRACE is beyond baseline. */}}
+{{- define "ramflow.podSecurityLevel" -}}
+{{- if include "ramflow.sidecarCapabilities" . | fromJsonArray }}privileged{{ else }}restricted{{ end }}
+{{- end }}
+
+{{/* "true" when an "auto"/true/false switch is on: "auto" means on in the monitoring mode only. */}}
+{{- define "ramflow.monitoringSwitch" -}}
+{{- $value := index . 0 }}{{- $mode := index . 1 }}
+{{- if kindIs "bool" $value }}{{ if $value }}true{{ end }}
+{{- else if eq $mode "monitoring" }}true
+{{- end }}
+{{- end }}
+
+{{- define "ramflow.prometheusRuleEnabled" -}}
+{{- include "ramflow.monitoringSwitch" (list .Values.prometheusRule.enabled .Values.mode) }}
+{{- end }}
+
+{{- define "ramflow.grafanaDashboardsEnabled" -}}
+{{- include "ramflow.monitoringSwitch" (list .Values.grafanaDashboards.enabled .Values.mode) }}
 {{- end }}
 
 {{/* The worker's UID: its own runAsUser, else the pod's; empty when the image decides. */}}
@@ -210,8 +236,9 @@ seccompProfile:
 The rule file with its knobs filled in. files/prometheus/ramflow-rules.yaml is
 deploy/prometheus/ramflow-rules.yaml with each knob's default replaced by @NAME@
 (helm/sync_chart_files.py); the defaults come from files/thresholds.json (a copy of
-thresholds/thresholds.json), prometheusRule.knobs overrides them. The same two steps
-as deploy/prometheus/set_knobs.py (tests/helm/render.test.mjs checks both agree).
+thresholds/thresholds.json), except sidecarJob, which selects this chart's job
+(prometheusJob); prometheusRule.knobs overrides them. The same two steps as
+deploy/prometheus/set_knobs.py (tests/helm/render.test.mjs checks both agree).
 */}}
 {{- define "ramflow.prometheusRulesText" -}}
 {{- $text := .Files.Get "files/prometheus/ramflow-rules.yaml" }}
@@ -219,6 +246,7 @@ as deploy/prometheus/set_knobs.py (tests/helm/render.test.mjs checks both agree)
 {{- range $name, $entry := (.Files.Get "files/thresholds.json" | fromJson).thresholds }}
 {{- if $entry.knob }}{{ $_ := set $values $name (toString $entry.value) }}{{ end }}
 {{- end }}
+{{- $_ := set $values "sidecarJob" (printf "job=%q" .Values.prometheusJob) }}
 {{- range $name, $value := .Values.prometheusRule.knobs | default dict }}
 {{- if not (hasKey $values $name) }}
 {{- fail (printf "prometheusRule.knobs.%s: unknown knob; known: %s (docs/alerts.md)" $name (keys $values | sortAlpha | join ", ")) }}
@@ -229,4 +257,50 @@ as deploy/prometheus/set_knobs.py (tests/helm/render.test.mjs checks both agree)
 {{- $text = replace (printf "@%s@" $name) $value $text }}
 {{- end }}
 {{- $text }}
+{{- end }}
+
+{{/*
+What a ServiceMonitor endpoint and a PodMonitor podMetricsEndpoint share, from
+serviceMonitor.* or podMonitor.*. The PodMonitor's own relabelings come first: only
+the container "ramflow" (another container's port may also be called "metrics"), and
+the job set to prometheusJob (a PodMonitor's default job is <namespace>/<name>).
+*/}}
+{{- define "ramflow.scrapeEndpoint" -}}
+interval: {{ .interval }}
+scrapeTimeout: {{ .scrapeTimeout }}
+{{- with .relabelings }}
+relabelings:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .metricRelabelings }}
+metricRelabelings:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end }}
+
+{{/* The webhook's Service name, the host the API server calls (<name>.<namespace>.svc). */}}
+{{- define "ramflow.webhookService" -}}
+{{- include "ramflow.fullname" . }}
+{{- end }}
+
+{{- define "ramflow.webhookTlsSecret" -}}
+{{- printf "%s-tls" (include "ramflow.fullname" . | trunc 59 | trimSuffix "-") }}
+{{- end }}
+
+{{/* "true" when the webhook's certificate comes from cert-manager. */}}
+{{- define "ramflow.webhookCertManager" -}}
+{{- $enabled := .Values.webhook.certManager.enabled }}
+{{- if kindIs "bool" $enabled }}{{ if $enabled }}true{{ end }}
+{{- else if .Capabilities.APIVersions.Has "cert-manager.io/v1" }}true
+{{- end }}
+{{- end }}
+
+{{- define "ramflow.webhookLabels" -}}
+{{ include "ramflow.labels" . }}
+app.kubernetes.io/component: webhook
+{{- end }}
+
+{{- define "ramflow.webhookSelectorLabels" -}}
+{{ include "ramflow.selectorLabels" . }}
+app.kubernetes.io/component: webhook
 {{- end }}

@@ -49,10 +49,11 @@ function once(key, produce) {
   return structuredClone(memo.get(key));
 }
 
-export function templateArgs({ valuesFile, kubeVersion = "1.30.0", set = [] } = {}) {
-  const args = ["template", releaseName, chartDir, "--namespace", "default", "--kube-version", kubeVersion];
+export function templateArgs({ valuesFile, kubeVersion = "1.30.0", set = [], release = releaseName, namespace = "default", apiVersions = [] } = {}) {
+  const args = ["template", release, chartDir, "--namespace", namespace, "--kube-version", kubeVersion];
   if (valuesFile) args.push("-f", valuesFile);
   for (const s of set) args.push("--set", s);
+  for (const a of apiVersions) args.push("--api-versions", a);
   return args;
 }
 
@@ -77,12 +78,19 @@ function renderNotes(options) {
   }
 }
 
-export function renderChart({ valuesFile, kubeVersion = "1.30.0", notes = false } = {}) {
-  return once(JSON.stringify(["chart", valuesFile, kubeVersion, notes]), () => {
-    if (notes) return renderNotes({ valuesFile, kubeVersion });
-    const out = helm(templateArgs({ valuesFile, kubeVersion }));
-    return parseDocs(out, `chart ${valuesFile ?? "defaults"} @${kubeVersion}`);
+// options: valuesFile, kubeVersion, set (--set list), release, namespace, apiVersions, notes.
+export function renderChart(options = {}) {
+  const { notes = false, ...render } = options;
+  return once(JSON.stringify(["chart", options]), () => {
+    if (notes) return renderNotes(render);
+    const out = helm(templateArgs(render));
+    return parseDocs(out, `chart ${render.valuesFile ?? "defaults"} ${JSON.stringify(render.set ?? [])} @${render.kubeVersion ?? "1.30.0"}`);
   });
+}
+
+// The mode a values file selects (worker when it says nothing).
+export function modeOf(valuesFile) {
+  return (valuesFile && parse(readFileSync(valuesFile, "utf8"))?.mode) || "worker";
 }
 
 // Every directory under deploy/ that holds a Kustomization (components are
@@ -111,10 +119,18 @@ export function find(objects, kind, name) {
   return objects.find((o) => o.kind === kind && (name === undefined || o.metadata?.name === name));
 }
 
-export function podSpec(objects) {
-  const d = find(objects, "Deployment", "ramflow");
-  if (!d) throw new Error("no Deployment named ramflow");
+export function podSpec(objects, name = "ramflow") {
+  const d = find(objects, "Deployment", name);
+  if (!d) throw new Error(`no Deployment named ${name}`);
   return d.spec.template.spec;
+}
+
+// Every template file under templates/, subdirectories included.
+export function templateFiles() {
+  const dir = join(chartDir, "templates");
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath ?? e.path, e.name));
 }
 
 export function sidecarOf(spec) {

@@ -1,8 +1,9 @@
-// Offline validation against the Kubernetes and prometheus-operator OpenAPI
+// Offline validation against the Kubernetes, prometheus-operator and cert-manager OpenAPI
 // schemas shipped by the kubernetes-models packages. These validators accept
 // unknown fields (the API server's strict field validation is not reproduced).
 const modules = {
   "monitoring.coreos.com/v1": "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1",
+  "cert-manager.io/v1": "@kubernetes-models/cert-manager/cert-manager.io/v1",
 };
 
 export async function validateObject(obj) {

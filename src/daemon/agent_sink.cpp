@@ -18,7 +18,17 @@ struct Overloaded : Ts... {
 template <class... Ts>
 Overloaded(Ts...) -> Overloaded<Ts...>;
 
+constexpr const char* kOverCapacity = "over_capacity";
+
 }  // namespace
+
+void add_known_labels(model::AgentCounters& counters) {
+  for (const char* type : {"hello", "phase", "task_start", "call", "heartbeat"}) counters.accepted_by_type.try_emplace(type, 0);
+  for (ingest::RejectReason r : ingest::kAllRejectReasons) {
+    counters.rejected_by_reason.try_emplace(std::string(ingest::to_string(r)), 0);
+  }
+  counters.rejected_by_reason.try_emplace(kOverCapacity, 0);
+}
 
 void AgentSink::on_connect(const ingest::Peer& peer) { registry_.connected(peer.pid, peer.uid, unix_now()); }
 
@@ -39,7 +49,7 @@ void AgentSink::on_refused(uid_t uid, pid_t pid) {
 
 void AgentSink::on_over_capacity(uid_t uid, pid_t pid) {
   spdlog::warn("refused agent connection from pid {} uid {}: too many connections", pid, uid);
-  registry_.rejected("over_capacity");
+  registry_.rejected(kOverCapacity);
 }
 
 void AgentSink::on_message(const ingest::Peer& peer, const ingest::Envelope& envelope) {

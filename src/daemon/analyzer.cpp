@@ -86,7 +86,7 @@ std::optional<analysis::BucketPoint> Analyzer::add(analysis::BucketSeries& serie
   return closed;
 }
 
-// Roles and worker groups from the process tree, per cgroup.
+// Roles and worker groups from the process tree, per cgroup; then each process's `worker`.
 void Analyzer::assign_groups(model::Snapshot& snap) {
   std::map<std::string, std::vector<analysis::ProcessNode>> nodes;
   for (const auto& p : snap.processes) {
@@ -100,6 +100,9 @@ void Analyzer::assign_groups(model::Snapshot& snap) {
     shapes_[cgroup] = std::move(tree.groups);
   }
   for (auto& p : snap.processes) p.role = roles[p.facts.pid];
+  std::vector<analysis::WorkerGroupShape> groups;
+  for (const auto& [cgroup, shapes] : shapes_) groups.insert(groups.end(), shapes.begin(), shapes.end());
+  identities_.assign(snap.processes, groups);
 }
 
 void Analyzer::analyze_process(model::ProcessView& p, const model::ProcessView* group_main, double now) {

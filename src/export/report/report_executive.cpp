@@ -60,7 +60,7 @@ json worker_json(const model::Snapshot& s, const WorkerGroup& g, const ReportOpt
   json pids = json::array();
   for (const auto* p : g.members) pids.push_back(p->facts.pid);
   json w;
-  w["name"] = text_or_null(main.worker);
+  w["name"] = text_or_null(main.agent && main.agent->hello ? main.agent->hello->worker : "");  // the agent's own name
   w["main_pid"] = main.facts.pid;
   w["pids"] = pids;
   w["pool"] = pool_of(main);

@@ -370,6 +370,9 @@ json process_json(const model::Snapshot& s, const WorkerGroup& g, const model::P
   j["integrity"] = a.integrity ? std::string(analysis::to_string(*a.integrity)) : "unknown";
   j["leak_level"] = leak_level(p);
   j["leak_probability"] = a.leak.evaluated ? json(a.leak.probability) : json(nullptr);
+  j["allocation_bytes_per_second"] = a.allocation_bytes_per_second;
+  j["expansion_factor"] = l ? json(l->expansion_factor) : json(nullptr);
+  j["infrastructure_share"] = l ? json(l->infrastructure_share) : json(nullptr);
   return j;
 }
 

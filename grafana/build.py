@@ -51,16 +51,18 @@ def load_all() -> dict[Path, dict]:
 
 
 def promql_problems(boards: dict[Path, dict]) -> list[str]:
-    """Parse every panel query with promtool, variables replaced by match-all values."""
+    """Parse every panel query and the worker variable's with promtool, variables replaced by match-all values."""
     promtool = shutil.which("promtool")
     if not promtool:
         return ["promtool not found: install Debian's prometheus (scripts/install-deps.sh)"]
     values = {v["name"]: ".*" for v in common.variables()}
     rules, where = [], []
-    for path, board in boards.items():
-        for query in lint.queries(board):
-            where.append(f"{path.name}: {query['panel']} {query['refId']}")
-            rules.append({"record": f"dashboard_query_{len(rules)}", "expr": lint.substitute(query["expr"], values)})
+    queries = [(f"{path.name}: {q['panel']} {q['refId']}", q["expr"]) for path, board in boards.items()
+               for q in lint.queries(board)]
+    queries.append(("variable worker (query_result)", common.WORST_FIRST))
+    for name, expr in queries:
+        where.append(name)
+        rules.append({"record": f"dashboard_query_{len(rules)}", "expr": lint.substitute(expr, values)})
     with tempfile.NamedTemporaryFile("w", suffix=".yaml") as handle:
         # JSON is YAML: no YAML library needed.
         json.dump({"groups": [{"name": "dashboard-queries", "rules": rules}]}, handle)

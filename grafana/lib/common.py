@@ -2,7 +2,8 @@
 
 Everything the three tabs have in common is written here once: the uid scheme,
 tags, refresh, time range, the links between the tabs, the shared variables
-(datasource, namespace, pod, worker process) and the selectors built on them.
+(datasource, cluster, namespace, pod, the worker process, worst first) and the
+selectors built on them.
 """
 from __future__ import annotations
 
@@ -32,23 +33,48 @@ def title(slug: str) -> str:
 # and `cluster` where one store holds several clusters (kube-prometheus' convention;
 # the match-all value also matches series without the label).
 POD = 'cluster=~"$cluster", namespace=~"$namespace", pod=~"$pod"'
-# Per-process series that carry `worker` themselves (ramflow_process_*).
-PROCESS = POD + ', worker=~"$worker"'
+# The chosen process: per-process series carry `worker`, a bounded name unique in a pod
+# (docs/metrics.md). Single stats describe this one process.
+WORKER = POD + ', worker="$worker"'
+_PER_WORKER = "cluster, namespace, pod, worker"
+
+# State sets as one number per worker: each value's rank, from 1 (absent while unknown).
+INTEGRITY = ("ramflow_integrity", "status", ("secure", "stable", "bloated"))
+LEAK_LEVEL = ("ramflow_leak_level", "level", ("low", "medium", "high"))
 
 
-def per_worker(metric: str, matchers: str = "") -> str:
-    """A pid-level series restricted to $worker and given the worker/role labels.
-
-    Only ramflow_process_* carry `worker`; the other pid-level series are joined to
-    it through the recorded namespace_pod_pid:ramflow_process_worker:info.
-    """
-    inner = POD + (", " + matchers if matchers else "")
-    return (
-        f"{metric}{{{inner}}}\n"
-        "* on (cluster, namespace, pod, pid) group_left (worker, role)\n"
-        'namespace_pod_pid:ramflow_process_worker:info{worker=~"$worker"}'
+def state_rank(state_set: tuple[str, str, tuple[str, ...]], selector: str) -> str:
+    metric, label, values = state_set
+    ranked = "\n  or ".join(
+        f'{rank} * ({metric}{{{selector}, {label}="{value}"}} == 1)' for rank, value in enumerate(values, start=1)
     )
+    return f"max by ({_PER_WORKER}) (\n  {ranked}\n)"
 
+
+def value_mapping(state_set: tuple[str, str, tuple[str, ...]], colours: tuple[str, ...]) -> list[dict]:
+    """Grafana value mappings: each rank shown as its value in capitals, in its colour."""
+    _, _, values = state_set
+    options = {
+        str(rank): {"text": value.upper(), "color": colour, "index": rank - 1}
+        for rank, (value, colour) in enumerate(zip(values, colours), start=1)
+    }
+    return [{"type": "value", "options": options}]
+
+
+def _or_zero(expr: str) -> str:
+    """The expression per worker, 0 for a live worker it has no sample for."""
+    return f"(\n{expr}\nor 0 * max by ({_PER_WORKER}) (ramflow_process_info{{{POD}}})\n)"
+
+
+# The workers of the selected pods, worst first: by integrity (bloated, stable, secure,
+# not judged yet), then by leak probability. The `worker` variable lists them in this
+# order and defaults to the first: the worst.
+WORST_FIRST = (
+    "sort_desc(max by (worker) (\n"
+    f"10 * {_or_zero(state_rank(INTEGRITY, POD))}\n"
+    f"+ {_or_zero(f'max by ({_PER_WORKER}) (ramflow_leak_probability{{{POD}}})')}\n"
+    "))"
+)
 
 def _query_variable(name: str, label: str, query: str) -> dict:
     return {
@@ -68,6 +94,28 @@ def _query_variable(name: str, label: str, query: str) -> dict:
         "hide": 0,
         "options": [],
         "regex": "",
+        "skipUrlSync": False,
+    }
+
+
+def _worker_variable() -> dict:
+    """One process, worst first (WORST_FIRST); Grafana selects the first option by default."""
+    query = f"query_result({WORST_FIRST})"
+    return {
+        "name": "worker",
+        "label": "Worker process (worst first)",
+        "type": "query",
+        "datasource": DATASOURCE,
+        "definition": query,
+        "query": {"query": query, "refId": "worker-variable"},
+        "refresh": 2,
+        "sort": 0,  # keep the query's order: worst first
+        "multi": False,
+        "includeAll": False,
+        "current": {},
+        "hide": 0,
+        "options": [],
+        "regex": '/worker="([^"]*)"/',
         "skipUrlSync": False,
     }
 
@@ -95,11 +143,7 @@ def variables() -> list[dict]:
         _query_variable(
             "pod", "Pod", 'label_values(ramflow_build_info{cluster=~"$cluster", namespace=~"$namespace"}, pod)'
         ),
-        _query_variable(
-            "worker",
-            "Worker process",
-            f"label_values(ramflow_process_rss_bytes{{{POD}}}, worker)",
-        ),
+        _worker_variable(),
     ]
 
 
@@ -141,6 +185,7 @@ def panel(
     width: int = 8,
     height: int = 8,
     thresholds: list[tuple[float | None, str]] | None = None,
+    mappings: list[dict] | None = None,
     options: dict | None = None,
     overrides: list[dict] | None = None,
     transformations: list[dict] | None = None,
@@ -155,6 +200,8 @@ def panel(
             "steps": [{"value": value, "color": color} for value, color in steps],
         },
     }
+    if mappings:
+        defaults["mappings"] = mappings
     if no_value is not None:
         defaults["noValue"] = no_value
     for ref, tgt in zip("ABCDEFGHIJ", targets):

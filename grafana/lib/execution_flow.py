@@ -1,7 +1,7 @@
 """Execution flow tab: memory timeline of each worker and what each task retains."""
 from __future__ import annotations
 
-from common import POD, PROCESS, annotation, dashboard, panel, per_worker, target, unit_override
+from common import POD, annotation, dashboard, panel, target, unit_override
 
 
 def _by_function(metric: str) -> str:
@@ -24,9 +24,10 @@ def build() -> dict:
             "timeseries",
             "Memory timeline per worker",
             "RSS of each worker process. A staircase that never comes down is accumulation; "
-            "spike-and-drop is heavy but clean work. Task boundaries are annotations.",
+            "spike-and-drop is heavy but clean work. Task boundaries are annotations. A "
+            "recycled child's replacement continues its line (same worker).",
             "bytes",
-            [target(f"ramflow_process_rss_bytes{{{PROCESS}}}", "{{worker}} ({{role}} pid {{pid}})")],
+            [target(f"ramflow_process_rss_bytes{{{POD}}}", "{{worker}} ({{role}})")],
             width=24,
             height=9,
         ),
@@ -83,7 +84,7 @@ def build() -> dict:
             "RSS right after the last top-level task ended minus RSS at ready. Growth task "
             "after task is what the leak test looks for.",
             "bytes",
-            [target(per_worker("ramflow_residual_bytes"), "{{worker}} pid {{pid}}")],
+            [target(f"ramflow_residual_bytes{{{POD}}}", "{{worker}}")],
         ),
         panel(
             "timeseries",
@@ -91,14 +92,14 @@ def build() -> dict:
             "Theil-Sen slope of the residual series, in bytes per second at the observed "
             "task rate.",
             "binBps",
-            [target(per_worker("ramflow_leak_rate_bytes_per_second"), "{{worker}} pid {{pid}}")],
+            [target(f"ramflow_leak_rate_bytes_per_second{{{POD}}}", "{{worker}}")],
         ),
         panel(
             "timeseries",
             "Allocation speed per process",
             "Positive RSS growth per second over a sliding window.",
             "binBps",
-            [target(per_worker("ramflow_allocation_rate_bytes_per_second"), "{{worker}} pid {{pid}}")],
+            [target(f"ramflow_allocation_rate_bytes_per_second{{{POD}}}", "{{worker}}")],
         ),
         panel(
             "timeseries",
@@ -107,8 +108,8 @@ def build() -> dict:
             "private to the process). Summing RSS over prefork children over-counts.",
             "bytes",
             [
-                target(f"ramflow_process_pss_bytes{{{PROCESS}}}", "{{worker}} PSS"),
-                target(f"ramflow_process_uss_bytes{{{PROCESS}}}", "{{worker}} USS"),
+                target(f"ramflow_process_pss_bytes{{{POD}}}", "{{worker}} PSS"),
+                target(f"ramflow_process_uss_bytes{{{POD}}}", "{{worker}} USS"),
             ],
         ),
     ]

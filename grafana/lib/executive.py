@@ -1,12 +1,19 @@
 """Executive tab: the go/no-go view (integrity, KPI scorecard, layers, readout)."""
 from __future__ import annotations
 
-from common import POD, PROCESS, dashboard, panel, per_worker, target
+from common import INTEGRITY, LEAK_LEVEL, POD, WORKER, dashboard, panel, state_rank, target, value_mapping
 from thresholds import number
 
 OOM_RISK_MARGIN = number("oomRiskNonreclaimableMargin")
 MARGIN_STEPS = [(None, "red"), (OOM_RISK_MARGIN, "orange"), (number("marginTight"), "green")]
 GREEDY_BYTES_PER_SECOND = number("greedyMiBPerSecond") * 1024 * 1024
+# Ranks 1, 2, 3 of a state set (common.state_rank) in the built-in UI's colours.
+VERDICT_STEPS = [(None, "green"), (2, "yellow"), (3, "red")]
+LEAK_LEVEL_STEPS = [(None, "green"), (2, "orange"), (3, "red")]
+LEAK_PROBABILITY_STEPS = [
+    (None, "green"), (number("leakProbabilityMedium"), "orange"), (number("leakProbabilityHigh"), "red"),
+]
+CHOSEN = " Of the worker process chosen above (worst first by default)."
 
 
 def build() -> dict:
@@ -14,13 +21,16 @@ def build() -> dict:
         panel(
             "stat",
             "Integrity",
-            "Processes by verdict. SECURE: residual after tasks below the medium threshold and "
-            "leak level low; BLOATED: residual at or above the high threshold, or leak level "
-            "high; STABLE otherwise.",
+            "SECURE: residual after tasks below the medium threshold and leak level low; "
+            "BLOATED: residual at or above the high threshold, or leak level high; STABLE "
+            "otherwise." + CHOSEN,
             "none",
-            [target(f"count by (status) (\n{per_worker('ramflow_integrity')}\n== 1\n)", "{{status}}")],
+            [target(f"max(\n{state_rank(INTEGRITY, WORKER)}\n)", "integrity")],
             width=6,
             height=5,
+            thresholds=VERDICT_STEPS,
+            mappings=value_mapping(INTEGRITY, ("green", "yellow", "red")),
+            no_value="unknown",
         ),
         panel(
             "gauge",
@@ -60,36 +70,32 @@ def build() -> dict:
         panel(
             "gauge",
             "Leak probability",
-            "Mann-Kendall probability that the residual after each task trends upwards, "
-            "highest of the selected worker processes.",
+            "Probability that the process leaks, always in its leak level's band: green LOW, "
+            f"orange MEDIUM from {number('leakProbabilityMedium'):g}, red HIGH from "
+            f"{number('leakProbabilityHigh'):g}." + CHOSEN,
             "percentunit",
-            [target(f"max(\n{per_worker('ramflow_leak_probability')}\n)", "leak probability")],
+            [target(f"max(ramflow_leak_probability{{{WORKER}}})", "leak probability")],
             width=5,
             height=5,
-            thresholds=[(None, "green"), (number("leakMediumProbability"), "orange"), (number("leakHighProbability"), "red")],
+            thresholds=LEAK_PROBABILITY_STEPS,
+            no_value="not judged yet",
         ),
         panel(
             "stat",
             "Process footprint",
-            "Peak resident memory (VmHWM, from the kernel) of each worker process.",
+            "Peak resident memory (VmHWM, from the kernel)." + CHOSEN,
             "bytes",
-            [target(
-                f"max by (worker, pid) (ramflow_process_peak_rss_bytes{{{PROCESS}}})",
-                "{{worker}} pid {{pid}}",
-            )],
+            [target(f"max(ramflow_process_peak_rss_bytes{{{WORKER}}})", "peak RSS")],
             width=8,
             height=5,
         ),
         panel(
             "stat",
             "Allocation speed",
-            "Efficiency ratio: positive RSS growth per second, highest of the selected worker "
-            f"processes. Above {number('greedyMiBPerSecond'):g} MiB/s the report calls the code greedy.",
+            "Efficiency ratio: positive RSS growth per second over 30 s. Above "
+            f"{number('greedyMiBPerSecond'):g} MiB/s the report calls the code greedy." + CHOSEN,
             "binBps",
-            [target(
-                f"max(\n{per_worker('ramflow_allocation_rate_bytes_per_second')}\n)",
-                "allocation speed",
-            )],
+            [target(f"max(ramflow_allocation_rate_bytes_per_second{{{WORKER}}})", "allocation speed")],
             width=5,
             height=5,
             thresholds=[(None, "green"), (GREEDY_BYTES_PER_SECOND, "orange")],
@@ -97,12 +103,14 @@ def build() -> dict:
         panel(
             "stat",
             "Leak level",
-            "Worker processes by leak level (low, medium, high) from the trend test over the "
-            "last 100 tasks.",
+            "Leak level (low, medium, high) from the trend test over the last 100 tasks." + CHOSEN,
             "none",
-            [target(f"count by (level) (\n{per_worker('ramflow_leak_level')}\n== 1\n)", "{{level}}")],
+            [target(f"max(\n{state_rank(LEAK_LEVEL, WORKER)}\n)", "leak level")],
             width=5,
             height=5,
+            thresholds=LEAK_LEVEL_STEPS,
+            mappings=value_mapping(LEAK_LEVEL, ("green", "orange", "red")),
+            no_value="not judged yet",
         ),
         panel(
             "stat",
@@ -145,9 +153,9 @@ def build() -> dict:
             "bargauge",
             "Memory layers",
             "Bootstrap (bare interpreter), ecosystem bloat (imports and framework up to "
-            "ready) and business logic (peak since ready minus ready) of each worker group.",
+            "ready) and business logic (peak since ready minus ready) of each worker process.",
             "bytes",
-            [target(per_worker("ramflow_layer_bytes"), "{{worker}} {{layer}}", instant=True)],
+            [target(f"ramflow_layer_bytes{{{POD}}}", "{{worker}} {{layer}}", instant=True)],
             width=12,
             height=6,
             options={"orientation": "horizontal", "displayMode": "gradient"},

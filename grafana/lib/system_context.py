@@ -1,7 +1,7 @@
 """System context tab: expansion journey, ecosystem share, host and cgroup facts."""
 from __future__ import annotations
 
-from common import POD, PROCESS, dashboard, panel, per_worker, target
+from common import POD, WORKER, dashboard, panel, target
 from thresholds import number
 
 REALITY_CHECK_SHARE = number("realityCheckShare")
@@ -22,18 +22,16 @@ def build() -> dict:
             "bargauge",
             "Memory expansion journey",
             "From the bare interpreter (bootstrap) to the infrastructure baseline "
-            "(bootstrap + ecosystem) to the peak, per worker process.",
+            "(bootstrap + ecosystem) to the peak, of the worker process chosen above.",
             "bytes",
             [
-                target(per_worker("ramflow_layer_bytes", 'layer="bootstrap"'), "{{worker}} bootstrap", instant=True),
+                target(f'max(ramflow_layer_bytes{{{WORKER}, layer="bootstrap"}})', "bootstrap", instant=True),
                 target(
-                    "sum by (cluster, namespace, pod, pid) (ramflow_layer_bytes{" + POD + ', layer=~"bootstrap|ecosystem"})\n'
-                    "* on (cluster, namespace, pod, pid) group_left (worker)\n"
-                    'namespace_pod_pid:ramflow_process_worker:info{worker=~"$worker"}',
-                    "{{worker}} infrastructure baseline",
+                    f'sum(ramflow_layer_bytes{{{WORKER}, layer=~"bootstrap|ecosystem"}})',
+                    "infrastructure baseline",
                     instant=True,
                 ),
-                target(f"ramflow_process_peak_rss_bytes{{{PROCESS}}}", "{{worker}} peak", instant=True),
+                target(f"max(ramflow_process_peak_rss_bytes{{{WORKER}}})", "peak", instant=True),
             ],
             width=12,
             options={"orientation": "horizontal", "displayMode": "gradient"},
@@ -41,19 +39,19 @@ def build() -> dict:
         panel(
             "stat",
             "Expansion factor",
-            "Peak / (bootstrap + ecosystem): how many times the worker grows beyond what "
-            "loading it costs.",
+            "Peak / (bootstrap + ecosystem): how many times the worker process chosen above "
+            "grows beyond what loading it costs.",
             "suffix:×",
-            [target(f"max(\n{per_worker('ramflow_expansion_factor')}\n)", "expansion factor")],
+            [target(f"max(ramflow_expansion_factor{{{WORKER}}})", "expansion factor")],
             width=6,
         ),
         panel(
             "gauge",
             "Ecosystem share of the peak",
-            f"Reality check: (bootstrap + ecosystem) / peak. At {REALITY_CHECK_SHARE * 100:g} % or more, "
-            "trim imports and INSTALLED_APPS rather than loops.",
+            f"Reality check: (bootstrap + ecosystem) / peak of the worker process chosen above. At "
+            f"{REALITY_CHECK_SHARE * 100:g} % or more, trim imports and INSTALLED_APPS rather than loops.",
             "percentunit",
-            [target(f"max(\n{per_worker('ramflow_infrastructure_share_ratio')}\n)", "infrastructure share")],
+            [target(f"max(ramflow_infrastructure_share_ratio{{{WORKER}}})", "infrastructure share")],
             width=6,
             thresholds=[(None, "green"), (REALITY_CHECK_SHARE, "orange")],
         ),
@@ -61,9 +59,9 @@ def build() -> dict:
             "bargauge",
             "Heaviest imports before ready",
             "RSS growth of each top-level import before the worker was ready (the 20 "
-            "heaviest).",
+            "heaviest), once per worker group.",
             "bytes",
-            [target(f"topk(20, max by (module) (\n{per_worker('ramflow_import_bytes')}\n))", "{{module}}", instant=True)],
+            [target(f"topk(20, max by (module) (ramflow_import_bytes{{{POD}}}))", "{{module}}", instant=True)],
             width=12,
             height=10,
             options={"orientation": "horizontal", "displayMode": "gradient"},
@@ -135,7 +133,7 @@ def build() -> dict:
             "Copy-on-write drift",
             "Shared pages of prefork children turning private, per second.",
             "binBps",
-            [target(per_worker("ramflow_cow_drift_bytes_per_second"), "{{worker}} pid {{pid}}")],
+            [target(f"ramflow_cow_drift_bytes_per_second{{{POD}}}", "{{worker}}")],
         ),
         panel(
             "timeseries",

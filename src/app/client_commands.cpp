@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/prometheus_auth.h"
+#include "export/prometheus/recorded_series.h"
 #include "export/report/html_report.h"
 #include "export/report/readout.h"
 
@@ -79,12 +80,12 @@ exporter::Readout readout_from_prometheus(const std::string& url, const std::str
   if (selector.size() < 2 || selector.front() != '{' || selector.back() != '}') {
     throw std::invalid_argument("--selector must be a PromQL label selector like '{namespace=\"jobs\",workload=\"celery-worker\"}'");
   }
-  auto series = [&](const std::string& name) {
-    return prometheus_scalar(url, "namespace_workload:" + name + selector, access);
+  auto series = [&](std::string_view recorded) {
+    return prometheus_scalar(url, std::string(recorded) + selector, access);
   };
-  auto limit = series("ramflow_recommended_memory_limit_bytes:max_7d");
-  auto request = series("ramflow_recommended_memory_request_bytes:max_7d");
-  auto peak = series("ramflow_memory_peak_bytes:max_7d");
+  auto limit = series(exporter::recorded::kLimit);
+  auto request = series(exporter::recorded::kRequest);
+  auto peak = series(exporter::recorded::kPeak);
   if (!limit || !request || !peak) {
     throw std::runtime_error("Prometheus has no ramflow fleet history for " + selector +
                              " — are the recording rules of deploy/prometheus/ramflow-rules.yaml loaded?");
@@ -97,7 +98,7 @@ exporter::Readout readout_from_prometheus(const std::string& url, const std::str
   r.limit_reason = "highest per-pod recommended limit among replicas over 7 days (peak + headroom + leak allowance)";
   r.request_bytes = *request;
   r.request_reason = "highest per-pod recommended request among replicas over 7 days";
-  if (auto celery = series("ramflow_recommended_celery_max_memory_per_child_bytes:min_7d")) {
+  if (auto celery = series(exporter::recorded::kCeleryMaxMemoryPerChild)) {
     r.celery_max_memory_per_child_kib = static_cast<std::int64_t>(*celery / 1024);
     r.celery_reason = "smallest per-child budget among replicas over 7 days";
   }

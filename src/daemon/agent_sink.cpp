@@ -51,7 +51,17 @@ bool log_now(std::atomic<double>& last, double now) {
   return now - previous >= 10 && last.compare_exchange_strong(previous, now);
 }
 
+constexpr const char* kOverCapacity = "over_capacity";
+
 }  // namespace
+
+void add_known_labels(model::AgentCounters& counters) {
+  for (const char* type : {"hello", "phase", "task_start", "call", "heartbeat"}) counters.accepted_by_type.try_emplace(type, 0);
+  for (ingest::RejectReason r : ingest::kAllRejectReasons) {
+    counters.rejected_by_reason.try_emplace(std::string(ingest::to_string(r)), 0);
+  }
+  counters.rejected_by_reason.try_emplace(kOverCapacity, 0);
+}
 
 void AgentSink::on_connect(const ingest::Peer& peer) { registry_.connected(peer.pid, peer.uid, unix_now()); }
 
@@ -76,7 +86,7 @@ void AgentSink::on_over_capacity(uid_t uid, pid_t pid, std::uint64_t packets) {
                  "rejected, reason over_capacity); raise --max-processes if this is not an attack",
                  pid, uid, packets);
   }
-  if (packets > 0) registry_.rejected("over_capacity", packets);
+  if (packets > 0) registry_.rejected(kOverCapacity, packets);
 }
 
 void AgentSink::on_message(const ingest::Peer& peer, const ingest::Envelope& envelope) {

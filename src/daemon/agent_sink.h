@@ -9,6 +9,10 @@
 
 namespace ramflow::daemon {
 
+// Every event type and rejection reason the sink counts, added at 0 where not
+// counted yet: published from the start, so increase() sees the first one.
+void add_known_labels(model::AgentCounters& counters);
+
 class AgentSink : public ingest::Sink {
  public:
   explicit AgentSink(model::AgentRegistry& registry) : registry_(registry) {}

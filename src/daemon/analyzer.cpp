@@ -86,7 +86,7 @@ std::optional<analysis::BucketPoint> Analyzer::add(analysis::BucketSeries& serie
   return closed;
 }
 
-// Roles and worker groups from the process tree, per cgroup.
+// Roles and worker groups from the process tree, per cgroup; then each process's `worker`.
 void Analyzer::assign_groups(model::Snapshot& snap) {
   std::map<std::string, std::vector<analysis::ProcessNode>> nodes;
   for (const auto& p : snap.processes) {
@@ -106,6 +106,9 @@ void Analyzer::assign_groups(model::Snapshot& snap) {
     if (p.role == ProcessRole::main) memo->second.led_a_group = true;
     else if (p.role == ProcessRole::standalone && memo->second.led_a_group) p.role = ProcessRole::main;
   }
+  std::vector<analysis::WorkerGroupShape> groups;
+  for (const auto& [cgroup, shapes] : shapes_) groups.insert(groups.end(), shapes.begin(), shapes.end());
+  identities_.assign(snap.processes, groups);
 }
 
 void Analyzer::analyze_process(model::ProcessView& p, const model::ProcessView* group_main, double now) {

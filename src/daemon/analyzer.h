@@ -19,6 +19,7 @@
 #include "analysis/state.h"
 #include "config/config.h"
 #include "model/snapshot.h"
+#include "model/worker_identity.h"
 
 namespace ramflow::daemon {
 
@@ -101,6 +102,7 @@ class Analyzer {
   std::map<std::string, CgroupMemo> cgroups_;
   // This cycle's worker groups per cgroup path (assign_groups).
   std::map<std::string, std::vector<analysis::WorkerGroupShape>> shapes_;
+  model::WorkerIdentities identities_;  // the `worker` of each process, from roles and groups
   std::uint64_t generation_ = 0;
 };
 

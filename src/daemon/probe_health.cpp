@@ -20,6 +20,10 @@ std::string cause_of(const std::string& source, const probe::ReadError& error) {
 
 }  // namespace
 
+ProbeHealth::ProbeHealth() {
+  for (const char* source : {"discovery", "status", "smaps_rollup", "cgroup", "meminfo", "psi"}) errors_[source] = 0;
+}
+
 void ProbeHealth::error(const std::string& source, const probe::ReadError& error) {
   ++errors_[source];
   if (logged_causes_.size() < 1000 && logged_causes_.insert(cause_of(source, error)).second) {

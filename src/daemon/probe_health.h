@@ -13,6 +13,8 @@ namespace ramflow::daemon {
 
 class ProbeHealth {
  public:
+  // Every source starts at 0 errors: published from the start, so increase() sees the first.
+  ProbeHealth();
   // Counts the error under `source`; logs it the first time its cause is seen.
   void error(const std::string& source, const probe::ReadError& error);
   void duration(const std::string& source, double seconds) { durations_[source] += seconds; }

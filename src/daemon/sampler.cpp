@@ -3,10 +3,10 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <set>
 
 #include <spdlog/spdlog.h>
 
+#include "daemon/agent_sink.h"
 #include "probe/cgroup.h"
 #include "probe/discovery.h"
 #include "probe/meminfo.h"
@@ -81,14 +81,15 @@ std::vector<model::Candidate> Sampler::candidates(const model::AgentView& agents
     }
   }
   std::vector<model::Candidate> out;
-  std::set<pid_t> seen;
-  for (auto& p : found.processes) {
-    seen.insert(p.pid);
-    out.push_back({std::move(p), false});
+  // In `serve`, --process-match alone decides: a process it leaves out is not
+  // watched, agent or not (a task producer in the pod). Under `run` the agents
+  // are the selector: the command's own processes (docs/agent.md).
+  if (!agent_only_) {
+    for (auto& p : found.processes) out.push_back({std::move(p), false});
+    return out;
   }
-  // A process whose agent connected is watched even if the regex missed it.
   for (const auto& [pid, facts] : agents.processes) {
-    if (!facts.connected || seen.count(pid) || out.size() >= config_.max_processes) continue;
+    if (!facts.connected || out.size() >= config_.max_processes) continue;
     auto stat = probe::read_proc_stat(config_.proc_root, pid);
     if (!stat) continue;
     probe::DiscoveredProcess p;
@@ -97,7 +98,6 @@ std::vector<model::Candidate> Sampler::candidates(const model::AgentView& agents
     p.start_time_ticks = stat.value().start_time_ticks;
     p.comm = stat.value().comm;
     if (auto cmd = probe::read_cmdline(config_.proc_root, pid)) p.cmdline = cmd.value();
-    seen.insert(pid);
     out.push_back({std::move(p), true});
   }
   return out;
@@ -362,6 +362,7 @@ std::vector<model::ProcessFacts> Sampler::collect(model::Snapshot& snap, const m
   }
   snap.functions = agents.functions;
   snap.agent_counters = agents.counters;
+  add_known_labels(snap.agent_counters);
 
   auto self = probe::read_self_usage("/proc");  // ramflowd itself, never the fixture root
   if (self) snap.self_usage = self.value();

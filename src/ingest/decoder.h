@@ -28,6 +28,11 @@ enum class RejectReason {
 // The label value of ramflow_agent_events_rejected_total{reason}.
 std::string_view to_string(RejectReason reason);
 
+inline constexpr RejectReason kAllRejectReasons[] = {
+    RejectReason::malformed,    RejectReason::oversized,    RejectReason::unknown_version, RejectReason::unknown_type,
+    RejectReason::over_limit,   RejectReason::absurd_value, RejectReason::out_of_order,
+};
+
 // A "calls" packet yields one envelope per record (seq, seq+1, ...); others yield one.
 using DecodeResult = std::variant<std::vector<Envelope>, RejectReason>;
 

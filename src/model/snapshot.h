@@ -51,7 +51,7 @@ struct ProcessAnalysis {
 struct ProcessView {
   model::ProcessFacts facts;
   std::optional<model::AgentFacts> agent;
-  std::string worker;  // the agent's stable worker name, "" without an agent
+  std::string worker;  // its bounded `worker` label: the agent's name or a slot (model/worker_identity.h)
   analysis::ProcessRole role = analysis::ProcessRole::standalone;  // from the process tree
   ProcessAnalysis analysis;
 };

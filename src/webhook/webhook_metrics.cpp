@@ -1,30 +1,38 @@
 #include "webhook/webhook_metrics.h"
 
-#include <prometheus/text_serializer.h>
-
-#include "export/prometheus/family_builder.h"
-
 namespace ramflow::webhook {
+namespace {
+
+using exporter::MetricType;
+using exporter::Samples;
+
+const std::vector<exporter::MetricSpec<WebhookMetricSource>> kTable = {
+    {"ramflow_webhook_admission_reviews_total", MetricType::counter,
+     "AdmissionReviews answered, by outcome; every outcome but injected let the pod through unchanged", {"outcome"},
+     [](const WebhookMetricSource& s, Samples& out) {
+       for (Outcome outcome : kAllOutcomes) {
+         out.push_back({{std::string(to_string(outcome))}, static_cast<double>(s.reviews.get(outcome))});
+       }
+     }},
+    {"ramflow_webhook_certificate_expiry_timestamp_seconds", MetricType::gauge,
+     "When the serving certificate in use expires (seconds since the epoch)", {},
+     [](const WebhookMetricSource& s, Samples& out) {
+       if (s.certificate.not_after > 0) out.push_back({{}, static_cast<double>(s.certificate.not_after)});
+     }},
+    {"ramflow_webhook_certificate_reloads_total", MetricType::counter,
+     "Rereads of the changed certificate and key files, by result (failure keeps the previous pair)", {"result"},
+     [](const WebhookMetricSource& s, Samples& out) {
+       out.push_back({{"success"}, static_cast<double>(s.certificate.reloads)});
+       out.push_back({{"failure"}, static_cast<double>(s.certificate.reload_failures)});
+     }},
+};
+
+}  // namespace
+
+const std::vector<exporter::MetricSpec<WebhookMetricSource>>& webhook_metric_table() { return kTable; }
 
 std::string render_webhook_metrics(const ReviewCounters& reviews, const CertificateStatus& certificate) {
-  exporter::FamilyBuilder b;
-  for (Outcome outcome : kAllOutcomes) {
-    b.counter("ramflow_webhook_admission_reviews_total",
-              "AdmissionReviews answered, by outcome; every outcome but injected let the pod through unchanged",
-              {{"outcome", std::string(to_string(outcome))}}, static_cast<double>(reviews.get(outcome)));
-  }
-  b.declare("ramflow_webhook_certificate_expiry_timestamp_seconds",
-            "When the serving certificate in use expires (seconds since the epoch)", prometheus::MetricType::Gauge);
-  if (certificate.not_after > 0) {
-    b.gauge("ramflow_webhook_certificate_expiry_timestamp_seconds", "", {},
-            static_cast<double>(certificate.not_after));
-  }
-  const char* reloads_help = "Rereads of the changed certificate and key files, by result (failure keeps the previous pair)";
-  b.counter("ramflow_webhook_certificate_reloads_total", reloads_help, {{"result", "success"}},
-            static_cast<double>(certificate.reloads));
-  b.counter("ramflow_webhook_certificate_reloads_total", reloads_help, {{"result", "failure"}},
-            static_cast<double>(certificate.reload_failures));
-  return prometheus::TextSerializer().Serialize(b.take());
+  return exporter::render_table(kTable, WebhookMetricSource{reviews, certificate});
 }
 
 }  // namespace ramflow::webhook

@@ -1,13 +1,15 @@
 // The webhook's /metrics: what it did with each AdmissionReview and the state
-// of its certificate. Every metric name of the webhook is written in
-// webhook_metrics.cpp and nowhere else (documented in docs/metrics.md).
+// of its certificate, described as a table in webhook_metrics.cpp (and nowhere
+// else); docs/metrics.md is checked against it.
 #pragma once
 
 #include <array>
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <vector>
 
+#include "export/prometheus/metric_spec.h"
 #include "webhook/certificate_store.h"
 #include "webhook/outcome.h"
 
@@ -24,6 +26,13 @@ class ReviewCounters {
  private:
   std::array<std::atomic<std::uint64_t>, std::size(kAllOutcomes)> counts_{};
 };
+
+struct WebhookMetricSource {
+  const ReviewCounters& reviews;
+  const CertificateStatus& certificate;
+};
+
+const std::vector<exporter::MetricSpec<WebhookMetricSource>>& webhook_metric_table();
 
 // Prometheus text format 0.0.4; every outcome is present from the start (at 0).
 std::string render_webhook_metrics(const ReviewCounters& reviews, const CertificateStatus& certificate);

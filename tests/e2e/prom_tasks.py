@@ -16,6 +16,12 @@ def leak(mib: int) -> int:
     return len(_kept)
 
 
+@app.task(name="prom_tasks.leak_kib")
+def leak_kib(kib: int) -> int:
+    _kept.append(b"\x01" * (kib << 10))  # above malloc's mmap threshold: RSS grows by exactly this
+    return len(_kept)
+
+
 @app.task(name="prom_tasks.leak_steadily")
 def leak_steadily(mib_per_step: int, step_s: float, max_s: float) -> int:
     """A steady leak: mib_per_step MiB every step_s seconds, on an absolute schedule so the

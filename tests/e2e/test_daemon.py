@@ -183,7 +183,7 @@ def test_a_malformed_proc_file_is_counted_logged_once_and_serving_goes_on(tmp):
                        if n == "ramflow_probe_errors_total" and l["source"] == "status")
         first = wait_until(errors, 10, "a counted status error")
         wait_until(lambda: errors() >= first + 3, 10, "the error counted again on later cycles")
-        pids = {l["pid"] for n, l, v in scrape_metrics(daemon.port) if n == "ramflow_process_rss_bytes"}
+        pids = {l["pid"] for n, l, v in scrape_metrics(daemon.port) if n == "ramflow_process_info"}
         assert "12662" in pids and "12664" in pids, "the other processes are still measured"
         log = daemon.log.read_text()
         assert log.count("/proc/PID/status") + log.count("12663/status") == 1, log

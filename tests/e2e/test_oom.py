@@ -106,7 +106,7 @@ class Run:
 
     def kill_worker_by_oom(self) -> None:
         wait_until(lambda: any(labels.get("pid") == str(self.worker_pid)
-                               for labels, _ in self.sample("ramflow_process_rss_bytes")),
+                               for labels, _ in self.sample("ramflow_process_info")),
                    30, f"ramflowd to track the worker (pid {self.worker_pid})")
         before = self.cgroup.oom_kills()
         self.go_file.write_text("go")

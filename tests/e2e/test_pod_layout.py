@@ -205,6 +205,15 @@ def pod(request):
 
 
 def sample(text: str, name: str, **labels) -> "float | None":
+    if "pid" in labels and name != "ramflow_process_info":
+        # Only ramflow_process_info names a pid: the process's series carry its worker.
+        pid = str(labels.pop("pid"))
+        for line in text.splitlines():
+            got = dict(re.findall(r'(\w+)="([^"]*)"', line)) if line.startswith("ramflow_process_info{") else {}
+            if got.get("pid") == pid:
+                labels["worker"] = got["worker"]
+        if "worker" not in labels:
+            return None
     for line in text.splitlines():
         if not line.startswith(name + "{"):
             continue

@@ -15,9 +15,14 @@ The tests run in file order as one scenario:
    OOM-kill notification names the task;
 3. a 5 MiB/s leak in a cgroup of its own that kills in under a minute: the lead
    time is measured and reported, not asserted (the data allows little);
-4. every dashboard query over the whole run, `ramflowd recommend --prometheus`
+4. a child that keeps 256 KiB after each of 12 tasks: the dashboards' `worker`
+   variable (worst first) opens on it;
+5. every dashboard query over the whole run, `ramflowd recommend --prometheus`
    with basic auth, and with a bearer token and a tenant through a gateway that
-   checks them, and RamflowSidecarDown going pending when ramflowd stops.
+   checks them;
+6. every per-process single stat of the dashboards, for each worker of the Celery
+   group, and the pod's safety margin, equal to what /api/v1/report says at the
+   same moment; then RamflowSidecarDown going pending when ramflowd stops.
 Lead times are printed and written to tests/artifacts/prometheus-lead-time.json.
 
 The lead time needs ramflow_time_to_oom_seconds within ~30 s of a leak's start
@@ -32,6 +37,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import math
 import os
 import re
 import shlex
@@ -52,6 +58,7 @@ from prom_servers import (
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "grafana" / "lib"))
+import common  # noqa: E402
 import lint  # noqa: E402
 
 RULES = REPO / "deploy" / "prometheus" / "ramflow-rules.yaml"  # loaded unchanged
@@ -79,6 +86,7 @@ class Stack:
     tasks: object
     socket: Path = Path()
     cgroup_label: str = ""
+    ramflowd: str = ""
     started: float = field(default_factory=time.time)
     lead_times: dict = field(default_factory=dict)
 
@@ -157,12 +165,12 @@ def _dashboards() -> dict[str, dict]:
     return {path.name: json.loads(path.read_text()) for path in sorted((REPO / "grafana" / "dashboards").glob("*.json"))}
 
 
-def _dashboard_values(range_seconds: int) -> dict[str, str]:
+def _dashboard_values(range_seconds: int, worker: str = "") -> dict[str, str]:
     return {
         "cluster": ".*",
         "namespace": NAMESPACE,
         "pod": POD,
-        "worker": ".*",
+        "worker": worker,
         "__rate_interval": "20s",
         "__interval": "5s",
         "__range": f"{range_seconds}s",
@@ -230,7 +238,8 @@ def stack(tmp_path_factory):
         ]), env=env, cwd=tmp)
         os.environ["PROM_E2E_REDIS"] = redis_url
         tasks = importlib.import_module("prom_tasks")
-        result = Stack(prometheus, webhook, cgroup, servers, tasks, socket_path)
+        result = Stack(prometheus, webhook, cgroup, servers, tasks, socket_path,
+                       ramflowd=f"http://127.0.0.1:{ramflowd_port}")
         tasks.noop.delay().get(timeout=60)
         limit_series = wait_until(
             lambda: result.query(f'ramflow_memory_limit_bytes{{namespace="{NAMESPACE}", source="cgroup"}} == {cgroup.limit_bytes}'),
@@ -391,13 +400,42 @@ def test_leak_killing_in_under_a_minute_is_measured(stack: Stack, tmp_path: Path
         cgroup.close()
 
 
+def _report(stack: Stack, cgroup: str = "") -> dict:
+    return get_json(f"{stack.ramflowd}/api/v1/report", {"cgroup": cgroup} if cgroup else None)
+
+
+def _worst_first(stack: Stack) -> list[str]:
+    """The `worker` variable's options, in its order (its first is the dashboards' default)."""
+    expr = lint.substitute(common.WORST_FIRST, _dashboard_values(300))
+    return [series["metric"].get("worker", "") for series in stack.query(expr)]
+
+
+def test_the_worker_variable_opens_on_the_worst_worker(stack: Stack):
+    # The child that replaced the OOM-killed one keeps 256 KiB after each task: a leak the
+    # trend test calls high after 10 tasks, so its integrity is BLOATED.
+    for _ in range(12):
+        stack.tasks.leak_kib.delay(256).get(timeout=30)
+
+    def leaking_child() -> dict | None:
+        for p in _report(stack, stack.cgroup_label)["executive"]["processes"]:
+            if p["state"] == "running" and p["role"] == "child" and p["leak_level"] == "high":
+                return p
+        return None
+
+    child = wait_until(leaking_child, 30, "the child's leak level to reach high in the report")
+    assert child["integrity"] == "bloated" and child["worker"].startswith("e2e@"), child
+    options = wait_until(lambda: (w := _worst_first(stack)) and w[0] == child["worker"] and w, 4 * INTERVAL_S,
+                         f"the worker variable to list {child['worker']} first")
+    assert len(options) == len(set(options)), f"a worker is listed twice: {options}"
+
+
 def test_every_dashboard_query_returns_data(stack: Stack):
     boards = _dashboards()
     assert len(boards) == 3
     titled = {item["title"] for board in boards.values() for item in lint.all_panels(board)}
     assert KUBE_STATE_METRICS_PANELS <= titled, "exempt panels renamed: update KUBE_STATE_METRICS_PANELS"
     end = time.time()
-    values = _dashboard_values(int(end - stack.started) + 1)
+    values = _dashboard_values(int(end - stack.started) + 1, worker=_worst_first(stack)[0])
     empty, empty_exprs, checked = [], [], 0
     for name, board in boards.items():
         for query in lint.queries(board):
@@ -415,7 +453,7 @@ def test_every_dashboard_query_returns_data(stack: Stack):
                  if r["health"] != "ok" or r["lastEvaluation"].startswith("0001")]
     assert not unhealthy, "rules not evaluated, or failing:\n" + "\n".join(unhealthy)
 
-    for label, match in (("namespace", "ramflow_build_info"), ("pod", "ramflow_build_info"), ("worker", "ramflow_process_rss_bytes")):
+    for label, match in (("namespace", "ramflow_build_info"), ("pod", "ramflow_build_info"), ("worker", "ramflow_process_info")):
         found = get_json(f"{stack.prometheus}/api/v1/label/{label}/values", {"match[]": match}, headers=PROM_AUTH)["data"]
         assert [v for v in found if v], f"variable ${label} would be empty (label_values({match}, {label}))"
 
@@ -473,6 +511,62 @@ def test_recommend_sends_a_bearer_token_and_a_tenant_to_a_fleet_store(stack: Sta
         assert both.returncode == 2 and "not both" in both.stderr
     finally:
         gateway.close()
+
+
+def _rank(value: str, state_set: tuple) -> int | None:
+    values = state_set[2]
+    return values.index(value) + 1 if value in values else None
+
+
+# Every per-process single stat of the dashboards, and how the report says its number
+# for a process (executive.processes[]).
+PER_PROCESS_STATS = {
+    ("ramflow-executive.json", "Integrity"): lambda p: _rank(p["integrity"], common.INTEGRITY),
+    ("ramflow-executive.json", "Leak level"): lambda p: _rank(p["leak_level"], common.LEAK_LEVEL),
+    ("ramflow-executive.json", "Leak probability"): lambda p: p["leak_probability"],
+    ("ramflow-executive.json", "Process footprint"): lambda p: p["peak_rss_bytes"],
+    ("ramflow-executive.json", "Allocation speed"): lambda p: p["allocation_bytes_per_second"],
+    ("ramflow-system-context.json", "Expansion factor"): lambda p: p["expansion_factor"],
+    ("ramflow-system-context.json", "Ecosystem share of the peak"): lambda p: p["infrastructure_share"],
+}
+
+
+def _stat(stack: Stack, panel: dict, worker: str) -> float | None:
+    result = stack.query(lint.substitute(panel["targets"][0]["expr"], _dashboard_values(300, worker)))
+    assert len(result) <= 1, f"{panel['title']} is not one number: {result}"
+    return float(result[0]["value"][1]) if result else None
+
+
+def test_grafana_stats_show_the_reports_numbers(stack: Stack):
+    boards = _dashboards()
+    panels = {(name, item["title"]): item for name, board in boards.items() for item in lint.all_panels(board)}
+    per_process = {key for key, item in panels.items()
+                   if item["type"] in ("stat", "gauge") and 'worker="$worker"' in item["targets"][0]["expr"]}
+    assert per_process == set(PER_PROCESS_STATS), "compare every per-process stat: update PER_PROCESS_STATS"
+
+    def expected() -> dict:
+        report = _report(stack, stack.cgroup_label)
+        return {(key, p["worker"]): how(p) for p in report["executive"]["processes"] if p["state"] == "running"
+                for key, how in PER_PROCESS_STATS.items()}
+
+    # The same moment: the report is the same before and after the scrape Prometheus answers from.
+    for _ in range(6):
+        before = expected()
+        time.sleep(INTERVAL_S + 1)
+        seen = {(key, worker): _stat(stack, panels[key], worker) for key, worker in before}
+        if expected() == before:
+            break
+    else:
+        pytest.fail("the report kept changing: no quiet moment to compare it with Prometheus")
+    workers = {worker for _, worker in before}
+    assert {"main", "child"} <= {p["role"] for p in _report(stack, stack.cgroup_label)["executive"]["processes"]}
+    differ = []
+    for (key, worker), want in before.items():
+        got = seen[(key, worker)]
+        if (got is None) != (want is None) or (got is not None and not math.isclose(got, want, rel_tol=1e-9)):
+            differ.append(f"{key[1]} of {worker}: Grafana {got}, report {want}")
+    assert not differ, f"workers {sorted(workers)}:\n" + "\n".join(differ)
+    print(f"grafana stats = report: {len(before)} numbers over workers {sorted(workers)}")
 
 
 def test_sidecar_down_goes_pending_at_once(stack: Stack):

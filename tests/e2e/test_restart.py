@@ -37,8 +37,9 @@ def sample(port: int, name: str) -> list[tuple[dict, float]]:
 
 
 def leak_level(port: int, pid: int) -> str | None:
+    workers = [labels["worker"] for labels, _ in sample(port, "ramflow_process_info") if labels["pid"] == str(pid)]
     for labels, value in sample(port, "ramflow_leak_level"):
-        if labels.get("pid") == str(pid) and value == 1:
+        if workers and labels["worker"] == workers[0] and value == 1:
             return labels["level"]
     return None
 
@@ -77,7 +78,7 @@ def test_sigkill_restart_restores_leak_verdict_and_oom_history(setup):
 
     # Learn: the leak ranked high, and one OOM kill recorded with its task.
     wait_until(lambda: leak_level(port, leaky.pid) == "high", 60, "the leaky worker's leak level to reach high")
-    wait_until(lambda: any(l.get("pid") == str(victim) for l, _ in sample(port, "ramflow_process_rss_bytes")), 30,
+    wait_until(lambda: any(l.get("pid") == str(victim) for l, _ in sample(port, "ramflow_process_info")), 30,
                "ramflowd to watch the victim")
     (tmp / "go").write_text("go")
     wait_until(lambda: oom_kills(port), 60, "ramflow_oom_kills_total to count the kill")

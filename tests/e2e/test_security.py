@@ -92,7 +92,7 @@ def test_a_claimed_pid_in_the_payload_is_ignored(daemon, tmp_path):
     port, sock, servers = daemon
     victim = servers.start("victim", ["/usr/bin/python3", "-c", "import time; time.sleep(120)"])
     wait_until(lambda: any(l.get("pid") == str(victim.pid) for n, l, _ in scrape_metrics(port)
-                           if n == "ramflow_process_rss_bytes"), 20, "ramflowd to watch the victim")
+                           if n == "ramflow_process_info"), 20, "ramflowd to watch the victim")
     impostor = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     impostor.connect(str(sock))
     messages = [
@@ -104,10 +104,10 @@ def test_a_claimed_pid_in_the_payload_is_ignored(daemon, tmp_path):
         impostor.send(json.dumps(m).encode())
     try:
         def series() -> dict[str, str]:
-            return {l["pid"]: l.get("worker", "") for n, l, _ in scrape_metrics(port) if n == "ramflow_process_rss_bytes"}
+            return {l["pid"]: l["worker"] for n, l, _ in scrape_metrics(port) if n == "ramflow_process_info"}
         found = wait_until(lambda: (s := series()).get(str(os.getpid())) == "impostor" and s, 20,
                            "the impostor's hello to attach to its own (kernel) pid")
-        assert found[str(victim.pid)] == "", f"the victim took the impostor's identity: {found}"
+        assert found[str(victim.pid)] != "impostor", f"the victim took the impostor's identity: {found}"
     finally:
         impostor.close()
 

@@ -114,8 +114,8 @@ def one(port: int, name: str, **want) -> float | None:
 
 
 def leak_levels(port: int) -> dict[str, str]:
-    """pid → current leak level, for every process the leak test has judged."""
-    return {labels["pid"]: labels["level"] for labels, v in samples(port, "ramflow_leak_level") if v == 1}
+    """worker → current leak level, for every process the leak test has judged."""
+    return {labels["worker"]: labels["level"] for labels, v in samples(port, "ramflow_leak_level") if v == 1}
 
 
 def report(port: int) -> dict:

@@ -1,6 +1,7 @@
 """Pids coming and going by the thousand (run as a script): forks CHILDREN
 short-lived processes, at most CONCURRENCY alive at once; each connects to
-ramflowd, sends hello, a task (task_start, then its calls record) and a
+ramflowd, sends hello (no worker name: ramflowd gives it a slot), a task
+(task_start, then its calls record) and a
 heartbeat claiming 1 dropped record, lives LIFE seconds (uniform in
 [--min-life, --max-life]) with the connection open, and exits. Children that
 live past a sampling interval are discovered by ramflowd's /proc scan: this
@@ -30,7 +31,7 @@ def child(socket_path: str, life: float) -> None:
         now = time.time()
         name = f"churn.task_{pid % 7}"
         for packet in (
-            f'{{"v":1,"seq":0,"type":"hello","agent":"churn","python":"3","framework":"none","pool":"none","worker":"churn-{pid}","index":null,"pid":{pid}}}',
+            f'{{"v":1,"seq":0,"type":"hello","agent":"churn","python":"3","framework":"none","pool":"none","worker":"","index":null,"pid":{pid}}}',
             f'{{"v":1,"seq":1,"type":"task_start","name":"{name}","id":"{pid}","t":{now:.3f},"rss":30000000}}',
             f'{{"v":1,"seq":2,"type":"calls","calls":[["{name}","task","{pid}",{now:.3f},0.01,30000000,30004096,4096,4096,0,3,4096,null]]}}',
             f'{{"v":1,"seq":3,"type":"heartbeat","t":{now:.3f},"rss":30004096,"dropped":1,"sent":3}}',

@@ -13,6 +13,9 @@ against --max-processes 64. Per-process series never exceed the cap, the agent
 registry stays within its cap (4 x --max-processes), the series are back to the baseline within 2 sampling
 intervals of the last exit, and ramflowd's RSS after the churn is within 4 MiB
 of before (measured after a warm-up churn of 400 that fills the caps once).
+The churned processes have no worker name: the `worker` label values ramflowd
+gives them (slots, docs/metrics.md) stay within the cap over all 3400, while
+only ramflow_process_info names a pid.
 """
 from __future__ import annotations
 
@@ -48,6 +51,11 @@ REGISTRY_CAP = 4 * MAX_PROCESSES
 # a task end, a call span each); 4 MiB is ~1.4 KiB per churned pid, so memory
 # kept per pid, beyond the cap, fails.
 CHURN_RSS_GROWTH_LIMIT = 4 * MIB
+
+
+def counted(samples: list, name: str, by: str) -> dict:
+    """The label values a counter has counted something for (every known one is served, at 0 until then)."""
+    return {key: value for key, value in totals(samples, name, by).items() if value}
 
 
 def function_name(i: int) -> str:
@@ -105,18 +113,22 @@ def test_function_name_bomb_folds_into_other(tmp_path):
     assert functions - {"other"} == {function_name(i) for i in range(TOP_FUNCTIONS)}, "admission is first come"
     assert calls[("other", "function")] == FUNCTION_NAMES - TOP_FUNCTIONS
     assert calls[("other", "task")] == TASK_NAMES
-    assert totals(samples, "ramflow_agent_events_total", "type") == {"hello": 1, "call": sent}
+    assert counted(samples, "ramflow_agent_events_total", "type") == {"hello": 1, "call": sent}
     assert sum(totals(samples, "ramflow_agent_events_rejected_total").values()) == 0
     assert after - before < BOMB_RSS_GROWTH_LIMIT, f"RSS grew {(after - before) / MIB:.2f} MiB over the bomb"
 
 
-def per_process_view(daemon: Ramflowd) -> tuple[int, int, int]:
-    """(ramflow_process_rss_bytes series, distinct pids on any series, connected agent processes)."""
+def per_process_view(daemon: Ramflowd, workers: set[str] | None = None) -> tuple[int, int, int]:
+    """(ramflow_process_rss_bytes series, pids named by ramflow_process_info, connected agent processes);
+    adds the `worker` values of the per-process series to `workers`."""
     samples = daemon.metrics()
     rss_series = sum(1 for name, _, _ in samples if name == "ramflow_process_rss_bytes")
-    pids = {labels["pid"] for _, labels, _ in samples if "pid" in labels}
+    with_pid = [(name, labels) for name, labels, _ in samples if "pid" in labels]
+    assert {name for name, _ in with_pid} <= {"ramflow_process_info"}, "only ramflow_process_info may name a pid"
+    if workers is not None:
+        workers.update(labels["worker"] for _, labels, _ in samples if "worker" in labels)
     connected = int(totals(samples, "ramflow_agent_connected_processes").get(None, 0))
-    return rss_series, len(pids), connected
+    return rss_series, len({labels["pid"] for _, labels in with_pid}), connected
 
 
 class Churn:
@@ -126,6 +138,7 @@ class Churn:
     def __init__(self, daemon: Ramflowd, tag: str, children: int, baseline: tuple[int, int, int]):
         result_path = daemon.directory / f"churn-{children}.json"
         self.highest = [0, 0, 0]
+        self.workers: set[str] = set()  # every `worker` label value seen during the run
         driver = subprocess.Popen(
             [sys.executable, str(HERE / "churn_driver.py"), daemon.socket, str(result_path), "--tag", tag,
              "--children", str(children), "--concurrency", str(CHURN_CONCURRENCY)],
@@ -133,7 +146,7 @@ class Churn:
         give_up = time.monotonic() + 120
         try:
             while driver.poll() is None:
-                view = per_process_view(daemon)
+                view = per_process_view(daemon, self.workers)
                 self.highest = [max(h, v) for h, v in zip(self.highest, view)]
                 assert view[0] <= MAX_PROCESSES and view[1] <= MAX_PROCESSES and view[2] <= REGISTRY_CAP, (
                     f"over the caps ({MAX_PROCESSES} processes, {REGISTRY_CAP} agents) during the churn: "
@@ -183,10 +196,16 @@ def test_pid_churn_stays_bounded(tmp_path):
            f"{after / MIB:.1f} MiB ({(after - before) / MIB:+.2f} MiB), max {peak / MIB:.1f} MiB; "
            + watch.scrape_summary())
     assert highest[0] > 0, "no churned process was ever discovered: the test exercised nothing"
+    report(f"pid churn worker names: {len(warmup.workers | churn.workers)} distinct over "
+           f"{CHURN_WARMUP_CHILDREN + CHURN_CHILDREN} processes (cap {MAX_PROCESSES})")
+    # One slot per process watched at once, plus the driver's other names: `wrapper` while it has
+    # a single watched child (which is then `standalone`), `main` otherwise.
+    assert len(warmup.workers | churn.workers) <= MAX_PROCESSES + 2, (
+        f"worker names are not reused: {sorted(warmup.workers | churn.workers)[:20]}...")
     for run in (warmup, churn):
         assert run.settled_seconds <= 2 * INTERVAL_S, f"per-process series took {run.settled_seconds:.2f} s to go"
     ok = CHURN_WARMUP_CHILDREN + CHURN_CHILDREN
-    assert totals(samples, "ramflow_agent_events_total", "type") == {
+    assert counted(samples, "ramflow_agent_events_total", "type") == {
         "hello": ok, "task_start": ok, "call": ok, "heartbeat": ok}
     assert totals(samples, "ramflow_agent_events_dropped_total", "where") == {"agent": ok, "gap": 0}
     assert sum(totals(samples, "ramflow_agent_events_rejected_total").values()) == 0

@@ -60,7 +60,7 @@ json worker_json(const model::Snapshot& s, const WorkerGroup& g, const ReportOpt
   json pids = json::array();
   for (const auto* p : g.members) pids.push_back(p->facts.pid);
   json w;
-  w["name"] = text_or_null(main.worker);
+  w["name"] = text_or_null(main.agent && main.agent->hello ? main.agent->hello->worker : "");  // the agent's own name
   w["main_pid"] = main.facts.pid;
   w["pids"] = pids;
   w["pool"] = pool_of(main);
@@ -371,6 +371,9 @@ json process_json(const model::Snapshot& s, const WorkerGroup& g, const model::P
   j["integrity"] = a.integrity ? std::string(analysis::to_string(*a.integrity)) : "unknown";
   j["leak_level"] = leak_level(p);
   j["leak_probability"] = a.leak.evaluated ? json(a.leak.probability) : json(nullptr);
+  j["allocation_bytes_per_second"] = a.allocation_bytes_per_second;
+  j["expansion_factor"] = l ? json(l->expansion_factor) : json(nullptr);
+  j["infrastructure_share"] = l ? json(l->infrastructure_share) : json(nullptr);
   return j;
 }
 

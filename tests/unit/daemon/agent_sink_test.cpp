@@ -161,6 +161,31 @@ TEST_F(AgentSinkTest, RejectionsAreCountedByReason) {
   EXPECT_EQ(rejected.at("over_capacity"), 1u);
 }
 
+TEST_F(AgentSinkTest, EveryTypeAndReasonItCountsIsKnownBeforeItHappens) {
+  model::AgentCounters known;
+  add_known_labels(known);
+  say(ingest::Hello{});
+  say(ingest::Phase{});
+  say(ingest::TaskStart{});
+  say(call("f", ingest::CallKind::function, 1, 1));
+  say(ingest::Heartbeat{});
+  for (ingest::RejectReason r : ingest::kAllRejectReasons) sink_.on_rejected(kPeer, r);
+  sink_.on_over_capacity(0, 99, 1);
+  const auto counted = registry_.view().counters;
+  for (const auto& [type, n] : counted.accepted_by_type) EXPECT_EQ(known.accepted_by_type.count(type), 1u) << type;
+  for (const auto& [reason, n] : counted.rejected_by_reason) EXPECT_EQ(known.rejected_by_reason.count(reason), 1u) << reason;
+  for (const auto& [key, n] : known.accepted_by_type) EXPECT_EQ(n, 0u) << key;
+  for (const auto& [key, n] : known.rejected_by_reason) EXPECT_EQ(n, 0u) << key;
+}
+
+TEST_F(AgentSinkTest, KnownLabelsKeepWhatWasCounted) {
+  say(ingest::Heartbeat{});
+  model::AgentCounters counters = registry_.view().counters;
+  add_known_labels(counters);
+  EXPECT_EQ(counters.accepted_by_type.at("heartbeat"), 1u);
+  EXPECT_EQ(counters.accepted_by_type.at("hello"), 0u);
+}
+
 TEST_F(AgentSinkTest, ARefusedPeerIsCounted) {
   sink_.on_refused(4242, 99);
   EXPECT_EQ(registry_.view().counters.refused_peers, 1u);

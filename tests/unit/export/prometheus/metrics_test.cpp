@@ -199,6 +199,46 @@ TEST(Metrics, CountersWithoutEventsStillShowTheirFamily) {
   }
 }
 
+TEST(Metrics, OnlyProcessInfoNamesAPid) {
+  const std::string text = render(celery_pod());
+  const auto info = lines_of(text, "ramflow_process_info{");
+  ASSERT_EQ(info.size(), 2u);
+  EXPECT_EQ(info[0], R"(ramflow_process_info{worker="celery@host",role="main",pid="4100"} 1)");
+  EXPECT_EQ(info[1], R"(ramflow_process_info{worker="celery@host/1",role="child",pid="4101"} 1)");
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.find("pid=") != std::string::npos) EXPECT_EQ(line.rfind("ramflow_process_info{", 0), 0u) << line;
+  }
+  EXPECT_EQ(lines_of(text, "ramflow_residual_bytes{")[0], R"(ramflow_residual_bytes{worker="celery@host/1"} 12582912)");
+}
+
+TEST(Metrics, ImportsAreServedOnceAWorkerGroupByItsMain) {
+  auto s = celery_pod();
+  s.processes[1].agent = s.processes[0].agent;  // a forked child inherits what its main imported
+  const auto imports = lines_of(render(s), "ramflow_import_bytes{");
+  ASSERT_EQ(imports.size(), 1u);
+  EXPECT_EQ(imports[0], R"(ramflow_import_bytes{worker="celery@host",module="django"} 31457280)");
+}
+
+TEST(Metrics, EveryFamilyOfTheTableIsListedEvenWithoutSamples) {
+  const std::string text = render(model::Snapshot{});
+  for (const auto& spec : metric_table()) {
+    EXPECT_NE(text.find("# TYPE " + std::string(spec.name) + " " + std::string(to_string(spec.type)) + "\n"),
+              std::string::npos)
+        << spec.name;
+  }
+}
+
+TEST(Metrics, CountersOfKnownLabelValuesAreServedFromTheStart) {
+  model::Snapshot s;
+  s.probe_errors = {{"status", 0}, {"cgroup", 0}};  // the daemon lists every source at 0
+  const std::string text = render(s);
+  EXPECT_EQ(lines_of(text, "ramflow_probe_errors_total{").size(), 2u);
+  EXPECT_EQ(lines_of(text, "ramflow_agent_events_rejected_total{"),
+            std::vector<std::string>{R"(ramflow_agent_events_rejected_total{reason="refused_peer"} 0)"});
+  EXPECT_EQ(lines_of(text, "ramflow_agent_events_dropped_total{").size(), 2u);
+}
+
 TEST(Metrics, LabelValuesAreEscaped) {
   auto s = celery_pod();
   s.functions[0].function = "say \"hi\"\\\nbye";

@@ -1,5 +1,8 @@
 #include "ingest/decoder.h"
 
+#include <unistd.h>
+
+#include <charconv>
 #include <cmath>
 #include <optional>
 #include <string>
@@ -223,6 +226,81 @@ CallRecord decode_record(JsonReader& r) {
   return c;
 }
 
+// The agent and ramflowd share a kernel (a Unix socket): the same page size.
+std::int64_t page_size() {
+  static const auto page = static_cast<std::int64_t>(::sysconf(_SC_PAGESIZE));
+  return page;
+}
+
+// A /proc/PID/statm line, in pages: "size resident shared text lib data dt".
+struct Statm {
+  std::uint64_t resident = 0;
+  std::uint64_t shared = 0;  // RssFile + RssShmem: resident - shared is RssAnon
+};
+
+Statm statm(std::string_view line) {
+  std::uint64_t fields[3] = {};
+  const char* p = line.data();
+  const char* end = p + line.size();
+  for (std::uint64_t& field : fields) {
+    auto [next, error] = std::from_chars(p, end, field);
+    if (error != std::errc() || (next != end && *next != ' ')) reject(RejectReason::malformed);
+    p = next == end ? next : next + 1;
+  }
+  if (fields[1] > kMaxBytesValue / static_cast<std::uint64_t>(page_size()) || fields[2] > fields[1]) {
+    reject(RejectReason::absurd_value);
+  }
+  return {fields[1], fields[2]};
+}
+
+// Version 3, "task_ends": [label, task_id, start_ns, end_ns, statm_before,
+// statm_after, children_pages, flags, blocks_delta, peak]: the raw readings
+// (cheaper for the agent to send than the figures), turned here into the
+// record a version-2 task end carries.
+CallRecord decode_task_end(JsonReader& r) {
+  const std::int64_t page = page_size();
+  CallRecord c;
+  c.kind = CallKind::task;
+  begin_array(r);
+  element(r);
+  c.label = text(r, kMaxLabelBytes);
+  if (c.label.empty()) reject(RejectReason::malformed);
+  element(r);
+  c.task_id = optional_text(r, kMaxStringBytes);
+  element(r);
+  const std::uint64_t start_ns = unsigned_number(r, static_cast<std::uint64_t>(kMaxWallTime) * 1'000'000'000);
+  element(r);
+  const std::uint64_t end_ns = unsigned_number(r, static_cast<std::uint64_t>(kMaxWallTime) * 1'000'000'000);
+  if (end_ns < start_ns || static_cast<double>(end_ns - start_ns) / 1e9 > kMaxDurationSeconds) {
+    reject(RejectReason::absurd_value);
+  }
+  c.wall_start = static_cast<double>(start_ns) / 1e9;
+  c.duration_seconds = static_cast<double>(end_ns - start_ns) / 1e9;
+  element(r);
+  const Statm before = statm(text(r, kMaxStringBytes));
+  element(r);
+  const Statm after = statm(text(r, kMaxStringBytes));
+  element(r);
+  const std::int64_t children = signed_number(r, kMaxBytesValue / static_cast<std::uint64_t>(page));
+  element(r);
+  std::uint64_t flags = unsigned_number(r, kKnownFlags);
+  c.exception = flags & kExceptionFlag;
+  c.approximate = flags & kApproximateFlag;
+  element(r);
+  c.allocated_blocks_delta = optional_signed(r, kMaxBytesValue);
+  element(r);
+  if (!r.read_null()) c.peak_rss = bytes(r);
+  if (r.next_element()) reject(RejectReason::malformed);
+  const auto r0 = static_cast<std::int64_t>(before.resident), r1 = static_cast<std::int64_t>(after.resident);
+  const auto anon0 = r0 - static_cast<std::int64_t>(before.shared), anon1 = r1 - static_cast<std::int64_t>(after.shared);
+  c.rss_before = static_cast<std::uint64_t>(r0 * page);
+  c.rss_after = static_cast<std::uint64_t>(r1 * page);
+  c.gross_bytes = (r1 - r0) * page;
+  c.net_self_bytes = (r1 - r0 - children) * page;
+  c.rss_anon_delta = (anon1 - anon0) * page;
+  return c;
+}
+
 // [label, kind, calls, measured, errors, seconds, gross, kept, freed, released, peak, approximate]
 FunctionFigures decode_figures(JsonReader& r) {
   FunctionFigures f;
@@ -314,6 +392,14 @@ std::vector<Envelope> decode_object(std::string_view packet) {
     out.push_back({seq, version, decode_heartbeat(m)});
   } else if (type == "hello") {
     out.push_back({seq, version, decode_hello(m)});
+  } else if (type == "task_ends" && version >= 3) {
+    auto ends = m.at("ends");
+    begin_array(ends);
+    while (ends.next_element()) {
+      if (out.size() == kMaxRecordsPerMessage) reject(RejectReason::over_limit);
+      out.push_back({seq++, version, decode_task_end(ends)});
+    }
+    if (out.empty()) reject(RejectReason::malformed);
   } else if (type == "functions" && version >= 2) {
     out.push_back({seq, version, FunctionDeltas{decode_rows(m, kMaxRecordsPerMessage)}});
   } else if (type == "net_self" && version >= 2) {

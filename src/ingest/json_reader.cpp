@@ -111,6 +111,19 @@ static std::size_t utf8_sequence(std::string_view s) {
   return n;
 }
 
+bool is_valid_utf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    if (static_cast<unsigned char>(s[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t n = utf8_sequence(s.substr(i));
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
 void JsonReader::read_string(std::string& out) {
   out.clear();
   scan_string(&out);

@@ -19,6 +19,9 @@ struct JsonNumber {
   double value = 0;             // always set
 };
 
+// Whether `s` is well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates).
+bool is_valid_utf8(std::string_view s);
+
 class JsonReader {
  public:
   static constexpr int kMaxDepth = 16;

@@ -10,10 +10,12 @@
 
 namespace ramflow::ingest {
 
-// Versions this sidecar reads: 1 (one record per tracked call) and 2 (the
-// agent aggregates per function: "functions" and "net_self" messages).
+// Versions this sidecar reads: 1 (one record per tracked call), 2 (the agent
+// aggregates per function: "functions" and "net_self" messages) and 3 (the
+// messages of 2; the running task is on the task board passed with the hello,
+// ingest/task_board.h, instead of in task_start messages).
 inline constexpr std::uint32_t kOldestProtocolVersion = 1;
-inline constexpr std::uint32_t kProtocolVersion = 2;
+inline constexpr std::uint32_t kProtocolVersion = 3;
 
 // Introduces the process; re-sent on every (re)connect. `claimed_pid` is what the
 // payload says and is informational only: attribution uses SO_PEERCRED.

@@ -5,9 +5,12 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <memory>
+#include <string>
 
 #include "ingest/decoder.h"
 #include "ingest/messages.h"
+#include "ingest/task_board.h"
 
 namespace ramflow::ingest {
 
@@ -35,6 +38,10 @@ class Sink {
   // discarded (so that what the agent sent is counted, never lost silently).
   virtual void on_over_capacity(uid_t uid, pid_t pid, std::uint64_t /*packets*/) { on_refused(uid, pid); }
   virtual void on_disconnect(const Peer& peer) = 0;
+  // Protocol 3: the peer passed its task board (replacing any before it on
+  // this connection), or an fd that is not one (`board` null, `problem` says why).
+  virtual void on_task_board(const Peer& /*peer*/, std::shared_ptr<const TaskBoard> /*board*/,
+                             const std::string& /*problem*/) {}
 };
 
 }  // namespace ramflow::ingest

@@ -17,6 +17,7 @@
 
 #include "ingest/decoder.h"
 #include "ingest/socket_directory.h"
+#include "ingest/task_board.h"
 
 namespace ramflow::ingest {
 namespace {
@@ -219,21 +220,66 @@ std::uint64_t SocketServer::refuse(int fd) {
   return packets;
 }
 
+// Receives one packet and the fds passed with it (at most kMaxFdsPerPacket; the
+// kernel closes any beyond: MSG_CTRUNC). MSG_TRUNC makes the result the packet's
+// real length even when it did not fit.
+ssize_t SocketServer::receive(int fd, std::vector<int>& fds, bool& fds_truncated) {
+  iovec io{buffer_.data(), buffer_.size()};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFdsPerPacket)];
+  msghdr message{};
+  message.msg_iov = &io;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof(control);
+  ssize_t n = ::recvmsg(fd, &message, MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC);
+  fds.clear();
+  fds_truncated = n >= 0 && (message.msg_flags & MSG_CTRUNC);
+  if (n < 0) return n;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&message); c != nullptr; c = CMSG_NXTHDR(&message, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    const std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (std::size_t i = 0; i < count; ++i) {
+      int passed;
+      std::memcpy(&passed, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+      fds.push_back(passed);
+    }
+  }
+  return n;
+}
+
+// Protocol 3: the agent passes its task board with its hello. The first fd of
+// a packet is taken as the board (it replaces the connection's previous one);
+// any other is closed.
+void SocketServer::adopt_board(const Connection& connection, std::vector<int>& fds, bool truncated) {
+  if (fds.empty()) {
+    if (truncated) sink_.on_task_board(connection.peer, nullptr, "its fd did not fit (ramflowd out of file descriptors?)");
+    return;
+  }
+  for (std::size_t i = 1; i < fds.size(); ++i) ::close(fds[i]);
+  std::string why;
+  std::shared_ptr<const TaskBoard> board = TaskBoard::adopt(fds[0], &why);
+  fds.clear();
+  sink_.on_task_board(connection.peer, std::move(board), why);
+}
+
 void SocketServer::read_from(int fd) {
   auto it = connections_.find(fd);
   if (it == connections_.end()) return;
+  std::vector<int> fds;
   for (int i = 0; i < kReadsPerWake; ++i) {
-    // MSG_TRUNC makes recv return the packet's real length even when it did not fit.
-    ssize_t n = ::recv(fd, buffer_.data(), buffer_.size(), MSG_DONTWAIT | MSG_TRUNC);
+    bool fds_truncated = false;
+    ssize_t n = receive(fd, fds, fds_truncated);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
       close_connection(fd);
       return;
     }
     if (n == 0) {  // end of stream (an empty packet is indistinguishable and ends it too)
+      for (int passed : fds) ::close(passed);
       close_connection(fd);
       return;
     }
+    adopt_board(it->second, fds, fds_truncated);
     if (static_cast<std::size_t>(n) > options_.max_message_bytes) {
       sink_.on_rejected(it->second.peer, RejectReason::oversized);
       continue;

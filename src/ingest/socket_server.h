@@ -8,6 +8,9 @@
 //   ...
 //   server.stop();  // joins within a second; the destructor stops too
 //
+// An fd passed with a packet (SCM_RIGHTS) is the agent's task board
+// (ingest/task_board.h), handed to the sink before the packet's messages.
+//
 // Bounded: at most max_connections peers (one past the cap is refused: its
 // sends are shut, what it already sent is counted, then it is closed), one receive buffer of
 // max_message_bytes + 1 shared by all connections (a packet is read whole or
@@ -45,6 +48,7 @@ class SocketServer {
   // Reading cadence while agents send fast (see run()): at most this much latency.
   static constexpr std::chrono::milliseconds kPollInterval{10};
   static constexpr std::uint64_t kPollAbovePackets = 100;  // per second
+  static constexpr std::size_t kMaxFdsPerPacket = 4;  // an agent passes one (its task board)
 
   SocketServer(Options options, Sink& sink);
   ~SocketServer();
@@ -71,6 +75,8 @@ class SocketServer {
   void run();
   void accept_all();
   void read_from(int fd);
+  ssize_t receive(int fd, std::vector<int>& fds, bool& fds_truncated);
+  void adopt_board(const Connection& connection, std::vector<int>& fds, bool truncated);
   void deliver(Connection& connection, std::string_view packet);
   void close_connection(int fd);
   std::uint64_t refuse(int fd);  // closes a connection past the cap; returns the packets it had sent

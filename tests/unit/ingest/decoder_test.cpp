@@ -1,6 +1,7 @@
 #include "ingest/decoder.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -162,6 +163,39 @@ TEST(Decoder, Version2TaskStartCarriesTheEndsQueuedBeforeIt) {
   EXPECT_EQ(std::get<CallRecord>(list[0].message).task_id, "a1");
   EXPECT_EQ(list[1].seq, 9u);
   EXPECT_EQ(std::get<TaskStart>(list[1].message).id, "b2");
+}
+
+// Version 3: the raw readings of a task's end become the record a version-2
+// task end carried, figured in this machine's pages.
+TEST(Decoder, Version3TaskEndsAreFiguredFromTheirStatmLines) {
+  const std::int64_t page = ::sysconf(_SC_PAGESIZE);
+  auto result = decode(read_file(fs::path(RAMFLOW_INGEST_CORPUS) / "valid/task_ends.json"));
+  const auto& list = envelopes(result);
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].seq, 7u);
+  EXPECT_EQ(list[1].seq, 8u);
+  EXPECT_EQ(list[0].version, 3u);
+  const auto& c = std::get<CallRecord>(list[0].message);
+  EXPECT_EQ(c.label, "tasks.retain_32mib");
+  EXPECT_EQ(c.kind, CallKind::task);
+  EXPECT_EQ(c.task_id, "5f1c1a0e-8d1b-4c57-9a43-4c0d1f4bb0a1");
+  EXPECT_DOUBLE_EQ(c.wall_start, 1764109210.0);
+  EXPECT_DOUBLE_EQ(c.duration_seconds, 0.5);
+  EXPECT_EQ(c.rss_before, static_cast<std::uint64_t>(18432 * page));
+  EXPECT_EQ(c.rss_after, static_cast<std::uint64_t>(26624 * page));
+  EXPECT_EQ(c.gross_bytes, 8192 * page);
+  EXPECT_EQ(c.net_self_bytes, (8192 - 2048) * page);  // its tracked children grew 2048 pages
+  EXPECT_EQ(c.rss_anon_delta, ((26624 - 4352) - (18432 - 4096)) * page);
+  EXPECT_EQ(c.allocated_blocks_delta, 402);
+  EXPECT_FALSE(c.peak_rss.has_value());
+  EXPECT_FALSE(c.exception);
+  EXPECT_TRUE(c.approximate);
+  const auto& quick = std::get<CallRecord>(list[1].message);
+  EXPECT_TRUE(quick.task_id.empty());
+  EXPECT_TRUE(quick.exception);
+  EXPECT_EQ(quick.gross_bytes, 0);
+  EXPECT_EQ(quick.peak_rss, 110100480u);
+  EXPECT_FALSE(quick.allocated_blocks_delta.has_value());
 }
 
 TEST(Decoder, EnvelopeCarriesTheVersionOfBothProtocols) {

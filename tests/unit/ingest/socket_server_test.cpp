@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -38,6 +39,9 @@ class RecordingSink : public Sink {
     add([&] { over_capacity.push_back({pid, packets}); });
   }
   void on_disconnect(const Peer& peer) override { add([&] { disconnects.push_back(peer); }); }
+  void on_task_board(const Peer& peer, std::shared_ptr<const TaskBoard> board, const std::string& problem) override {
+    add([&] { boards.push_back({peer, std::move(board), problem}); });
+  }
 
   // Waits (bounded, generous: this is not a timing assertion) until `done` holds.
   bool wait_for(const std::function<bool()>& done) {
@@ -53,6 +57,12 @@ class RecordingSink : public Sink {
   std::vector<std::uint64_t> gaps;
   std::vector<std::pair<uid_t, pid_t>> refused;
   std::vector<std::pair<pid_t, std::uint64_t>> over_capacity;
+  struct PassedBoard {
+    Peer peer;
+    std::shared_ptr<const TaskBoard> board;
+    std::string problem;
+  };
+  std::vector<PassedBoard> boards;
 
  private:
   void add(const std::function<void()>& f) {
@@ -78,6 +88,23 @@ int connect_to(const std::string& path) {
 
 bool send_packet(int fd, const std::string& packet) {
   return ::send(fd, packet.data(), packet.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(packet.size());
+}
+
+// Sends `packet` with `fd` passed along (SCM_RIGHTS), as the agent sends its hello.
+bool send_with_fd(int socket, const std::string& packet, int fd) {
+  iovec io{const_cast<char*>(packet.data()), packet.size()};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr message{};
+  message.msg_iov = &io;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof(control);
+  cmsghdr* c = CMSG_FIRSTHDR(&message);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
+  return ::sendmsg(socket, &message, MSG_NOSIGNAL) == static_cast<ssize_t>(packet.size());
 }
 
 std::string heartbeat(std::uint64_t seq) {
@@ -359,6 +386,47 @@ TEST_F(SocketServerTest, ConnectionsPastTheCapAreClosedAndWhatTheySentIsCounted)
   EXPECT_FALSE(send_packet(second, heartbeat(50)));
   ::close(first);
   ::close(second);
+}
+
+// Protocol 3: the fd passed with a packet is the peer's task board, handed to
+// the sink with the peer; an fd that is not a board is closed and said why.
+TEST_F(SocketServerTest, AnFdPassedWithAPacketIsThePeersTaskBoard) {
+  ASSERT_EQ(start(), std::nullopt);
+  const std::string hello = R"({"v":3,"seq":0,"type":"hello","agent":"0.3.0","python":"3.11",)"
+                            R"("framework":"none","pool":"none","worker":"","index":null,"pid":1})";
+  pid_t child = spawn([&] {
+    int board = ::memfd_create("board", MFD_CLOEXEC);
+    char layout[TaskBoard::kBoardBytes] = {};
+    std::memcpy(layout, TaskBoard::kMagic, sizeof(TaskBoard::kMagic));
+    const std::uint64_t seq = 1;
+    const std::uint32_t running = 1, length = 3;
+    const double since = 5;
+    char* slot = layout + sizeof(TaskBoard::kMagic) + TaskBoard::kSlotBytes;  // seq 1: the second slot
+    std::memcpy(slot, &seq, 8);
+    std::memcpy(slot + 8, &running, 4);
+    std::memcpy(slot + 12, &length, 4);
+    std::memcpy(slot + 16, &since, 8);
+    std::memcpy(slot + 24, "job", 3);
+    std::memcpy(slot + TaskBoard::kSlotBytes - 8, &seq, 8);
+    int pipe_fds[2];
+    int fd = connect_to(path_);
+    bool ok = board >= 0 && ::pwrite(board, layout, sizeof(layout), 0) == static_cast<ssize_t>(sizeof(layout)) &&
+              ::pipe(pipe_fds) == 0 && fd >= 0 && send_with_fd(fd, hello, board) &&
+              send_with_fd(fd, heartbeat(1), pipe_fds[0]);
+    return ok;  // exits: the connection closes, the board lives on in the sink
+  });
+  ASSERT_TRUE(sink_.wait_for([&] { return sink_.boards.size() == 2 && !sink_.disconnects.empty(); }));
+  EXPECT_EQ(wait_exit(child), 0);
+  std::lock_guard lock(sink_.mutex);
+  EXPECT_EQ(sink_.boards[0].peer.pid, child);
+  ASSERT_NE(sink_.boards[0].board, nullptr) << sink_.boards[0].problem;
+  auto state = sink_.boards[0].board->read();  // after the process ended
+  ASSERT_TRUE(state.has_value());
+  EXPECT_TRUE(state->running);
+  EXPECT_EQ(state->task, "job");
+  EXPECT_EQ(sink_.boards[1].board, nullptr);
+  EXPECT_EQ(sink_.boards[1].problem, "not a regular file");
+  EXPECT_EQ(sink_.messages.size(), 2u);  // the packets themselves are delivered as always
 }
 
 TEST_F(SocketServerTest, StopIsIdempotentAndRemovesTheSocket) {

@@ -65,7 +65,30 @@ void add_known_labels(model::AgentCounters& counters) {
 
 void AgentSink::on_connect(const ingest::Peer& peer) { registry_.connected(peer.pid, peer.uid, unix_now()); }
 
-void AgentSink::on_disconnect(const ingest::Peer& peer) { registry_.disconnected(peer.pid, unix_now()); }
+void AgentSink::on_disconnect(const ingest::Peer& peer) {
+  registry_.task_board_closed(peer.pid, peer.connection_id);
+  registry_.disconnected(peer.pid, unix_now());
+}
+
+void AgentSink::on_task_board(const ingest::Peer& peer, std::shared_ptr<const ingest::TaskBoard> board,
+                              const std::string& problem) {
+  if (!board) {
+    if (log_now(last_board_log_, unix_now())) {
+      spdlog::warn("agent pid {} passed a task board ramflowd cannot use: {}; an OOM kill of that process will not "
+                   "name its task (is its agent a ramflow agent of the same release?)",
+                   peer.pid, problem);
+    }
+    return;
+  }
+  registry_.task_board(
+      peer.pid, peer.connection_id,
+      [board]() -> std::optional<model::RunningTask> {
+        auto state = board->read();
+        if (!state) return std::nullopt;
+        return model::RunningTask{state->running ? state->task : std::string(), state->since};
+      },
+      unix_now());
+}
 
 void AgentSink::on_rejected(const ingest::Peer& /*peer*/, ingest::RejectReason reason) {
   registry_.rejected(ingest::to_string(reason));

@@ -24,10 +24,13 @@ class AgentSink : public ingest::Sink {
   void on_refused(uid_t uid, pid_t pid) override;
   void on_over_capacity(uid_t uid, pid_t pid, std::uint64_t packets) override;
   void on_disconnect(const ingest::Peer& peer) override;
+  void on_task_board(const ingest::Peer& peer, std::shared_ptr<const ingest::TaskBoard> board,
+                     const std::string& problem) override;
 
  private:
   model::AgentRegistry& registry_;
   std::atomic<double> last_capacity_log_{0};
+  std::atomic<double> last_board_log_{0};
 };
 
 }  // namespace ramflow::daemon

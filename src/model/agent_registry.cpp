@@ -28,6 +28,20 @@ void add_to_table(std::vector<FunctionStats>& table, const FunctionStats& call) 
   accumulate(*it, call);
 }
 
+// A board's reading into the facts. The ends of tasks arrive after the fact:
+// a reading taken before the task it shows ended (its end is already here)
+// says idle.
+void apply(AgentFacts& f, const RunningTask& running) {
+  const bool ended = !f.task_ends.empty() && f.task_ends.back().task == running.task &&
+                     f.task_ends.back().time >= running.since;
+  if (running.task.empty() || ended) {
+    f.current_task.clear();
+    return;
+  }
+  f.current_task = running.task;
+  f.current_task_since = running.since;
+}
+
 }  // namespace
 
 AgentRegistry::AgentRegistry(std::size_t max_processes, std::size_t max_functions)
@@ -48,6 +62,7 @@ AgentFacts& AgentRegistry::facts(pid_t pid, double now) {
                      p->second.last_heard < victim->second.last_heard);
       if (better) victim = p;
     }
+    boards_.erase(victim->first);
     processes_.erase(victim);
   }
   AgentFacts& f = processes_[pid];
@@ -195,11 +210,44 @@ void AgentRegistry::refused() {
 
 void AgentRegistry::forget(pid_t pid) {
   std::lock_guard lock(mu_);
+  boards_.erase(pid);
   processes_.erase(pid);
 }
 
-AgentView AgentRegistry::view() const {
+void AgentRegistry::task_board(pid_t pid, std::uint64_t connection, TaskBoardReader reader, double now) {
   std::lock_guard lock(mu_);
+  facts(pid, now);
+  boards_[pid] = Board{connection, std::move(reader)};
+}
+
+void AgentRegistry::task_board_closed(pid_t pid, std::uint64_t connection) {
+  std::lock_guard lock(mu_);
+  auto board = boards_.find(pid);
+  if (board == boards_.end() || board->second.connection != connection) return;  // replaced by a newer connection's
+  auto process = processes_.find(pid);
+  if (auto running = board->second.read(); running && process != processes_.end()) apply(process->second, *running);
+  boards_.erase(board);
+}
+
+AgentView AgentRegistry::view() {
+  std::map<pid_t, Board> boards;
+  {
+    std::lock_guard lock(mu_);
+    boards = boards_;
+  }
+  std::map<pid_t, std::optional<RunningTask>> readings;
+  for (const auto& [pid, board] : boards) readings[pid] = board.read();  // a few preads each: not under the lock
+  std::lock_guard lock(mu_);
+  for (const auto& [pid, running] : readings) {
+    auto board = boards_.find(pid);
+    auto process = processes_.find(pid);
+    // A board replaced or closed meanwhile was read again by whoever did it.
+    if (!running || board == boards_.end() || board->second.connection != boards[pid].connection ||
+        process == processes_.end()) {
+      continue;
+    }
+    apply(process->second, *running);
+  }
   return AgentView{processes_, functions_.rows(), counters_};
 }
 

@@ -5,8 +5,10 @@
 // are evicted first, oldest first).
 #pragma once
 
+#include <functional>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +31,14 @@ struct AgentView {
   AgentCounters counters;
 };
 
+// What a process' task board says (protocol 3): the task it runs, empty when idle.
+struct RunningTask {
+  std::string task;
+  double since = 0;  // Unix seconds
+};
+// Reads a task board; nullopt when it holds nothing valid.
+using TaskBoardReader = std::function<std::optional<RunningTask>()>;
+
 class AgentRegistry {
  public:
   AgentRegistry(std::size_t max_processes, std::size_t max_functions);
@@ -40,6 +50,12 @@ class AgentRegistry {
   void ready(pid_t pid, std::uint64_t rss, std::optional<std::uint64_t> hwm, double time,
              std::vector<ImportCost> imports);
   void task_started(pid_t pid, const std::string& task, double time);
+  // Protocol 3: the board the process passed on `connection` (replacing any
+  // before it). view() reads it for the process' running task.
+  void task_board(pid_t pid, std::uint64_t connection, TaskBoardReader reader, double now);
+  // That connection closed: the board is read one last time (the process may
+  // be dead; its board still tells what it was running) and dropped.
+  void task_board_closed(pid_t pid, std::uint64_t connection);
   // A finished tracked call (a timeline sample); a top-level task also ends the
   // running task. A protocol-1 record is also `counted` in the function table
   // and the process' net-self table.
@@ -60,14 +76,21 @@ class AgentRegistry {
   // attribution done: drop its facts.
   void forget(pid_t pid);
 
-  AgentView view() const;
+  // A copy of everything; the running task of each process with a board is
+  // read from it first (outside the lock).
+  AgentView view();
 
  private:
+  struct Board {
+    std::uint64_t connection = 0;
+    TaskBoardReader read;
+  };
   AgentFacts& facts(pid_t pid, double now);  // requires mu_
 
   mutable std::mutex mu_;
   std::size_t max_processes_;
   std::map<pid_t, AgentFacts> processes_;
+  std::map<pid_t, Board> boards_;  // only of processes_ entries
   FunctionTable functions_;
   AgentCounters counters_;
 };

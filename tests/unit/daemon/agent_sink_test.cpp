@@ -15,7 +15,7 @@ class AgentSinkTest : public ::testing::Test {
   void say(ingest::Message message, std::uint32_t version = ingest::kProtocolVersion) {
     sink_.on_message(kPeer, ingest::Envelope{seq_++, version, std::move(message)});
   }
-  model::AgentFacts facts() const { return registry_.view().processes.at(kPid); }
+  model::AgentFacts facts() { return registry_.view().processes.at(kPid); }
 
   model::AgentRegistry registry_{64, 50};
   AgentSink sink_{registry_};

@@ -226,5 +226,74 @@ TEST(AgentRegistry, TheViewIsACopyThatLaterMessagesDoNotChange) {
   EXPECT_EQ(only(before, kPid).current_task, "tasks.resize");
 }
 
+// Protocol 3: the running task is what the process' task board says when the
+// view is taken (the board itself is tested in tests/unit/ingest/task_board_test.cpp).
+struct FakeBoard {
+  std::optional<RunningTask> says;
+  int reads = 0;
+  TaskBoardReader reader() {
+    return [this] {
+      ++reads;
+      return says;
+    };
+  }
+};
+
+TEST(AgentRegistry, TheRunningTaskIsWhatTheBoardSaysWhenTheViewIsTaken) {
+  AgentRegistry r(8, 10);
+  FakeBoard board{RunningTask{"tasks.resize", 10}};
+  r.task_board(kPid, 1, board.reader(), 1);
+  EXPECT_EQ(only(r.view(), kPid).current_task, "tasks.resize");
+  EXPECT_EQ(only(r.view(), kPid).current_task_since, 10);
+  board.says = RunningTask{};  // idle
+  EXPECT_EQ(only(r.view(), kPid).current_task, "");
+  board.says = RunningTask{"tasks.crop", 12};
+  EXPECT_EQ(only(r.view(), kPid).current_task, "tasks.crop");
+  board.says.reset();  // nothing valid on it: what was known stays
+  EXPECT_EQ(only(r.view(), kPid).current_task, "tasks.crop");
+}
+
+TEST(AgentRegistry, AReadingOfATaskWhoseEndIsAlreadyHereSaysIdle) {
+  AgentRegistry r(8, 10);
+  FakeBoard board{RunningTask{"tasks.resize", 10}};
+  r.task_board(kPid, 1, board.reader(), 1);
+  end_task(r, kPid, "tasks.resize", 10, 1);  // ended at 10.5; the board read before it said "running"
+  EXPECT_EQ(only(r.view(), kPid).current_task, "");
+  board.says = RunningTask{"tasks.resize", 11};  // the next run of the same task
+  EXPECT_EQ(only(r.view(), kPid).current_task, "tasks.resize");
+}
+
+TEST(AgentRegistry, AClosedConnectionsBoardIsReadOnceMoreThenDropped) {
+  AgentRegistry r(8, 10);
+  FakeBoard board{RunningTask{"tasks.resize", 10}};
+  r.task_board(kPid, 1, board.reader(), 1);
+  r.disconnected(kPid, 2);
+  r.task_board_closed(kPid, 1);  // e.g. OOM-killed: the board still says what it ran
+  EXPECT_EQ(board.reads, 1);
+  board.says = RunningTask{};
+  const auto f = only(r.view(), kPid);
+  EXPECT_EQ(f.current_task, "tasks.resize");
+  EXPECT_EQ(board.reads, 1);  // dropped: not read again
+}
+
+TEST(AgentRegistry, TheCloseOfAnOlderConnectionKeepsTheNewerBoard) {
+  AgentRegistry r(8, 10);
+  FakeBoard old_board{RunningTask{}}, new_board{RunningTask{"tasks.crop", 20}};
+  r.task_board(kPid, 1, old_board.reader(), 1);
+  r.task_board(kPid, 2, new_board.reader(), 2);  // reconnected before the old close was seen
+  r.task_board_closed(kPid, 1);
+  EXPECT_EQ(old_board.reads, 0);
+  EXPECT_EQ(only(r.view(), kPid).current_task, "tasks.crop");
+}
+
+TEST(AgentRegistry, AForgottenProcessDropsItsBoard) {
+  AgentRegistry r(8, 10);
+  FakeBoard board{RunningTask{"tasks.resize", 10}};
+  r.task_board(kPid, 1, board.reader(), 1);
+  r.forget(kPid);
+  r.view();
+  EXPECT_EQ(board.reads, 0);
+}
+
 }  // namespace
 }  // namespace ramflow::model

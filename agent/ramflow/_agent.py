@@ -12,7 +12,7 @@ import platform
 import sys
 from typing import Dict, Optional
 
-from . import _memory, _tasks, _tracking
+from . import _board, _memory, _tasks, _tracking
 from ._aggregate import Aggregate
 from ._config import Config
 from ._imports import ImportMeter
@@ -48,9 +48,10 @@ class Agent:
         self.bootstrap_rss: Optional[int] = None
         self.main_pid = os.getpid()
         self.transport = Transport(
-            config.socket_path, Aggregate(), self._heartbeat_body, self._check_statm_fd,
+            config.socket_path, Aggregate(), self._heartbeat_body, self._check_fds,
             config.outbox_limit, config.flush_seconds, config.heartbeat_seconds)
         self.imports = ImportMeter(self._on_imported)
+        self.board: Optional[_board.Board] = None
         self.integrations: Dict[str, bool] = {}
 
     # --- start-up -----------------------------------------------------------
@@ -59,7 +60,7 @@ class Agent:
         if not _memory.reopen():
             return  # no /proc/self/statm (not Linux): stay a no-op
         self._configure_hot_path()
-        _tasks.attach(self.transport.post_task_start, self.transport.queue_task_end, self.config.exact_peak)
+        self._attach_board()
         self._post_hello()
         self.bootstrap_rss = self._post_phase("bootstrap", inherited=False)
         self.imports.install()
@@ -75,11 +76,23 @@ class Agent:
     def _configure_hot_path(self) -> None:
         _tracking.configure(_memory.statm_fd(), self.config.measure_all)
 
-    def _check_statm_fd(self) -> None:
-        """A daemonizer may close every fd: reopen statm if ours was lost."""
+    def _attach_board(self) -> None:
+        """A new board for this process, or none: then task starts are sent.
+        The one it replaces is dropped, not closed: a task may be writing it."""
+        self.board = _board.create()
+        t = self.transport
+        t.board_fd = self.board.fd if self.board is not None else -1
+        _tasks.attach(self.board, t.post_task_start, t.unstick, t.send_task_ends, self.config.exact_peak)
+
+    def _check_fds(self) -> None:
+        """A daemonizer may close every fd: reopen statm if ours was lost, and
+        make a new board (sent with a new hello) if its fd was."""
         if not _memory.still_statm():
             _memory.reopen()
             self._configure_hot_path()
+        if self.board is not None and not self.board.still_open():
+            self._attach_board()
+            self._post_hello()
 
     def _on_imported(self, top: str) -> None:
         if top in ("celery", "django") and not self.integrations.get(top):
@@ -95,9 +108,12 @@ class Agent:
         try:
             _memory.reopen()
             _tracking.after_fork_in_child()
+            _tasks.forget_running()
+            if self.board is not None:
+                self.board.close()  # the parent's: never written here
+            self._attach_board()  # before the new flusher could pass the parent's
             self.transport.after_fork_in_child(Aggregate())
             self._configure_hot_path()
-            _tasks.forget_running()
             self.ready_rank = 0
             self.ready_rss = None
             self._post_hello()

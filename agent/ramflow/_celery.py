@@ -59,20 +59,28 @@ def connect(agent: Any) -> None:
     def on_worker_ready(**_: Any) -> None:
         agent.mark_ready("celery")
 
-    def on_task_prerun(task_id: Any = None, task: Any = None, **_: Any) -> None:
-        name = getattr(task, "name", None) or "unknown"
-        _runs[task_id] = _tasks.start_task(name, str(task_id) if task_id else None)
+    start_task, end_task = _tasks.start_task, _tasks.end_task
 
-    def on_task_postrun(task_id: Any = None, state: Any = None, **_: Any) -> None:
-        _tasks.end_task(_runs.pop(task_id, None), failed=state == "FAILURE")
+    # On the path of every task: no wrapper (each costs a call with its keywords).
+    def ramflow_on_task_prerun(task_id: Any = None, task: Any = None, **_: Any) -> None:
+        try:
+            _runs[task_id] = start_task(getattr(task, "name", None) or "unknown", task_id)
+        except Exception:
+            pass
 
-    for signal, handler in ((signals.celeryd_init, on_celeryd_init),
-                            (signals.worker_init, on_worker_init),
-                            (signals.worker_process_init, on_worker_process_init),
-                            (signals.worker_ready, on_worker_ready),
-                            (signals.task_prerun, on_task_prerun),
-                            (signals.task_postrun, on_task_postrun)):
-        signal.connect(_guarded(handler), weak=False)
+    def ramflow_on_task_postrun(task_id: Any = None, state: Any = None, **_: Any) -> None:
+        try:
+            end_task(_runs.pop(task_id, None), state == "FAILURE")
+        except Exception:
+            pass
+
+    for signal, handler in ((signals.celeryd_init, _guarded(on_celeryd_init)),
+                            (signals.worker_init, _guarded(on_worker_init)),
+                            (signals.worker_process_init, _guarded(on_worker_process_init)),
+                            (signals.worker_ready, _guarded(on_worker_ready)),
+                            (signals.task_prerun, ramflow_on_task_prerun),
+                            (signals.task_postrun, ramflow_on_task_postrun)):
+        signal.connect(handler, weak=False)
 
 
 def _guarded(handler: Any) -> Any:

@@ -1,146 +1,201 @@
 """Top-level units of work (Celery tasks, `ramflow.task`): a measured call of
-kind "task" (never sampled) whose start is announced at once (an OOM kill must
-find its task). Its end is one record with the change in RssAnon, in Python
-objects (sys.getallocatedblocks, on a sample of tasks: see below) and
-optionally the exact peak (clear_refs); it leaves with the next task start, in
-the same packet (one send per task), or with the next flush.
+kind "task" (never sampled).
+
+Which task runs must be known to ramflowd at any moment, so that an OOM kill
+in the middle of a task is pinned on it. With a task board (_board.py) a
+start writes the task's name into shared memory: no system call, nothing
+sent. Without one (no memfd_create), the start is sent at once instead and
+kept sticky until the task ends.
+
+A task's end is one record of raw readings (docs/protocol.md, `task_ends`):
+its two statm lines as read, its start and end, what its tracked children
+grew, and the change in Python objects (sys.getallocatedblocks, on a sample
+of tasks: see below) and optionally the exact peak (clear_refs); ramflowd
+computes the figures. Formatting it is a single bytes `%`, about a third of
+the figures' cost. The records wait in ENDS; each time a packet's worth is
+waiting the task that completes it offers them to the transport
+(`_send_ends`: one send per SEND_EVERY tasks, never waiting for a
+lock); the flusher takes whatever is left at its tick. A task costs its two
+statm reads and a fraction of a send.
 
 sys.getallocatedblocks() walks every pymalloc pool: ~5 us in a small worker,
 far more in a large heap. It is read on a task only while its reading has
 cost at most BLOCKS_NS_PER_TASK (0.5 us) per task on average; the other tasks' records
 carry null (ramflowd's bloat attribution uses the tasks that carry both).
 
-The agent attaches its transport with `attach`; this module imports nothing
-of the agent's (no cycle through a singleton).
+The agent attaches its board and transport with `attach`; this module imports
+nothing of the agent's (no cycle through a singleton).
 """
 
 import _thread
 import functools
 import sys
-from typing import Any, Callable, Dict, Optional, Tuple
+from collections import deque
+from typing import Any, Callable, Deque, Dict, Hashable, List, Optional, Tuple
 
 from . import _memory, _tracking
+from ._board import Board
 
 BLOCKS_NS_PER_TASK = 500
-_running: Dict[int, "TaskRun"] = {}
-_start: Optional[Callable[[str, int], None]] = None  # sends a task start (with the ends queued before it)
-_end: Callable[[str, int], None] = lambda record, key: None  # queues a task end, unsticks its start
+ENDS_WAITING = 1024  # task ends waiting to be sent; beyond: dropped and counted
+SEND_EVERY = 32  # task ends offered to the transport at a time (one packet's worth)
+
+ENDS: Deque[bytes] = deque()  # task end records waiting to be sent
+_dropped = [0]                # ends dropped since the flusher last took the count
+_dropped_lock = _thread.allocate_lock()
+_running: Dict[int, list] = {}
+_board: Optional[Board] = None
+_post_start: Optional[Callable[[str, Hashable], None]] = None  # sends a start at once (no board)
+_unstick: Callable[[Hashable], None] = lambda key: None
+_send_ends: Callable[[], None] = lambda: None
 _exact_peak = False
-_names: Dict[str, Tuple[str, str, int]] = {}  # task name -> (label, label as JSON, function id)
+_names: Dict[str, Tuple[bytes, bytes, int]] = {}  # task name -> _name(task name)
 _blocks_cost = [0, 0]  # ns spent in getallocatedblocks, tasks started
 # Bound once: each module attribute lookup costs on the path of every task.
+_state = _tracking.state
 _perf_ns = _tracking._perf_ns
 _allocated_blocks = sys.getallocatedblocks
-_enter, _leave, _thread_row, _wall = _tracking.enter, _tracking.leave, _tracking.thread_row, _tracking.wall_seconds
+_enter, _leave, _thread_row = _tracking.enter, _tracking.leave, _tracking.thread_row
 _APPROX, _EXCEPTION, _APPROXIMATE = _tracking.APPROX, _tracking.EXCEPTION, _tracking.APPROXIMATE
+_CHILDREN, _STATM, _T0 = _tracking._CHILDREN, _tracking._STATM, _tracking._T0
+_WALL_OFFSET_NS = _tracking._WALL_OFFSET_NS
 _PAGE = _memory.PAGE_SIZE
 _START = '"type":"task_start","name":%s,"id":%s,"t":%.6f,"rss":%d'
-_RECORD = '[%s,"task",%s,%.6f,%.9f,%d,%d,%d,%d,%d,%s,%d,%s]'
+# [label, task id, start ns, end ns, statm at start, statm at end, children's growth (pages), flags, blocks, peak]
+_END = b'[%s,%s,%d,%d,"%s","%s",%d,%d,%s,%s]'
+
+# A run: what its end needs. A list, not an object: the cheapest to make.
+_LABEL, _NAME, _ID, _STACK, _FRAME, _ROW, _BLOCKS0, _OVERLAPPED = range(8)
 
 
-def attach(start: Callable[[str, int], None], end: Callable[[str, int], None], exact_peak: bool) -> None:
-    global _start, _end, _exact_peak
-    _start, _end, _exact_peak = start, end, exact_peak
+def attach(board: Optional[Board], post_start: Callable[[str, Hashable], None],
+           unstick: Callable[[Hashable], None], send_ends: Callable[[], None], exact_peak: bool) -> None:
+    global _board, _post_start, _unstick, _send_ends, _exact_peak
+    _board, _post_start, _unstick, _send_ends, _exact_peak = board, post_start, unstick, send_ends, exact_peak
 
 
 def forget_running() -> None:
-    """In a forked child: the parent's running tasks are not the child's."""
+    """In a forked child: the parent's running tasks and waiting ends are not the child's."""
     _running.clear()
+    ENDS.clear()
+    _dropped[0] = 0
 
 
-def _name(name: str) -> Tuple[str, str, int]:
+def _name(name: str) -> Tuple[bytes, bytes, int]:
+    """(label as JSON, label as UTF-8, function id), known names cached."""
     known = _names.get(name)
     if known is None:
         label = _tracking.bounded_label(name)
-        known = (label, _tracking.json_text(label), _tracking.function_id(label, "task"))
+        known = (_tracking.json_text(label).encode("utf-8", "replace"), label.encode("utf-8", "replace"),
+                 _tracking.function_id(label, "task"))
         if len(_names) < 10000:
             _names[name] = known
     return known
 
 
-def _id_json(task_id: Optional[str]) -> str:
+def _id_json(task_id: Any) -> bytes:
     if not task_id:
-        return "null"
+        return b"null"
+    if task_id.__class__ is not str:
+        task_id = str(task_id)
     task_id = task_id[:128]
     if task_id.isascii() and task_id.isprintable() and '"' not in task_id and "\\" not in task_id:
-        return '"%s"' % task_id  # already JSON (Celery's UUIDs)
-    return _tracking.json_text(task_id)
+        return b'"%s"' % task_id.encode()  # already JSON (Celery's UUIDs)
+    return _tracking.json_text(task_id).encode("utf-8", "replace")
 
 
-def _blocks(paired: bool = False) -> Optional[int]:
-    """sys.getallocatedblocks() within its budget (always at the end of a task
-    whose start read it), else None."""
-    if not paired and _blocks_cost[0] > _blocks_cost[1] * BLOCKS_NS_PER_TASK:
+def _since(run: list) -> float:
+    return (run[_FRAME][_T0] + _WALL_OFFSET_NS) / 1e9
+
+
+def start_task(name: str, task_id: Any = None) -> Optional[list]:
+    if _post_start is None or not _state.enabled:
         return None
-    t0 = _perf_ns()
-    blocks = _allocated_blocks()
-    _blocks_cost[0] += _perf_ns() - t0
-    return blocks
-
-
-class TaskRun:
-    __slots__ = ("label", "id_json", "stack", "frame", "row", "blocks0", "overlapped", "start", "key")
-
-    def __init__(self, label: str, id_json: str) -> None:
-        self.label = label
-        self.id_json = id_json
-        self.overlapped = False
-        self.key = id(self)  # its start's sticky key
-
-
-def start_task(name: str, task_id: Optional[str] = None) -> Optional[TaskRun]:
-    if _start is None or not _tracking.state.enabled:
-        return None
-    label, label_json, fid = _name(name)
-    run = TaskRun(label_json, _id_json(task_id))
+    known = _names.get(name) or _name(name)
+    rows, row = _thread_row(known[2])
+    overlapped = False
     if _running:  # dict operations are atomic: no lock on the path of every task
-        run.overlapped = True
+        overlapped = True
         for other in list(_running.values()):
-            other.overlapped = True
-    _running[run.key] = run
-    rows, run.row = _thread_row(fid)
-    run.stack = rows[0]
-    _blocks_cost[1] += 1
-    run.blocks0 = _blocks()
+            other[_OVERLAPPED] = True
+    blocks_cost = _blocks_cost
+    blocks_cost[1] += 1
+    blocks0 = None
+    if blocks_cost[0] <= blocks_cost[1] * BLOCKS_NS_PER_TASK:
+        t0 = _perf_ns()
+        blocks0 = _allocated_blocks()
+        blocks_cost[0] += _perf_ns() - t0
     if _exact_peak:
         _memory.reset_peak()
-    run.frame = frame = _enter(run.stack)
+    stack = rows[0]
+    frame = _enter(stack)
     if frame is None:
-        _running.pop(run.key, None)
         return None
-    run.start = _wall(frame[4])
-    _start(_START % (label_json, run.id_json, run.start, int(frame[1].split(None, 2)[1]) * _PAGE), run.key)
+    run = [known[0], known[1], task_id, stack, frame, row, blocks0, overlapped]
+    _running[id(run)] = run
+    if _board is not None:
+        _board.show(known[1], (frame[_T0] + _WALL_OFFSET_NS) / 1e9)
+    else:
+        _post_start(_START % (known[0].decode(), _id_json(task_id).decode(), _since(run),
+                              int(frame[_STATM].split(None, 2)[1]) * _PAGE), id(run))
     return run
 
 
-def end_task(run: Optional[TaskRun], failed: bool) -> None:
+def end_task(run: Optional[list], failed: bool) -> None:
     if run is None:
         return
-    frame = run.frame
-    children = frame[0]
-    _running.pop(run.key, None)
-    approximate = run.overlapped or _tracking.state.concurrent
+    frame = run[_FRAME]
+    children = frame[_CHILDREN]
+    running = _running
+    running.pop(id(run), None)
+    approximate = run[_OVERLAPPED] or _state.concurrent
+    row = run[_ROW]
     if approximate:
-        run.row[_APPROX] += 1
+        row[_APPROX] += 1
     t1 = _perf_ns()
-    m1 = _leave(run.stack, frame, run.row, _EXCEPTION if failed else 0, False)
+    m1 = _leave(run[_STACK], frame, row, _EXCEPTION if failed else 0, False)
+    board = _board
+    if board is None:
+        _unstick(id(run))
+    elif running:  # concurrent tasks: the board shows the latest still running
+        try:
+            latest = next(reversed(running.values()))
+            board.show(latest[_NAME], _since(latest))
+        except (StopIteration, RuntimeError):  # emptied or changed by another thread meanwhile
+            board.idle()
+    else:
+        board.idle()
     if m1 is None:
-        _end("", run.key)
-        return
-    blocks = None if run.blocks0 is None else _blocks(paired=True)
+        return  # statm unreadable: counted in its row, no record
+    blocks = run[_BLOCKS0]
+    if blocks is not None:
+        t0 = _perf_ns()
+        blocks = b"%d" % (_allocated_blocks() - blocks)
+        _blocks_cost[0] += _perf_ns() - t0
     peak = _memory.peak_bytes() if _exact_peak else None
-    page = _PAGE
-    m0 = frame[1]
-    r0, shared0 = m0.split(None, 3)[1:3]
-    r1, shared1 = m1.split(None, 3)[1:3]
-    r0, r1 = int(r0), int(r1)
-    gross = r1 - r0
-    flags = (_EXCEPTION if failed else 0) | (_APPROXIMATE if approximate else 0)
-    _end(_RECORD % (run.label, run.id_json, run.start, (t1 - frame[4]) / 1e9,
-                    r0 * page, r1 * page, gross * page, (gross - children) * page, flags,
-                    "null" if blocks is None else "%d" % (blocks - run.blocks0),
-                    (gross - int(shared1) + int(shared0)) * page, "null" if peak is None else "%d" % peak),
-         run.key)
+    ends = ENDS
+    if len(ends) >= ENDS_WAITING:
+        with _dropped_lock:
+            _dropped[0] += 1
+        return
+    ends.append(_END % (run[_LABEL], _id_json(run[_ID]), frame[_T0] + _WALL_OFFSET_NS, t1 + _WALL_OFFSET_NS,
+                        frame[_STATM][:-1], m1[:-1], children,
+                        (_EXCEPTION if failed else 0) | (_APPROXIMATE if approximate else 0),
+                        b"null" if blocks is None else blocks, b"null" if peak is None else b"%d" % peak))
+    if len(ends) % SEND_EVERY == 0:
+        _send_ends()
+
+
+def take_ends(limit: int = ENDS_WAITING) -> Tuple[List[bytes], int]:
+    """Up to `limit` waiting ends, oldest first, and how many were dropped
+    since the last take."""
+    ends = ENDS
+    records = []
+    while ends and len(records) < limit:
+        records.append(ends.popleft())
+    with _dropped_lock:
+        dropped, _dropped[0] = _dropped[0], 0
+    return records, dropped
 
 
 class TaskScope:

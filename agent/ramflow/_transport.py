@@ -1,10 +1,10 @@
-"""The agent's side of the wire (docs/protocol.md, version 2): one
+"""The agent's side of the wire (docs/protocol.md, version 3): one
 non-blocking SOCK_SEQPACKET connection, sequence numbers, sticky messages
-re-sent on every (re)connect, a bounded outbox, drop counting and a
-background flusher.
+re-sent on every (re)connect, the task board's fd passed with every hello,
+a bounded outbox, drop counting and a background flusher.
 
-What the flusher sends each tick: the timeline samples and task ends waiting
-in the outbox; once a second, the per-function figures gained since the last
+What the flusher sends each tick (and when the hot path wakes it because task
+ends are piling up): the timeline samples and task ends waiting; once a second, the per-function figures gained since the last
 delivered `functions` message (_aggregate.py) and the net-self table. A fresh connection gets the sticky
 messages at once, everything else only once it is *proven*: ramflowd has read
 what we sent on it (our unread bytes, SIOCOUTQ, are 0) and it is still open.
@@ -20,20 +20,21 @@ with a real socket whatever the worker patched after the agent loaded.
 
 import _socket
 import _thread
+import errno
 import fcntl
+import os
 import struct
 import sys
 import termios
 import time
 from collections import deque
-from typing import Callable, Deque, Dict, Hashable, List, Optional, Set, Tuple
+from typing import Callable, Deque, Dict, Hashable, List, Optional, Set, Tuple, Union
 
-from . import _memory, _socket_dir, _tracking
+from . import _memory, _socket_dir, _tasks, _tracking
 from ._aggregate import Aggregate
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 RECORDS_PER_PACKET = 32
-TASK_ENDS_WAITING = 256  # beyond: dropped and counted (a flush packs them every tick)
 MIN_BACKOFF_SECONDS = 0.1
 MAX_BACKOFF_SECONDS = 5.0
 ALIVE_CHECK_SECONDS = 1.0
@@ -45,14 +46,16 @@ _SOCK_SEQPACKET = getattr(_socket, "SOCK_SEQPACKET", 5)
 _SOCK_CLOEXEC = getattr(_socket, "SOCK_CLOEXEC", 0)
 _MSG_DONTWAIT = getattr(_socket, "MSG_DONTWAIT", 0x40)
 _MSG_NOSIGNAL = getattr(_socket, "MSG_NOSIGNAL", 0x4000)
+_SCM_RIGHTS = getattr(_socket, "SCM_RIGHTS", 1)
 _monotonic = time.monotonic
 _thread_time_ns = time.thread_time_ns
 # Bound at import, before a worker monkey-patches _thread (gevent does).
 _allocate_lock = _thread.allocate_lock
 _start_new_thread = _thread.start_new_thread
 
-# (body without the envelope, events it numbers, sticky key)
-_Packet = Tuple[str, int, Optional[Hashable]]
+# (body without the envelope, events it numbers, sticky key); task ends are bytes
+_Body = Union[str, bytes]
+_Packet = Tuple[_Body, int, Optional[Hashable]]
 _SAMPLE = '[%s,"function",null,%.6f,%.9f,%d,%d,%d,%d,%d,null,null,null]'
 
 
@@ -68,6 +71,7 @@ class Transport:
         self.flush_seconds = flush_seconds
         self.heartbeat_seconds = heartbeat_seconds
         self.said: Set[str] = set()  # why we would not connect, each said once on stderr
+        self.board_fd = -1  # the task board, passed with every hello (-1: none)
         self._reset_state()
 
     def _reset_state(self) -> None:
@@ -82,8 +86,7 @@ class Transport:
         self.connects = 0
         self.flusher_cpu_ns = 0
         self.outbox: Deque[_Packet] = deque()
-        self.task_ends: List[str] = []  # records waiting for the next task start or flush
-        self.sticky: Dict[Hashable, str] = {}  # hello, phases, running task starts (by id), net_self
+        self.sticky: Dict[Hashable, str] = {}  # hello, phases, running task starts (no board), net_self
         self.next_attempt = 0.0
         self.backoff = MIN_BACKOFF_SECONDS
         self.last_heartbeat = _monotonic()
@@ -111,11 +114,11 @@ class Transport:
             if sticky_key is not None and self.connects != connects:
                 return  # this very connect just sent (or queued) it with the other sticky ones
             if not self.proven:  # only sticky messages before proof; the outbox waits
-                if sticky_key is None or not self._send(body, 1):
+                if sticky_key is None or not self._send(body, 1, sticky_key):
                     self._enqueue((body, 1, sticky_key))
                 return
             self._send_outbox()
-            if self.outbox or not self._send(body, 1):
+            if self.outbox or not self._send(body, 1, sticky_key):
                 self._enqueue((body, 1, sticky_key))
 
     def unstick(self, key: Hashable) -> None:
@@ -123,43 +126,27 @@ class Transport:
             self.sticky.pop(key, None)
 
     def post_task_start(self, body: str, key: Hashable) -> None:
-        """Sends a task start at once, in one packet with the task ends queued
-        before it (so ramflowd sees them in order); sticky until the task ends."""
-        with self.lock:
-            self.sticky[key] = body
-            connects = self.connects
-            self._connect_if_due()
-            if self.sock is None or self.connects != connects:
-                return  # sent (or kept) with the sticky messages of the connect
-            if not self.proven:
-                self._send(body, 1)  # ends wait for a proven connection
-                return
-            self._send_outbox()
-            if self.outbox:
-                self._pack_task_ends()
-                self._enqueue((body, 1, key))
-                return
-            ends = self.task_ends
-            if not ends:
-                if not self._send(body, 1):
-                    self._enqueue((body, 1, key))
-                return
-            with_ends = body + ',"ended":[' + ",".join(ends) + "]"
-            if self._send(with_ends, len(ends) + 1):
-                self.task_ends = []
-            else:
-                self._enqueue((body, 1, key))
+        """Without a task board: sends a task start at once, sticky until the
+        task ends (`unstick`), so that an OOM kill finds its task."""
+        self.post(body, sticky_key=key)
 
-    def queue_task_end(self, record: str, key: Hashable) -> None:
-        """A finished task's record (empty: its end could not be measured)."""
-        with self.lock:
-            self.sticky.pop(key, None)
-            if not record:
-                return
-            if len(self.task_ends) >= TASK_ENDS_WAITING:
-                self.dropped_total += 1
-                return
-            self.task_ends.append(record)
+    def send_task_ends(self) -> None:
+        """From a task's end, a packet's worth of task ends waiting: sends them
+        now if the connection is free and proven; else the flusher will. Never
+        waits for the lock."""
+        if not self.lock.acquire(False):
+            return
+        try:
+            if self.sock is not None and self.proven and not self.outbox:
+                ends, dropped = _tasks.take_ends(RECORDS_PER_PACKET)
+                self.dropped_total += dropped
+                if ends:
+                    body = _task_ends_body(ends)
+                    if not self._send(body, len(ends)):
+                        self._enqueue((body, len(ends), None))
+        finally:
+            self.lock.release()
+
     def flush(self, functions: bool = True) -> None:
         """Packs the task ends and samples waiting, and sends what it can; with
         `functions`, also harvests the figures and sends what they gained."""
@@ -287,11 +274,11 @@ class Transport:
         self.outbox.append(packet)
 
     def _pack_task_ends(self) -> None:
-        ends = self.task_ends
+        ends, dropped = _tasks.take_ends()
+        self.dropped_total += dropped
         for i in range(0, len(ends), RECORDS_PER_PACKET):
             batch = ends[i:i + RECORDS_PER_PACKET]
-            self._enqueue(('"type":"calls","calls":[' + ",".join(batch) + "]", len(batch), None))
-        self.task_ends = []
+            self._enqueue((_task_ends_body(batch), len(batch), None))
 
     def _pack_samples(self) -> None:
         samples = _tracking.SAMPLES
@@ -317,11 +304,17 @@ class Transport:
                 return
             self.aggregate.delivered_now(fids)
 
-    def _send(self, body: str, events: int) -> bool:
-        packet = '{"v":%d,"seq":%d,%s}' % (PROTOCOL_VERSION, self.seq, body)
+    def _send(self, body: _Body, events: int, key: Optional[Hashable] = None) -> bool:
         try:
-            # "replace": a label or task id with a lone surrogate must not wedge the queue.
-            self.sock.send(packet.encode("utf-8", "replace"), _MSG_NOSIGNAL)
+            if body.__class__ is bytes:
+                data = b'{"v":%d,"seq":%d,%s}' % (PROTOCOL_VERSION, self.seq, body)
+            else:
+                # "replace": a label or task id with a lone surrogate must not wedge the queue.
+                data = ('{"v":%d,"seq":%d,%s}' % (PROTOCOL_VERSION, self.seq, body)).encode("utf-8", "replace")
+            if key == "hello" and self.board_fd >= 0:
+                self._send_with_board(data)
+            else:
+                self.sock.send(data, _MSG_NOSIGNAL)
         except BlockingIOError:
             return False
         except OSError:
@@ -332,11 +325,21 @@ class Transport:
         self.packets_sent += 1
         return True
 
+    def _send_with_board(self, data: bytes) -> None:
+        try:
+            self.sock.sendmsg([data], [(_socket.SOL_SOCKET, _SCM_RIGHTS, struct.pack("i", self.board_fd))],
+                              _MSG_NOSIGNAL)
+        except OSError as error:
+            if error.errno != errno.EBADF or _fd_open(self.sock):
+                raise
+            self.board_fd = -1  # closed under us (a daemonizer): the agent makes a new board
+            self.sock.send(data, _MSG_NOSIGNAL)
+
     def _send_outbox(self) -> None:
         outbox = self.outbox
         while outbox and self.sock is not None:
-            body, events, _ = outbox[0]
-            if not self._send(body, events):
+            body, events, key = outbox[0]
+            if not self._send(body, events, key):
                 return
             outbox.popleft()
 
@@ -402,6 +405,18 @@ class Transport:
         self.sock = None
         self.proven = False
         self._retry_later()
+
+
+def _task_ends_body(ends: List[bytes]) -> bytes:
+    return b'"type":"task_ends","ends":[' + b",".join(ends) + b"]"
+
+
+def _fd_open(sock) -> bool:
+    try:
+        os.fstat(sock.fileno())
+    except OSError:
+        return False
+    return True
 
 
 def _unread_bytes(sock) -> int:

@@ -24,26 +24,68 @@ PYTHON = "/usr/bin/python3"
 WAIT_SECONDS = 20  # generous bound on waiting for an event: not a timing assertion
 
 
+PAGE = os.sysconf("SC_PAGE_SIZE")
+BOARD_SLOT = struct.Struct("=QIId256sQ")  # docs/protocol.md, "Task board"
+BOARD_MAGIC = b"RFTB\x01\x00\x00\x00"
+
+
+def figured(end: list) -> list:
+    """A `task_ends` record as the `calls` record ramflowd's decoder makes of it:
+    [label, kind, id, start, duration, rss before, rss after, gross, net self,
+    flags, blocks, anon delta, peak] (bytes, seconds)."""
+    label, task_id, start_ns, end_ns, statm0, statm1, children, flags, blocks, peak = end
+    r0, shared0 = (int(f) for f in statm0.split()[1:3])
+    r1, shared1 = (int(f) for f in statm1.split()[1:3])
+    gross = r1 - r0
+    return [label, "task", task_id, start_ns / 1e9, (end_ns - start_ns) / 1e9, r0 * PAGE, r1 * PAGE, gross * PAGE,
+            (gross - children) * PAGE, flags, blocks, (gross - shared1 + shared0) * PAGE, peak]
+
+
 class Connection:
     def __init__(self, pid: int, uid: int) -> None:
         self.pid = pid
         self.uid = uid
         self.messages: List[dict] = []
         self.closed = False
+        self.board_fd: Optional[int] = None  # the last task board passed (kept, as ramflowd keeps it)
 
     def of_type(self, kind: str) -> List[dict]:
         return [m for m in self.messages if m["type"] == kind]
 
     def records(self) -> List[list]:
-        """Call records, in order: task ends (in `calls`, or riding in the next
-        `task_start` as `ended`) and timeline samples (protocol 2 counts nothing with them)."""
-        return [r for m in self.messages for r in m.get("calls", []) + m.get("ended", [])]
+        """Call records, in order: task ends (`task_ends`, figured as ramflowd
+        does) and timeline samples (protocol 2 counts nothing with them)."""
+        out: List[list] = []
+        for m in self.messages:
+            out += m.get("calls", []) + m.get("ended", []) + [figured(e) for e in m.get("ends", [])]
+        return out
 
     def events(self, message: dict) -> int:
         """How many sequence numbers `message` uses."""
         if message["type"] == "calls":
             return len(message["calls"])
+        if message["type"] == "task_ends":
+            return len(message["ends"])
         return 1 + len(message.get("ended", []))  # a task start after the task ends it carries
+
+    def board(self) -> Optional[tuple]:
+        """What the task board says: ("running", task, since) or ("idle",);
+        None without a board or with no valid slot. Read as ramflowd reads it."""
+        if self.board_fd is None:
+            return None
+        data = os.pread(self.board_fd, len(BOARD_MAGIC) + 2 * BOARD_SLOT.size, 0)
+        if data[:len(BOARD_MAGIC)] != BOARD_MAGIC:
+            return None
+        slots = [BOARD_SLOT.unpack_from(data, len(BOARD_MAGIC) + i * BOARD_SLOT.size) for i in range(2)]
+        valid = [s for s in slots if s[0] and s[0] == s[5]]
+        if not valid:
+            return None
+        seq, state, length, since, name, _ = max(valid)
+        return ("running", name[:length].decode(), since) if state == 1 else ("idle",)
+
+    def running_task(self) -> Optional[str]:
+        said = self.board()
+        return said[1] if said and said[0] == "running" else None
 
     def functions(self) -> Dict[tuple, dict]:
         """(label, kind) -> the sum of every `functions` delta received."""
@@ -118,7 +160,7 @@ class Sidecar:
             if not self.reading.wait(0.05):
                 continue
             try:
-                data = sock.recv(70000)
+                data, fds, _, _ = socket.recv_fds(sock, 70000, 4)
             except socket.timeout:
                 continue
             except OSError:
@@ -126,6 +168,12 @@ class Sidecar:
             if not data:
                 break
             with self._cond:
+                for fd in fds[1:]:
+                    os.close(fd)
+                if fds:
+                    if conn.board_fd is not None:
+                        os.close(conn.board_fd)
+                    conn.board_fd = fds[0]
                 conn.messages.append(json.loads(data))
                 self._cond.notify_all()
         with self._cond:
@@ -151,6 +199,10 @@ class Sidecar:
         self._thread.join()
         for s in self._socks:
             s.close()
+        for c in self.connections:
+            if c.board_fd is not None:
+                os.close(c.board_fd)
+                c.board_fd = None
         self.listener.close()
         if os.path.exists(self.path):
             os.unlink(self.path)

@@ -5,6 +5,7 @@ the sidecar is the Python stand-in from conftest.py."""
 import importlib.util
 import os
 import sys
+import time
 
 import pytest
 
@@ -36,7 +37,7 @@ def test_bootstrap_then_ready_with_the_heaviest_imports(sidecar):
     assert sizes == sorted(sizes, reverse=True)
 
 
-def test_task_start_is_sent_before_the_task_ends(sidecar):
+def test_the_running_task_is_on_the_board_and_its_end_is_one_record(sidecar):
     worker = Worker("""
         import ramflow
         kept = []
@@ -44,22 +45,71 @@ def test_task_start_is_sent_before_the_task_ends(sidecar):
             print("started", flush=True)
             input()
             kept.append(b"k" * (16 << 20))
+        print("ended", flush=True)
+        input()
     """, sidecar.path)
     assert worker.readline() == "started"
     conn = sidecar.connection_of(worker.pid)
-    sidecar.wait_for(lambda: conn.of_type("task_start"), "task_start while the task runs")
+    # Nothing is sent when a task starts: the board (shared memory) says it.
+    sidecar.wait_for(lambda: conn.running_task() == "nightly import", "the task on the board while it runs")
+    assert conn.board()[2] == pytest.approx(time.time(), abs=60)
     assert not conn.records()
     worker.tell()
+    assert worker.readline() == "ended"
+    assert conn.board() == ("idle",)
     sidecar.wait_for(lambda: len(conn.records()) == 1, "the task record")
+    worker.tell()
     worker.finish()
-    start = conn.of_type("task_start")[0]
+    assert not conn.of_type("task_start")
     record = conn.records()[0]
-    assert start["name"] == record[0] == "nightly import"
+    assert record[0] == "nightly import"
     assert record[1] == "task"
     assert abs(record[8] - 16 * MIB) < 2 * MIB  # net self
     assert record[10] is not None and record[11] is not None  # blocks, RssAnon deltas
     assert abs(record[11] - 16 * MIB) < 2 * MIB
     assert record[12] is None  # exact peak is off by default
+
+
+def test_without_a_board_the_task_start_is_sent_at_once(sidecar):
+    worker = Worker("""
+        import os
+        del os.memfd_create  # as where the kernel or a sandbox has none
+        import ramflow
+        with ramflow.task("nightly import"):
+            print("started", flush=True)
+            input()
+    """, sidecar.path)
+    assert worker.readline() == "started"
+    conn = sidecar.connection_of(worker.pid)
+    sidecar.wait_for(lambda: conn.of_type("task_start"), "task_start while the task runs")
+    assert conn.board_fd is None and not conn.records()
+    worker.tell()
+    sidecar.wait_for(lambda: len(conn.records()) == 1, "the task record")
+    worker.finish()
+    assert conn.of_type("task_start")[0]["name"] == conn.records()[0][0] == "nightly import"
+
+
+def test_a_forked_child_writes_a_board_of_its_own(sidecar):
+    worker = Worker("""
+        import os, ramflow
+        child = os.fork()
+        if child == 0:
+            with ramflow.task("in the child"):
+                print("child in task", flush=True)
+                input()
+            os._exit(0)
+        with ramflow.task("in the parent"):
+            os.waitpid(child, 0)
+    """, sidecar.path)
+    assert worker.readline() == "child in task"
+    parent = sidecar.connection_of(worker.pid)
+    sidecar.wait_for(lambda: len(sidecar.connections) == 2 and all(c.board_fd is not None for c in sidecar.connections),
+                     "both processes' boards")
+    child = [c for c in sidecar.connections if c is not parent][0]
+    sidecar.wait_for(lambda: child.running_task() == "in the child" and parent.running_task() == "in the parent",
+                     "each process' own task on its own board")
+    worker.tell()
+    worker.finish()
 
 
 def test_tracked_calls_inside_a_task_are_its_children(sidecar):

@@ -61,7 +61,7 @@ def test_sidecar_started_after_the_worker_gets_hello_phases_and_every_call(socke
         worker.finish()
         types = [m["type"] for m in conn.messages]
         assert types[:3] == ["hello", "phase", "phase"], types
-        assert types.index("task_start") < types.index("calls"), types
+        assert "task_start" not in types and "task_ends" in types, types  # the task's start is on the board
         assert [m["phase"] for m in conn.of_type("phase")] == ["bootstrap", "ready"]
         assert conn.of_type("hello")[0]["pid"] == worker.pid
         assert conn.calls_of("late task", "task") == 1
@@ -69,7 +69,7 @@ def test_sidecar_started_after_the_worker_gets_hello_phases_and_every_call(socke
         sidecar.close()
 
 
-def test_sidecar_restart_gets_hello_phases_the_running_task_and_the_net_self_table(socket_path):
+def test_sidecar_restart_gets_hello_phases_the_board_and_the_net_self_table(socket_path):
     first = Sidecar(socket_path)
     worker = Worker("""
         import ramflow
@@ -90,19 +90,21 @@ def test_sidecar_restart_gets_hello_phases_the_running_task_and_the_net_self_tab
     try:
         assert worker.readline() == "in task"
         old = first.connection_of(worker.pid)
-        first.wait_for(lambda: len(old.of_type("task_start")) == 1 and old.net_self(), "the task start and table")
+        first.wait_for(lambda: old.running_task() == "long task" and old.net_self(), "the running task and table")
         assert ("keep", "function") in old.net_self()["rows"]
     finally:
         first.close()
     second = Sidecar(socket_path)
     try:
-        worker.tell()
         conn = second.connection_of(worker.pid)
+        # The new sidecar has the board with the hello: the task still running is on it.
+        second.wait_for(lambda: conn.running_task() == "long task", "the running task on the board passed again")
+        worker.tell()
         second.wait_for(lambda: len(conn.records()) == 1 and conn.net_self(), "the task record and the table")
         worker.finish()
         types = [m["type"] for m in conn.messages]
-        assert types[:3] == ["hello", "phase", "phase"] and set(types[3:5]) == {"task_start", "net_self"}, types
-        assert conn.of_type("task_start")[0]["name"] == "long task"
+        assert types[:4] == ["hello", "phase", "phase", "net_self"], types
+        assert "task_start" not in types
         assert conn.messages[0]["seq"] == 0
         # The new sidecar knows what "keep" kept since ready without having seen the call.
         table = conn.net_self()
@@ -222,10 +224,35 @@ def test_every_message_is_numbered_without_gaps(sidecar):
     worker.finish()
     expected = 0
     for m in conn.messages:
-        assert m["v"] == 2 and m["seq"] == expected
+        assert m["v"] == 3 and m["seq"] == expected
         expected += conn.events(m)
     assert conn.records(), "calls that moved RSS are sampled for the timeline"
     assert max(len(json.dumps(m)) for m in conn.messages) < 65536
+
+
+def test_the_task_ends_of_a_busy_worker_all_arrive_in_batches(sidecar):
+    worker = Worker("""
+        import ramflow, json
+        from scenario_helpers import wait_connected, wait_drained
+        wait_connected()
+        t = ramflow._agent.get().transport
+        wait_drained()
+        for i in range(5000):
+            with ramflow.task("busy"):
+                pass
+        wait_drained()
+        print(json.dumps({"dropped": t.dropped_total}), flush=True)
+    """, sidecar.path)
+    state = json.loads(worker.readline())
+    conn = sidecar.connection_of(worker.pid)
+    sidecar.wait_for(lambda: len([r for r in conn.records() if r[0] == "busy"]) == 5000, "every task end")
+    worker.finish()
+    assert state["dropped"] == 0
+    ends = conn.of_type("task_ends")
+    assert len(ends) <= 5000 // 16, "ends travel a packet's worth at a time, not one per task"
+    assert conn.calls_of("busy", "task") == 5000
+    starts = [r[3] for r in conn.records() if r[0] == "busy"]
+    assert starts == sorted(starts)  # in the order the tasks ran
 
 
 def test_drops_are_counted_and_reported(socket_path):
@@ -277,6 +304,8 @@ def test_drops_are_counted_and_reported(socket_path):
 
 def test_a_sticky_message_that_triggers_the_connect_is_sent_once(socket_path):
     worker = Worker("""
+        import os
+        del os.memfd_create  # no board: a task start is a sticky message sent at once
         import time, ramflow
         from scenario_helpers import wait_drained
         t = ramflow._agent.get().transport

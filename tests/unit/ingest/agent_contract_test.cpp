@@ -3,6 +3,7 @@
 // SocketServer + decoder, numbered without gaps, attributed to its pid.
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,6 +31,8 @@ struct TallySink : Sink {
   std::vector<CallRecord> records;
   std::map<std::string, FunctionFigures> functions;  // deltas summed per label
   std::vector<NetSelfTable> tables;
+  std::shared_ptr<const TaskBoard> board;  // the last one passed
+  std::vector<std::string> board_problems;
 
   void on_connect(const Peer& p) override { std::lock_guard l(mutex); pid = p.pid; }
   void on_message(const Peer&, const Envelope& e) override {
@@ -59,7 +62,28 @@ struct TallySink : Sink {
     { std::lock_guard l(mutex); ++disconnects; }
     changed.notify_all();
   }
+  void on_task_board(const Peer&, std::shared_ptr<const TaskBoard> b, const std::string& problem) override {
+    std::lock_guard l(mutex);
+    if (b) board = std::move(b);
+    else board_problems.push_back(problem);
+  }
 };
+
+// Runs `script` under /usr/bin/python3 with this agent, sending to `path`; returns its wait status.
+int run_agent(const std::string& path, const char* script) {
+  pid_t child = ::fork();
+  if (child == 0) {
+    std::string agent = std::string(RAMFLOW_SOURCE_DIR) + "/agent";
+    ::setenv("PYTHONPATH", agent.c_str(), 1);
+    ::setenv("RAMFLOW_SOCKET", path.c_str(), 1);
+    ::setenv("RAMFLOW_EXACT_PEAK", "1", 1);
+    ::execl("/usr/bin/python3", "python3", "-c", script, static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  return status;
+}
 
 TEST(AgentContract, EverythingTheRealAgentSendsIsAccepted) {
   if (::access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "needs /usr/bin/python3";
@@ -88,27 +112,20 @@ TEST(AgentContract, EverythingTheRealAgentSendsIsAccepted) {
       "    with ramflow.track('failing'): raise ValueError()\n"
       "except ValueError: pass\n"
       "t.post(ramflow._agent.get()._heartbeat_body())\n";
-  pid_t child = ::fork();
-  if (child == 0) {
-    std::string agent = std::string(RAMFLOW_SOURCE_DIR) + "/agent";
-    ::setenv("PYTHONPATH", agent.c_str(), 1);
-    ::setenv("RAMFLOW_SOCKET", path.c_str(), 1);
-    ::setenv("RAMFLOW_EXACT_PEAK", "1", 1);
-    ::execl("/usr/bin/python3", "python3", "-c", script, static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  int status = 0;
-  ::waitpid(child, &status, 0);
+  int status = run_agent(path, script);
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   {
     std::unique_lock l(sink.mutex);
     ASSERT_TRUE(sink.changed.wait_for(l, std::chrono::seconds(20), [&] { return sink.disconnects == 1; }));
     EXPECT_TRUE(sink.rejected.empty()) << sink.rejected.begin()->first;
     EXPECT_EQ(sink.gaps, 0u);
-    EXPECT_EQ(sink.pid, child);
+    EXPECT_GT(sink.pid, 0);
     EXPECT_GE(sink.by_type["hello"], 1);
     EXPECT_EQ(sink.by_type["phase"], 2);
-    EXPECT_EQ(sink.by_type["task_start"], 1);
+    EXPECT_EQ(sink.by_type["task_start"], 0);  // the running task is on its board
+    ASSERT_NE(sink.board, nullptr) << (sink.board_problems.empty() ? "" : sink.board_problems[0]);
+    ASSERT_TRUE(sink.board->read().has_value());
+    EXPECT_FALSE(sink.board->read()->running);  // the task ended
     EXPECT_EQ(sink.by_type["heartbeat"], 1);
     EXPECT_GE(sink.by_type["functions"], 1);
     ASSERT_FALSE(sink.tables.empty());
@@ -135,6 +152,46 @@ TEST(AgentContract, EverythingTheRealAgentSendsIsAccepted) {
       }
     }
     EXPECT_EQ(tasks, 1);
+  }
+  server.stop();
+  std::filesystem::remove_all(dir);
+}
+
+// The guarantee the board exists for: a process killed in the middle of a task
+// (as the OOM killer does, with no chance to send anything) leaves the task on
+// its board, which ramflowd still reads after the process is gone.
+TEST(AgentContract, AProcessKilledInATaskLeavesItOnItsBoard) {
+  if (::access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "needs /usr/bin/python3";
+  char dir[] = "/tmp/ramflow-contract-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  std::string path = std::string(dir) + "/ramflow.sock";
+  TallySink sink;
+  SocketServer::Options options;
+  options.path = path;
+  SocketServer server(options, sink);
+  ASSERT_EQ(server.start(), std::nullopt);
+
+  const char* script =
+      "import os, signal, time, ramflow\n"
+      "t = ramflow._agent.get().transport\n"
+      "end = time.monotonic() + 20\n"
+      "while not t.proven and time.monotonic() < end: time.sleep(0.01)\n"
+      "for _ in range(3):\n"
+      "    with ramflow.task('tasks.before'): pass\n"
+      "with ramflow.task('tasks.eat_memory'):\n"
+      "    os.kill(os.getpid(), signal.SIGKILL)\n";
+  int status = run_agent(path, script);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  {
+    std::unique_lock l(sink.mutex);
+    ASSERT_TRUE(sink.changed.wait_for(l, std::chrono::seconds(20), [&] { return sink.disconnects == 1; }));
+    EXPECT_TRUE(sink.rejected.empty());
+    EXPECT_EQ(sink.by_type["task_start"], 0);
+    ASSERT_NE(sink.board, nullptr) << (sink.board_problems.empty() ? "" : sink.board_problems[0]);
+    auto state = sink.board->read();
+    ASSERT_TRUE(state.has_value());
+    EXPECT_TRUE(state->running);
+    EXPECT_EQ(state->task, "tasks.eat_memory");
   }
   server.stop();
   std::filesystem::remove_all(dir);

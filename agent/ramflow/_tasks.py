@@ -34,7 +34,7 @@ from collections import deque
 from typing import Any, Callable, Deque, Dict, Hashable, List, Optional, Tuple
 
 from . import _memory, _tracking
-from ._board import Board
+from ._board import IDLE as _IDLE, RUNNING as _RUNNING, SLOT, SLOT_AT as _SLOT_AT, Board
 
 BLOCKS_NS_PER_TASK = 500
 ENDS_WAITING = 1024  # task ends waiting to be sent; beyond: dropped and counted
@@ -55,13 +55,15 @@ _blocks_cost = [0, 0]  # ns spent in getallocatedblocks, tasks started
 _state = _tracking.state
 _perf_ns = _tracking._perf_ns
 _allocated_blocks = sys.getallocatedblocks
-_enter, _leave, _thread_row = _tracking.enter, _tracking.leave, _tracking.thread_row
+_enter, _leave, _thread_row, _local = _tracking.enter, _tracking.leave, _tracking.thread_row, _tracking._local
+_pack_slot = SLOT.pack_into
 _APPROX, _EXCEPTION, _APPROXIMATE = _tracking.APPROX, _tracking.EXCEPTION, _tracking.APPROXIMATE
 _CHILDREN, _STATM, _T0 = _tracking._CHILDREN, _tracking._STATM, _tracking._T0
 _WALL_OFFSET_NS = _tracking._WALL_OFFSET_NS
 _PAGE = _memory.PAGE_SIZE
 _START = '"type":"task_start","name":%s,"id":%s,"t":%.6f,"rss":%d'
-# [label, task id, start ns, end ns, statm at start, statm at end, children's growth (pages), flags, blocks, peak]
+# [label, task id, start (Unix ns), duration (ns), statm at start, statm at end, children's growth (pages), flags,
+#  blocks, peak]
 _END = b'[%s,%s,%d,%d,"%s","%s",%d,%d,%s,%s]'
 
 # A run: what its end needs. A list, not an object: the cheapest to make.
@@ -104,39 +106,47 @@ def _id_json(task_id: Any) -> bytes:
     return _tracking.json_text(task_id).encode("utf-8", "replace")
 
 
-def _since(run: list) -> float:
-    return (run[_FRAME][_T0] + _WALL_OFFSET_NS) / 1e9
-
+# Every Python call on the path of a task costs ~0.2 us on a busy VM: the
+# thread's row, the board writes and a Celery id's JSON are written out inline.
 
 def start_task(name: str, task_id: Any = None) -> Optional[list]:
     if _post_start is None or not _state.enabled:
         return None
-    known = _names.get(name) or _name(name)
-    rows, row = _thread_row(known[2])
-    overlapped = False
-    if _running:  # dict operations are atomic: no lock on the path of every task
-        overlapped = True
-        for other in list(_running.values()):
+    label, name_bytes, fid = _names.get(name) or _name(name)
+    try:
+        rows = _local.rows
+        row = rows[fid]
+    except (AttributeError, IndexError):
+        rows, row = _thread_row(fid)
+    if row is None:
+        rows, row = _thread_row(fid)
+    run = [label, name_bytes, task_id, rows[0], None, row, None, False]
+    running = _running
+    running[id(run)] = run
+    if len(running) > 1:
+        # Dict operations are atomic (no lock on the path of every task): of two
+        # overlapping tasks, the later to get here sees both.
+        for other in list(running.values()):
             other[_OVERLAPPED] = True
     blocks_cost = _blocks_cost
     blocks_cost[1] += 1
-    blocks0 = None
     if blocks_cost[0] <= blocks_cost[1] * BLOCKS_NS_PER_TASK:
         t0 = _perf_ns()
-        blocks0 = _allocated_blocks()
+        run[_BLOCKS0] = _allocated_blocks()
         blocks_cost[0] += _perf_ns() - t0
     if _exact_peak:
         _memory.reset_peak()
-    stack = rows[0]
-    frame = _enter(stack)
+    frame = run[_FRAME] = _enter(run[_STACK])
     if frame is None:
+        running.pop(id(run), None)
         return None
-    run = [known[0], known[1], task_id, stack, frame, row, blocks0, overlapped]
-    _running[id(run)] = run
-    if _board is not None:
-        _board.show(known[1], (frame[_T0] + _WALL_OFFSET_NS) / 1e9)
+    board = _board
+    if board is not None:  # Board.show
+        seq = board.next_seq()
+        _pack_slot(board.map, _SLOT_AT[seq & 1], seq, _RUNNING, len(name_bytes), frame[_T0] + _WALL_OFFSET_NS,
+                   name_bytes, seq)
     else:
-        _post_start(_START % (known[0].decode(), _id_json(task_id).decode(), _since(run),
+        _post_start(_START % (label.decode(), _id_json(task_id).decode(), (frame[_T0] + _WALL_OFFSET_NS) / 1e9,
                               int(frame[_STATM].split(None, 2)[1]) * _PAGE), id(run))
     return run
 
@@ -157,14 +167,11 @@ def end_task(run: Optional[list], failed: bool) -> None:
     board = _board
     if board is None:
         _unstick(id(run))
-    elif running:  # concurrent tasks: the board shows the latest still running
-        try:
-            latest = next(reversed(running.values()))
-            board.show(latest[_NAME], _since(latest))
-        except (StopIteration, RuntimeError):  # emptied or changed by another thread meanwhile
-            board.idle()
-    else:
-        board.idle()
+    elif running:
+        _show_latest(board, running)
+    else:  # Board.idle
+        seq = board.next_seq()
+        _pack_slot(board.map, _SLOT_AT[seq & 1], seq, _IDLE, 0, 0, b"", seq)
     if m1 is None:
         return  # statm unreadable: counted in its row, no record
     blocks = run[_BLOCKS0]
@@ -178,12 +185,29 @@ def end_task(run: Optional[list], failed: bool) -> None:
         with _dropped_lock:
             _dropped[0] += 1
         return
-    ends.append(_END % (run[_LABEL], _id_json(run[_ID]), frame[_T0] + _WALL_OFFSET_NS, t1 + _WALL_OFFSET_NS,
+    task_id = run[_ID]
+    if task_id.__class__ is str and len(task_id) <= 128 and task_id.isascii() and task_id.isprintable() \
+            and '"' not in task_id and "\\" not in task_id:  # _id_json
+        task_id = b'"%s"' % task_id.encode()
+    else:
+        task_id = _id_json(task_id)
+    ends.append(_END % (run[_LABEL], task_id, frame[_T0] + _WALL_OFFSET_NS, t1 - frame[_T0],
                         frame[_STATM][:-1], m1[:-1], children,
                         (_EXCEPTION if failed else 0) | (_APPROXIMATE if approximate else 0),
                         b"null" if blocks is None else blocks, b"null" if peak is None else b"%d" % peak))
     if len(ends) % SEND_EVERY == 0:
         _send_ends()
+
+
+def _show_latest(board: Board, running: Dict[int, list]) -> None:
+    """Tasks still running (a concurrent pool): the board shows the latest
+    started (one just starting shows itself next)."""
+    for latest in reversed(list(running.values())):  # a copy: other threads may change it
+        frame = latest[_FRAME]
+        if frame is not None:
+            board.show(latest[_NAME], frame[_T0] + _WALL_OFFSET_NS)
+            return
+    board.idle()
 
 
 def take_ends(limit: int = ENDS_WAITING) -> Tuple[List[bytes], int]:

@@ -177,10 +177,8 @@ def enter(s: list) -> Optional[list]:
     return frame
 
 
-def _pop(s: list, frame: list) -> None:
-    if s and s[-1] is frame:
-        s.pop()
-        return
+def _pop_interleaved(s: list, frame: list) -> None:
+    """Removes `frame` from under the top (greenlets interleaved on one stack)."""
     for i in range(len(s) - 1, -1, -1):
         if s[i] is frame:
             del s[i]
@@ -196,7 +194,10 @@ def leave(s: list, frame: list, row: list, failed: int, sample: bool = True) -> 
         m = _pread(_fd, 64, 0)
     except OSError:
         m = None
-    _pop(s, frame)
+    if s and s[-1] is frame:
+        s.pop()
+    else:
+        _pop_interleaved(s, frame)
     row[CALLS] += 1
     row[NS] += t1 - frame[_T0]
     if failed:

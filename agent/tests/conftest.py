@@ -25,7 +25,7 @@ WAIT_SECONDS = 20  # generous bound on waiting for an event: not a timing assert
 
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
-BOARD_SLOT = struct.Struct("=QIId256sQ")  # docs/protocol.md, "Task board"
+BOARD_SLOT = struct.Struct("=QIIq256sQ")  # docs/protocol.md, "Task board"
 BOARD_MAGIC = b"RFTB\x01\x00\x00\x00"
 
 
@@ -33,11 +33,11 @@ def figured(end: list) -> list:
     """A `task_ends` record as the `calls` record ramflowd's decoder makes of it:
     [label, kind, id, start, duration, rss before, rss after, gross, net self,
     flags, blocks, anon delta, peak] (bytes, seconds)."""
-    label, task_id, start_ns, end_ns, statm0, statm1, children, flags, blocks, peak = end
+    label, task_id, start_ns, duration_ns, statm0, statm1, children, flags, blocks, peak = end
     r0, shared0 = (int(f) for f in statm0.split()[1:3])
     r1, shared1 = (int(f) for f in statm1.split()[1:3])
     gross = r1 - r0
-    return [label, "task", task_id, start_ns / 1e9, (end_ns - start_ns) / 1e9, r0 * PAGE, r1 * PAGE, gross * PAGE,
+    return [label, "task", task_id, start_ns / 1e9, duration_ns / 1e9, r0 * PAGE, r1 * PAGE, gross * PAGE,
             (gross - children) * PAGE, flags, blocks, (gross - shared1 + shared0) * PAGE, peak]
 
 
@@ -81,7 +81,7 @@ class Connection:
         if not valid:
             return None
         seq, state, length, since, name, _ = max(valid)
-        return ("running", name[:length].decode(), since) if state == 1 else ("idle",)
+        return ("running", name[:length].decode(), since / 1e9) if state == 1 else ("idle",)
 
     def running_task(self) -> Optional[str]:
         said = self.board()

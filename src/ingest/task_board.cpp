@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -43,13 +42,12 @@ Slot parse_slot(const char* before, const char* at, const char* after) {
   }
   const auto state = field<std::uint32_t>(at + 8);
   const auto length = field<std::uint32_t>(at + 12);
-  const auto since = field<double>(at + 16);
+  const auto since_ns = field<std::int64_t>(at + 16);
   if (state > 1) return slot;
   slot.state.running = state == 1;
   if (slot.state.running) {
-    if (length == 0 || length > TaskBoard::kNameBytes || !std::isfinite(since) || since < 0 || since > kMaxWallTime) {
-      return slot;
-    }
+    const double since = static_cast<double>(since_ns) / 1e9;
+    if (length == 0 || length > TaskBoard::kNameBytes || since < 0 || since > kMaxWallTime) return slot;
     slot.state.task.assign(at + 24, length);
     if (!is_valid_utf8(slot.state.task)) return slot;
     slot.state.since = since;

@@ -10,7 +10,7 @@
 //
 // Layout (agent/ramflow/_board.py writes it; native byte order, no padding):
 // kMagic (8 bytes), then two slots of kSlotBytes: u64 seq, u32 state (0 idle,
-// 1 running), u32 name length, f64 start (Unix seconds), 256 bytes of name,
+// 1 running), u32 name length, i64 start (Unix ns), 256 bytes of name,
 // u64 seq again. A slot whose two seqs differ was being written (or the writer
 // died writing it); of the valid slots the one with the larger seq is current.
 #pragma once

@@ -29,8 +29,9 @@ class Writer {
   // The fd for adopt() (which owns it from then on); this writer keeps its own.
   int share() const { return ::dup(fd_); }
 
-  void write(std::uint64_t seq, std::uint32_t state, const std::string& name, double since,
+  void write(std::uint64_t seq, std::uint32_t state, const std::string& name, double since_seconds,
              std::uint64_t closing_seq = 0) {
+    const auto since = static_cast<std::int64_t>(since_seconds * 1e9);
     char slot[TaskBoard::kSlotBytes] = {};
     const auto length = static_cast<std::uint32_t>(name.size());
     closing_seq = closing_seq ? closing_seq : seq;
@@ -67,7 +68,7 @@ TEST(TaskBoard, TheLatestWriteIsWhatItSays) {
   ASSERT_TRUE(now.has_value());
   EXPECT_TRUE(now->running);
   EXPECT_EQ(now->task, "tasks.resize");
-  EXPECT_DOUBLE_EQ(now->since, 1764109210.25);
+  EXPECT_NEAR(now->since, 1764109210.25, 1e-6);
   w.write(3, 0, "", 0);
   EXPECT_FALSE(board->read()->running);
 }

@@ -185,9 +185,10 @@ def _pop_interleaved(s: list, frame: list) -> None:
             return
 
 
-def leave(s: list, frame: list, row: list, failed: int, sample: bool = True) -> Optional[bytes]:
+def leave(s: list, frame: list, row: list, failed: int, sampled: bool = True) -> Optional[bytes]:
     """Ends a measured call: adds its figures to `row`, credits the enclosing
-    frame, keeps a timeline sample (tasks send their own record instead).
+    frame; for a function (`sampled`), counts its quiet calls (sampling) and
+    keeps a timeline sample. A task is never sampled and sends its own record.
     Returns statm at exit (None if unreadable)."""
     t1 = _perf_ns()
     try:
@@ -225,17 +226,18 @@ def leave(s: list, frame: list, row: list, failed: int, sample: bool = True) -> 
             if s:
                 s[-1][_CHILDREN] += gross
             moved = own or net
-        if moved:
-            row[QUIET] = 0
-            row[SKIP] = 0
-        else:
-            row[QUIET] += 1
-            if row[QUIET] >= QUIET_AFTER and not _measure_all:
-                i = _gap_index[0] = (_gap_index[0] + 1) & 63
-                row[SKIP] = _GAPS[i]
-        if sample and (moved or gross or t1 - frame[_T0] >= SAMPLE_MIN_NS):
-            r0 = frame[_R0] or _pages(frame[_STATM])
-            SAMPLES.append((row[FID], frame[_T0], t1, r0, r0 + gross, frame[_CHILDREN], failed))
+        if sampled:
+            if moved:
+                row[QUIET] = 0
+                row[SKIP] = 0
+            else:
+                row[QUIET] += 1
+                if row[QUIET] >= QUIET_AFTER and not _measure_all:
+                    i = _gap_index[0] = (_gap_index[0] + 1) & 63
+                    row[SKIP] = _GAPS[i]
+            if moved or gross or t1 - frame[_T0] >= SAMPLE_MIN_NS:
+                r0 = frame[_R0] or _pages(frame[_STATM])
+                SAMPLES.append((row[FID], frame[_T0], t1, r0, r0 + gross, frame[_CHILDREN], failed))
     if not row[DIRTY]:
         mark_dirty(row)
     return m

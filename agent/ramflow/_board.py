@@ -3,18 +3,22 @@ on a page of memory ramflowd can read at any moment, even after an OOM kill.
 
 The board is a memfd of BOARD_BYTES the agent maps and passes to ramflowd
 (SCM_RIGHTS, with its hello). A task start writes the task's name there; its
-end writes "idle". No system call, no send: ramflowd reads the page when it
-needs the running task (every sampling cycle, and once more when the
+end marks that write ended. No system call, no send: ramflowd reads the page
+when it needs the running task (every sampling cycle, and once more when the
 connection closes) and, holding its own fd, can still read it after the
 process died.
 
-Layout (native byte order, no padding): 8 bytes of MAGIC, then two slots of
-SLOT: seq, state (IDLE or RUNNING), name length, start (Unix ns), name (256
-bytes), seq again. A write fills the slot of its seq's parity (SLOT_AT) in one
-`pack_into` (one C call: other Python threads cannot interleave with it), seq
-first and last, so a process killed in the middle of a write leaves a slot
-whose two seqs differ: ramflowd then takes the other slot, the state before.
-The task hot path (_tasks.py) makes the same write inline: a Python call
+Layout (native byte order, no padding): 8 bytes of MAGIC, ENDED (the seq of
+the last write whose task ended), then two slots of SLOT: seq, state (IDLE or
+RUNNING), name length, start (Unix ns), name (256 bytes), seq again.
+  * A write fills the slot of its seq's parity (SLOT_AT) in one `pack_into`
+    (one C call: other Python threads cannot interleave with it), seq first
+    and last, so a process killed in the middle of a write leaves a slot whose
+    two seqs differ: ramflowd then takes the other slot, the state before.
+  * The newest valid slot says what runs, unless ENDED names its seq (idle).
+    An end names its own start's write: if another task started since, the
+    newer slot stands, whatever order threads wrote in.
+The task hot path (_tasks.py) makes the same writes inline: a Python call
 costs ~0.2 us on a busy VM.
 """
 
@@ -25,8 +29,10 @@ import struct
 from typing import Optional
 
 MAGIC = b"RFTB\x01\x00\x00\x00"
+ENDED = struct.Struct("=Q")
+ENDED_AT = len(MAGIC)
 SLOT = struct.Struct("=QIIq256sQ")
-HEADER_BYTES = len(MAGIC)
+HEADER_BYTES = ENDED_AT + ENDED.size
 SLOT_AT = (HEADER_BYTES, HEADER_BYTES + SLOT.size)  # by seq parity
 BOARD_BYTES = HEADER_BYTES + 2 * SLOT.size
 IDLE, RUNNING = 0, 1
@@ -45,10 +51,16 @@ class Board:
         st = os.fstat(fd)
         self._identity = (st.st_dev, st.st_ino)
 
-    def show(self, name: bytes, since_ns: int) -> None:
-        """`name` (UTF-8, at most 256 bytes) runs since `since_ns` (Unix ns)."""
+    def show(self, name: bytes, since_ns: int) -> int:
+        """`name` (UTF-8, at most 256 bytes) runs since `since_ns` (Unix ns);
+        returns the write's seq (for `ended`)."""
         seq = self.next_seq()
         SLOT.pack_into(self.map, SLOT_AT[seq & 1], seq, RUNNING, len(name), since_ns, name, seq)
+        return seq
+
+    def ended(self, seq: int) -> None:
+        """The task that write `seq` showed ended."""
+        ENDED.pack_into(self.map, ENDED_AT, seq)
 
     def idle(self) -> None:
         seq = self.next_seq()
@@ -80,8 +92,8 @@ def create() -> Optional[Board]:
         fd = os.memfd_create("ramflow-task-board", os.MFD_CLOEXEC)
         os.ftruncate(fd, BOARD_BYTES)
         mapping = mmap.mmap(fd, BOARD_BYTES)
-        mapping[:HEADER_BYTES] = MAGIC
-    except (AttributeError, OSError, ValueError):
+        mapping[:len(MAGIC)] = MAGIC
+    except Exception:  # whatever it is, the agent runs on without a board
         if fd >= 0:
             os.close(fd)
         return None

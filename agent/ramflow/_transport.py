@@ -35,6 +35,7 @@ from ._aggregate import Aggregate
 
 PROTOCOL_VERSION = 3
 RECORDS_PER_PACKET = 32
+PACKET_BODY_BYTES = 60000  # ramflowd reads packets of at most 65 536 bytes
 MIN_BACKOFF_SECONDS = 0.1
 MAX_BACKOFF_SECONDS = 5.0
 ALIVE_CHECK_SECONDS = 1.0
@@ -137,13 +138,14 @@ class Transport:
         if not self.lock.acquire(False):
             return
         try:
-            if self.sock is not None and self.proven and not self.outbox:
-                ends, dropped = _tasks.take_ends(RECORDS_PER_PACKET)
-                self.dropped_total += dropped
-                if ends:
-                    body = _task_ends_body(ends)
-                    if not self._send(body, len(ends)):
-                        self._enqueue((body, len(ends), None))
+            if self.sock is None or not self.proven:
+                return
+            self._send_outbox()
+            ends, dropped = _tasks.take_ends(_tasks.SEND_EVERY)
+            self.dropped_total += dropped
+            for body, count in _task_end_packets(ends):
+                if self.outbox or not self._send(body, count):
+                    self._enqueue((body, count, None))
         finally:
             self.lock.release()
 
@@ -276,9 +278,8 @@ class Transport:
     def _pack_task_ends(self) -> None:
         ends, dropped = _tasks.take_ends()
         self.dropped_total += dropped
-        for i in range(0, len(ends), RECORDS_PER_PACKET):
-            batch = ends[i:i + RECORDS_PER_PACKET]
-            self._enqueue((_task_ends_body(batch), len(batch), None))
+        for body, count in _task_end_packets(ends):
+            self._enqueue((body, count, None))
 
     def _pack_samples(self) -> None:
         samples = _tracking.SAMPLES
@@ -407,8 +408,21 @@ class Transport:
         self._retry_later()
 
 
-def _task_ends_body(ends: List[bytes]) -> bytes:
-    return b'"type":"task_ends","ends":[' + b",".join(ends) + b"]"
+def _task_end_packets(ends: List[bytes]) -> List[Tuple[bytes, int]]:
+    """(body, records) of `task_ends` packets: at most SEND_EVERY records and
+    PACKET_BODY_BYTES each (a record is at most ~1.7 KB: long labels)."""
+    if len(ends) <= _tasks.SEND_EVERY and sum(map(len, ends)) + len(ends) <= PACKET_BODY_BYTES:
+        return [(b'"type":"task_ends","ends":[' + b",".join(ends) + b"]", len(ends))] if ends else []
+    packets = []
+    start, size = 0, 0
+    for i, end in enumerate(ends):
+        if i > start and (i - start == _tasks.SEND_EVERY or size + len(end) > PACKET_BODY_BYTES):
+            packets.append((b'"type":"task_ends","ends":[' + b",".join(ends[start:i]) + b"]", i - start))
+            start, size = i, 0
+        size += len(end) + 1
+    if start < len(ends):
+        packets.append((b'"type":"task_ends","ends":[' + b",".join(ends[start:]) + b"]", len(ends) - start))
+    return packets
 
 
 def _fd_open(sock) -> bool:

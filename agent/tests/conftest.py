@@ -33,11 +33,11 @@ def figured(end: list) -> list:
     """A `task_ends` record as the `calls` record ramflowd's decoder makes of it:
     [label, kind, id, start, duration, rss before, rss after, gross, net self,
     flags, blocks, anon delta, peak] (bytes, seconds)."""
-    label, task_id, start_ns, duration_ns, statm0, statm1, children, flags, blocks, peak = end
+    label, start_ns, duration_ns, statm0, statm1, children, flags, blocks, peak = end
     r0, shared0 = (int(f) for f in statm0.split()[1:3])
     r1, shared1 = (int(f) for f in statm1.split()[1:3])
     gross = r1 - r0
-    return [label, "task", task_id, start_ns / 1e9, duration_ns / 1e9, r0 * PAGE, r1 * PAGE, gross * PAGE,
+    return [label, "task", None, start_ns / 1e9, duration_ns / 1e9, r0 * PAGE, r1 * PAGE, gross * PAGE,
             (gross - children) * PAGE, flags, blocks, (gross - shared1 + shared0) * PAGE, peak]
 
 
@@ -73,15 +73,18 @@ class Connection:
         None without a board or with no valid slot. Read as ramflowd reads it."""
         if self.board_fd is None:
             return None
-        data = os.pread(self.board_fd, len(BOARD_MAGIC) + 2 * BOARD_SLOT.size, 0)
+        slots_at = len(BOARD_MAGIC) + 8
+        data = os.pread(self.board_fd, slots_at + 2 * BOARD_SLOT.size, 0)
         if data[:len(BOARD_MAGIC)] != BOARD_MAGIC:
             return None
-        slots = [BOARD_SLOT.unpack_from(data, len(BOARD_MAGIC) + i * BOARD_SLOT.size) for i in range(2)]
+        ended, = struct.unpack_from("=Q", data, len(BOARD_MAGIC))
+        slots = [BOARD_SLOT.unpack_from(data, slots_at + i * BOARD_SLOT.size) for i in range(2)]
         valid = [s for s in slots if s[0] and s[0] == s[5]]
         if not valid:
             return None
         seq, state, length, since, name, _ = max(valid)
-        return ("running", name[:length].decode(), since / 1e9) if state == 1 else ("idle",)
+        running = state == 1 and ended != seq
+        return ("running", name[:length].decode(), since / 1e9) if running else ("idle",)
 
     def running_task(self) -> Optional[str]:
         said = self.board()

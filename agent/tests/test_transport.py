@@ -19,7 +19,7 @@ def test_sidecar_absent_neither_blocks_nor_raises_nor_grows_nor_loses_calls(sock
         def f(): pass
         for _ in range(20000):
             f()
-        for i in range(300):
+        for i in range(1000):
             with ramflow.task("t"):
                 f()
         t = ramflow._agent.get().transport
@@ -31,8 +31,8 @@ def test_sidecar_absent_neither_blocks_nor_raises_nor_grows_nor_loses_calls(sock
     assert state["outbox"] <= 4
     # Task ends (and any timeline sample) past the outbox are dropped and counted;
     # function figures are never dropped.
-    assert state["dropped"] >= 300 - 4 * 32
-    assert state["calls"] == 20300
+    assert state["dropped"] >= 1000 - 4 * 128
+    assert state["calls"] == 21000
 
 
 def test_sidecar_started_after_the_worker_gets_hello_phases_and_every_call(socket_path):
@@ -376,3 +376,24 @@ def test_an_agent_does_not_connect_in_a_directory_others_may_write(tmp_path):
     connections, err = untrusted_directory_scenario(prepare)
     assert connections == []
     assert err.count("writable by other users (mode 777)") == 1, err
+
+
+def test_task_end_packets_stay_under_the_packet_limit_whatever_the_labels(socket_path):
+    worker = Worker("""
+        import json
+        from ramflow import _tasks, _transport
+        long = b"[" + b'"' + b"\\\\u00e9" * 256 + b'"' + b",1,2,\\"1 1 0 0 0 1 0\\",\\"1 1 0 0 0 1 0\\",0,0,null,null]"
+        short = b'["t",1,2,"1 1 0 0 0 1 0","1 1 0 0 0 1 0",0,0,null,null]'
+        out = []
+        for ends in ([long] * 300, [short] * 300, [short, long] * 150, []):
+            packets = _transport._task_end_packets(ends)
+            out.append([[len(b), n] for b, n in packets])
+            assert b"".join(b for b, _ in packets).count(b'"type"') == len(packets)
+        print(json.dumps(out))
+    """, socket_path)
+    results = json.loads(worker.finish())
+    for packets, total in zip(results, (300, 300, 300, 0)):
+        assert sum(n for _, n in packets) == total
+        assert all(size <= 60000 + 100 and 0 < n <= 128 for size, n in packets), packets
+    assert len(results[0]) > 300 // 128 + 1  # long labels: split by size, not by count
+    assert [n for _, n in results[1]] == [128, 128, 44]

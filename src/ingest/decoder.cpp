@@ -253,10 +253,10 @@ Statm statm(std::string_view line) {
   return {fields[1], fields[2]};
 }
 
-// Version 3, "task_ends": [label, task_id, start_ns, duration_ns, statm_before,
+// Version 3, "task_ends": [label, start_ns, duration_ns, statm_before,
 // statm_after, children_pages, flags, blocks_delta, peak]: the raw readings
 // (cheaper for the agent to send than the figures), turned here into the
-// record a version-2 task end carries.
+// record a version-2 task end carries (without a task id).
 CallRecord decode_task_end(JsonReader& r) {
   const std::int64_t page = page_size();
   CallRecord c;
@@ -265,8 +265,6 @@ CallRecord decode_task_end(JsonReader& r) {
   element(r);
   c.label = text(r, kMaxLabelBytes);
   if (c.label.empty()) reject(RejectReason::malformed);
-  element(r);
-  c.task_id = optional_text(r, kMaxStringBytes);
   element(r);
   c.wall_start = static_cast<double>(unsigned_number(r, static_cast<std::uint64_t>(kMaxWallTime) * 1'000'000'000)) / 1e9;
   element(r);

@@ -88,14 +88,16 @@ std::optional<BoardState> TaskBoard::read() const {
     }
   }
   auto slot = [&](std::size_t i) {
-    const std::size_t at = sizeof(kMagic) + i * kSlotBytes;
+    const std::size_t at = kSlotsAt + i * kSlotBytes;
     return parse_slot(pages[0] + at, pages[1] + at, pages[2] + at);
   };
   Slot a = slot(0);
   Slot b = slot(1);
   if (!a.valid && !b.valid) return std::nullopt;
-  if (!b.valid || (a.valid && a.seq > b.seq)) return std::move(a.state);
-  return std::move(b.state);
+  Slot& current = !b.valid || (a.valid && a.seq > b.seq) ? a : b;
+  // Read last: an end marked after the slot was read still counts.
+  if (current.state.running && field<std::uint64_t>(pages[2] + kEndedAt) == current.seq) return BoardState{};
+  return std::move(current.state);
 }
 
 }  // namespace ramflow::ingest

@@ -9,10 +9,11 @@
 //   if (auto board = TaskBoard::adopt(fd, &why)) { auto now = board->read(); }
 //
 // Layout (agent/ramflow/_board.py writes it; native byte order, no padding):
-// kMagic (8 bytes), then two slots of kSlotBytes: u64 seq, u32 state (0 idle,
-// 1 running), u32 name length, i64 start (Unix ns), 256 bytes of name,
-// u64 seq again. A slot whose two seqs differ was being written (or the writer
-// died writing it); of the valid slots the one with the larger seq is current.
+// kMagic (8 bytes), u64 ended, then two slots of kSlotBytes: u64 seq, u32
+// state (0 idle, 1 running), u32 name length, i64 start (Unix ns), 256 bytes
+// of name, u64 seq again. A slot whose two seqs differ was being written (or
+// the writer died writing it); of the valid slots the one with the larger seq
+// is current, and idle if `ended` is its seq (its task ended).
 #pragma once
 
 #include <cstddef>
@@ -32,8 +33,10 @@ class TaskBoard {
  public:
   static constexpr char kMagic[8] = {'R', 'F', 'T', 'B', 1, 0, 0, 0};
   static constexpr std::size_t kNameBytes = 256;
+  static constexpr std::size_t kEndedAt = sizeof(kMagic);
+  static constexpr std::size_t kSlotsAt = kEndedAt + 8;
   static constexpr std::size_t kSlotBytes = 8 + 4 + 4 + 8 + kNameBytes + 8;
-  static constexpr std::size_t kBoardBytes = sizeof(kMagic) + 2 * kSlotBytes;
+  static constexpr std::size_t kBoardBytes = kSlotsAt + 2 * kSlotBytes;
 
   // Takes ownership of `fd` (closed on failure): an in-memory file (memfd or
   // tmpfs, whose reads never block) of kBoardBytes or more with the magic.

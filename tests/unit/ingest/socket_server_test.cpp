@@ -401,7 +401,7 @@ TEST_F(SocketServerTest, AnFdPassedWithAPacketIsThePeersTaskBoard) {
     const std::uint64_t seq = 1;
     const std::uint32_t running = 1, length = 3;
     const std::int64_t since = 5'000'000'000;
-    char* slot = layout + sizeof(TaskBoard::kMagic) + TaskBoard::kSlotBytes;  // seq 1: the second slot
+    char* slot = layout + TaskBoard::kSlotsAt + TaskBoard::kSlotBytes;  // seq 1: the second slot
     std::memcpy(slot, &seq, 8);
     std::memcpy(slot + 8, &running, 4);
     std::memcpy(slot + 12, &length, 4);

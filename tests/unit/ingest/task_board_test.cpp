@@ -41,8 +41,11 @@ class Writer {
     std::memcpy(slot + 16, &since, 8);
     std::memcpy(slot + 24, name.data(), std::min(name.size(), TaskBoard::kNameBytes));
     std::memcpy(slot + TaskBoard::kSlotBytes - 8, &closing_seq, 8);
-    const off_t at = static_cast<off_t>(sizeof(TaskBoard::kMagic) + (seq & 1) * TaskBoard::kSlotBytes);
+    const off_t at = static_cast<off_t>(TaskBoard::kSlotsAt + (seq & 1) * TaskBoard::kSlotBytes);
     ASSERT_EQ(::pwrite(fd_, slot, sizeof(slot), at), static_cast<ssize_t>(sizeof(slot)));
+  }
+  void ended(std::uint64_t seq) {
+    ASSERT_EQ(::pwrite(fd_, &seq, 8, TaskBoard::kEndedAt), 8);
   }
 
  private:
@@ -70,6 +73,22 @@ TEST(TaskBoard, TheLatestWriteIsWhatItSays) {
   EXPECT_EQ(now->task, "tasks.resize");
   EXPECT_NEAR(now->since, 1764109210.25, 1e-6);
   w.write(3, 0, "", 0);
+  EXPECT_FALSE(board->read()->running);
+}
+
+// An end names the write of its own start: a task started since stands.
+TEST(TaskBoard, AnEndedMarkIdlesOnlyTheWriteItNames) {
+  Writer w;
+  auto board = adopt(w.share());
+  w.write(1, 1, "tasks.resize", 10);
+  w.ended(1);
+  ASSERT_TRUE(board->read().has_value());
+  EXPECT_FALSE(board->read()->running);
+  w.write(2, 1, "tasks.crop", 11);
+  EXPECT_EQ(board->read()->task, "tasks.crop");
+  w.ended(1);  // a late end of the first task (another thread): the second still runs
+  EXPECT_EQ(board->read()->task, "tasks.crop");
+  w.ended(2);
   EXPECT_FALSE(board->read()->running);
 }
 

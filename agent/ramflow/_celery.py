@@ -3,8 +3,10 @@
 Connected when `celery` is first imported (no import of Celery otherwise).
 Signals: celeryd_init (node name), worker_init (pool), worker_process_init
 (ready of a prefork child; solo sends it in the main process too, where it is
-ignored), worker_ready (ready of the main process), task_prerun/task_postrun
-(every pool: they run in the thread or greenlet that runs the task).
+ignored), worker_ready (ready of the main process), worker_process_shutdown (a
+prefork child about to os._exit: the task ends still waiting are sent),
+task_prerun/task_postrun (every pool: they run in the thread or greenlet that
+runs the task).
 """
 
 import os
@@ -59,6 +61,9 @@ def connect(agent: Any) -> None:
     def on_worker_ready(**_: Any) -> None:
         agent.mark_ready("celery")
 
+    def on_worker_process_shutdown(**_: Any) -> None:
+        agent.transport.flush()  # a prefork child ends with os._exit: its last task ends go now
+
     start_task, end_task = _tasks.start_task, _tasks.end_task
 
     # On the path of every task: no wrapper (each costs a call with its keywords).
@@ -78,6 +83,7 @@ def connect(agent: Any) -> None:
                             (signals.worker_init, _guarded(on_worker_init)),
                             (signals.worker_process_init, _guarded(on_worker_process_init)),
                             (signals.worker_ready, _guarded(on_worker_ready)),
+                            (signals.worker_process_shutdown, _guarded(on_worker_process_shutdown)),
                             (signals.task_prerun, ramflow_on_task_prerun),
                             (signals.task_postrun, ramflow_on_task_postrun)):
         signal.connect(handler, weak=False)

@@ -114,10 +114,10 @@ def test_sigkill_restart_restores_leak_verdict_and_oom_history(setup):
 
     # Agents reconnect by themselves; the residual series goes on (a broken x
     # axis would reset it); the kill is not inferred a second time.
-    def task_starts() -> float:
-        return sum(v for l, v in sample(port, "ramflow_agent_events_total") if l.get("type") == "task_start")
-    first = wait_until(task_starts, 20, "the leaky worker's agent to reconnect and send task starts")
-    wait_until(lambda: task_starts() >= first + 40, 30, "40 more tasks after the reconnect")
+    def task_ends() -> float:
+        return sum(v for l, v in sample(port, "ramflow_agent_events_total") if l.get("type") == "call")
+    first = wait_until(task_ends, 20, "the leaky worker's agent to reconnect and send task ends")
+    wait_until(lambda: task_ends() >= first + 40, 30, "40 more tasks after the reconnect")
     assert leak_level(port, leaky.pid) == "high"
     assert "analysis of pid" not in (tmp / "ramflowd-2.log").read_text(), "the analysis restarted a series"
     kills = oom_kills(port)

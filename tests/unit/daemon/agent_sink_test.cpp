@@ -3,6 +3,10 @@
 #include "daemon/agent_sink.h"
 
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cstring>
 
 namespace ramflow::daemon {
 namespace {
@@ -202,6 +206,46 @@ TEST_F(AgentSinkTest, ADisconnectKeepsTheFacts) {
   say(ingest::TaskStart{"tasks.resize", "", 1, 0});
   sink_.on_disconnect(kPeer);
   EXPECT_FALSE(facts().connected);
+  EXPECT_EQ(facts().current_task, "tasks.resize");
+}
+
+// Protocol 3: the running task is what the board passed with the hello says,
+// also once the connection closed (an OOM-killed process sends nothing more).
+TEST_F(AgentSinkTest, TheBoardPassedWithTheHelloIsTheRunningTaskAlsoAfterTheConnectionCloses) {
+  int fd = ::memfd_create("board", MFD_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  char layout[ingest::TaskBoard::kBoardBytes] = {};
+  std::memcpy(layout, ingest::TaskBoard::kMagic, sizeof(ingest::TaskBoard::kMagic));
+  auto show = [&](std::uint64_t seq, const std::string& name, std::int64_t since_ns) {
+    char* slot = layout + ingest::TaskBoard::kSlotsAt + (seq & 1) * ingest::TaskBoard::kSlotBytes;
+    const std::uint32_t running = 1, length = static_cast<std::uint32_t>(name.size());
+    std::memcpy(slot, &seq, 8);
+    std::memcpy(slot + 8, &running, 4);
+    std::memcpy(slot + 12, &length, 4);
+    std::memcpy(slot + 16, &since_ns, 8);
+    std::memcpy(slot + 24, name.data(), name.size());
+    std::memcpy(slot + ingest::TaskBoard::kSlotBytes - 8, &seq, 8);
+    ASSERT_EQ(::pwrite(fd, layout, sizeof(layout), 0), static_cast<ssize_t>(sizeof(layout)));
+  };
+  show(1, "tasks.resize", 5'000'000'000);
+  std::string why;
+  std::shared_ptr<const ingest::TaskBoard> board = ingest::TaskBoard::adopt(::dup(fd), &why);
+  ASSERT_NE(board, nullptr) << why;
+  sink_.on_connect(kPeer);
+  sink_.on_task_board(kPeer, board, "");
+  EXPECT_EQ(facts().current_task, "tasks.resize");
+  EXPECT_DOUBLE_EQ(facts().current_task_since, 5);
+  show(2, "tasks.crop", 6'000'000'000);  // the process went on
+  sink_.on_disconnect(kPeer);             // and was killed
+  ::close(fd);
+  EXPECT_FALSE(facts().connected);
+  EXPECT_EQ(facts().current_task, "tasks.crop");
+}
+
+TEST_F(AgentSinkTest, AnFdThatIsNoBoardChangesNothing) {
+  sink_.on_connect(kPeer);
+  say(ingest::TaskStart{"tasks.resize", "", 1, 0});
+  sink_.on_task_board(kPeer, nullptr, "not a regular file");
   EXPECT_EQ(facts().current_task, "tasks.resize");
 }
 

@@ -1,6 +1,7 @@
 // Both directions of protocol compatibility, with the real programs of the last
-// protocol-1 release (docs/protocol.md, "Versions"): its Python agent against
-// this ingest, and this agent against its ingest (an older ramflowd).
+// protocol-1 and protocol-2 releases (docs/protocol.md, "Versions"): their
+// Python agents against this ingest, and this agent against their ingests (an
+// older ramflowd).
 #include <gtest/gtest.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -16,7 +17,14 @@
 
 #include "ingest/socket_server.h"
 #if RAMFLOW_HAVE_PROTOCOL1
-#include "compat/v1_ingest.h"
+#define RAMFLOW_COMPAT_NS compat_v1
+#include "compat/old_ingest.h"
+#undef RAMFLOW_COMPAT_NS
+#endif
+#if RAMFLOW_HAVE_PROTOCOL2
+#define RAMFLOW_COMPAT_NS compat_v2
+#include "compat/old_ingest.h"
+#undef RAMFLOW_COMPAT_NS
 #endif
 
 namespace ramflow::ingest {
@@ -58,6 +66,9 @@ struct VersionSink : Sink {
   std::map<std::string, int> rejected;
   std::map<std::uint32_t, int> by_version;
   std::map<std::string, int> records_by_label;
+  std::map<std::string, int> starts_by_name;
+  std::map<std::string, std::uint64_t> calls_by_label;  // summed from the function deltas
+  int boards = 0;
   int disconnects = 0;
 
   void on_connect(const Peer&) override {}
@@ -65,6 +76,14 @@ struct VersionSink : Sink {
     std::lock_guard l(mutex);
     ++by_version[e.version];
     if (auto* r = std::get_if<CallRecord>(&e.message)) ++records_by_label[r->label];
+    if (auto* t = std::get_if<TaskStart>(&e.message)) ++starts_by_name[t->name];
+    if (auto* d = std::get_if<FunctionDeltas>(&e.message)) {
+      for (const auto& row : d->rows) calls_by_label[row.label] += row.calls;
+    }
+  }
+  void on_task_board(const Peer&, std::shared_ptr<const TaskBoard>, const std::string&) override {
+    std::lock_guard l(mutex);
+    ++boards;
   }
   void on_rejected(const Peer&, RejectReason r) override {
     std::lock_guard l(mutex);
@@ -110,6 +129,44 @@ TEST(ProtocolCompat, AProtocol1AgentTalksToThisIngest) {
   EXPECT_EQ(sink.records_by_label["old.task"], 1);
 }
 
+// The last protocol-2 agent: its task starts (sent at once, no board) and its
+// task ends riding in them are read as before.
+TEST(ProtocolCompat, AProtocol2AgentTalksToThisIngest) {
+  if (!RAMFLOW_HAVE_PROTOCOL2) GTEST_SKIP() << "no git history of the protocol-2 release (see CMakeLists.txt)";
+  if (::access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "needs /usr/bin/python3";
+  TempDir dir;
+  VersionSink sink;
+  SocketServer::Options options;
+  options.path = dir.path() + "/ramflow.sock";
+  SocketServer server(options, sink);
+  ASSERT_EQ(server.start(), std::nullopt);
+  const std::string out = run_agent(RAMFLOW_PROTOCOL2_AGENT, options.path,
+                                    "import time, ramflow\n"
+                                    "assert ramflow._transport.PROTOCOL_VERSION == 2\n"
+                                    "t = ramflow._agent.get().transport\n"
+                                    "end = time.monotonic() + 20\n"
+                                    "while not t.proven and time.monotonic() < end: time.sleep(0.01)\n"
+                                    "ramflow.mark_ready()\n"
+                                    "@ramflow.track('old.f')\n"
+                                    "def f(): pass\n"
+                                    "for _ in range(3):\n"
+                                    "    with ramflow.task('old.task'):\n"
+                                    "        for _ in range(100): f()\n"
+                                    "t.flush()\n"
+                                    "print('ok')\n",
+                                    dir.path());
+  ASSERT_EQ(out, "ok\n");
+  std::unique_lock l(sink.mutex);
+  ASSERT_TRUE(sink.changed.wait_for(l, std::chrono::seconds(20), [&] { return sink.disconnects == 1; }));
+  EXPECT_TRUE(sink.rejected.empty()) << sink.rejected.begin()->first;
+  EXPECT_EQ(sink.by_version.count(3), 0u);
+  EXPECT_GT(sink.by_version[2], 0);
+  EXPECT_EQ(sink.boards, 0);
+  EXPECT_EQ(sink.starts_by_name["old.task"], 3);
+  EXPECT_EQ(sink.records_by_label["old.task"], 3);
+  EXPECT_EQ(sink.calls_by_label["old.f"], 300u);
+}
+
 TEST(ProtocolCompat, ThisAgentToAProtocol1IngestIsRejectedAndCountedAsUnknownVersion) {
 #if RAMFLOW_HAVE_PROTOCOL1
   if (::access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "needs /usr/bin/python3";
@@ -140,6 +197,43 @@ TEST(ProtocolCompat, ThisAgentToAProtocol1IngestIsRejectedAndCountedAsUnknownVer
   EXPECT_EQ(dropped, 0);
 #else
   GTEST_SKIP() << "no git history of the protocol-1 release (see CMakeLists.txt)";
+#endif
+}
+
+// This agent to the last protocol-2 ramflowd: every packet is a clear, counted
+// unknown_version there (its board fd, passed with the hello, is dropped by the
+// kernel: that ingest reads with recv), and the agent goes on.
+TEST(ProtocolCompat, ThisAgentToAProtocol2IngestIsRejectedAndCountedAsUnknownVersion) {
+#if RAMFLOW_HAVE_PROTOCOL2
+  if (::access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "needs /usr/bin/python3";
+  TempDir dir;
+  const std::string socket = dir.path() + "/ramflow.sock";
+  compat_v2::Ingest old(socket);
+  ASSERT_EQ(old.start(), std::nullopt);
+  const std::string out = run_agent(std::string(RAMFLOW_SOURCE_DIR) + "/agent", socket,
+                                    "import time, ramflow\n"
+                                    "t = ramflow._agent.get().transport\n"
+                                    "ramflow.mark_ready()\n"
+                                    "@ramflow.track('new.f')\n"
+                                    "def f(): pass\n"
+                                    "for _ in range(3):\n"
+                                    "    with ramflow.task('new.task'):\n"
+                                    "        for _ in range(100): f()\n"
+                                    "end = time.monotonic() + 20\n"
+                                    "while not t.proven and time.monotonic() < end: time.sleep(0.01)\n"
+                                    "t.flush()\n"
+                                    "t.close_for_exit()\n"
+                                    "print(t.packets_sent, t.dropped_total)\n",
+                                    dir.path());
+  int packets = -1, dropped = -1;
+  ASSERT_EQ(std::sscanf(out.c_str(), "%d %d", &packets, &dropped), 2) << out;
+  compat_v2::Tally tally = old.wait_for_disconnects(1, 20);
+  EXPECT_TRUE(tally.accepted.empty()) << tally.accepted.begin()->first;
+  EXPECT_GE(packets, 4);  // hello, phases, task ends, functions...
+  EXPECT_EQ(tally.rejected, (std::map<std::string, int>{{"unknown_version", packets}}));
+  EXPECT_EQ(dropped, 0);
+#else
+  GTEST_SKIP() << "no git history of the protocol-2 release (see CMakeLists.txt)";
 #endif
 }
 

@@ -1,14 +1,16 @@
-// Compiled against the version-1 sources (their include path comes first) with
-// -Dramflow=ramflow_v1, so both ingests link into one test binary.
-#include "compat/v1_ingest.h"
+// Compiled against an older version's sources (their include path comes first)
+// with -Dramflow=ramflow_protocolN and -DRAMFLOW_COMPAT_NS=compat_vN, so every
+// ingest links into one test binary.
+#include "compat/old_ingest.h"
 
 #include <chrono>
 #include <condition_variable>
+#include <iterator>
 #include <mutex>
 
 #include "ingest/socket_server.h"
 
-namespace compat_v1 {
+namespace RAMFLOW_COMPAT_NS {
 
 struct Ingest::Impl : ramflow::ingest::Sink {
   std::mutex mutex;
@@ -18,9 +20,9 @@ struct Ingest::Impl : ramflow::ingest::Sink {
 
   void on_connect(const ramflow::ingest::Peer&) override {}
   void on_message(const ramflow::ingest::Peer&, const ramflow::ingest::Envelope& e) override {
-    static const char* names[] = {"hello", "phase", "task_start", "call", "heartbeat"};
+    static const char* names[] = {"hello", "phase", "task_start", "call", "heartbeat", "functions", "net_self"};
     std::lock_guard lock(mutex);
-    ++tally.accepted[names[e.message.index()]];
+    ++tally.accepted[e.message.index() < std::size(names) ? names[e.message.index()] : "other"];
   }
   void on_rejected(const ramflow::ingest::Peer&, ramflow::ingest::RejectReason r) override {
     std::lock_guard lock(mutex);
@@ -53,4 +55,4 @@ Tally Ingest::wait_for_disconnects(int disconnects, int seconds) {
   return impl_->tally;
 }
 
-}  // namespace compat_v1
+}  // namespace RAMFLOW_COMPAT_NS

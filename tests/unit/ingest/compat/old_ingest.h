@@ -1,15 +1,16 @@
-// The version-1 ingest of ramflowd (src/ingest at the last commit before
-// protocol 2, extracted from git at configure time and compiled in a renamed
-// namespace), behind a plain interface: the test runs this agent against it
-// as against an older ramflowd.
-#pragma once
-
+// An older ramflowd's ingest (src/ingest at the last commit of protocol 1 or
+// 2, extracted from git at configure time and compiled in a renamed
+// namespace), behind a plain interface: the tests run this agent against it as
+// against an older ramflowd.
+//
+// No include guard on purpose: included once per older version, each time with
+// RAMFLOW_COMPAT_NS naming its namespace (compat_v1, compat_v2).
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 
-namespace compat_v1 {
+namespace RAMFLOW_COMPAT_NS {
 
 struct Tally {
   std::map<std::string, int> accepted;  // by message type
@@ -30,4 +31,4 @@ class Ingest {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace compat_v1
+}  // namespace RAMFLOW_COMPAT_NS

@@ -1,9 +1,9 @@
-"""Both agents against the real ramflowd (docs/protocol.md, "Versions"):
+"""Every agent against the real ramflowd (docs/protocol.md, "Versions"):
 the last protocol-1 agent (agent/ramflow from git) is still counted call by
-call, and this agent's per-function figures and net-self table reach
-/metrics and /api/v1/report, where the table adds up to the growth since ready.
-The other direction (this agent against a protocol-1 ramflowd) is
-tests/unit/ingest/protocol_compat_test.cpp."""
+call, and the last protocol-2 agent's and this agent's per-function figures
+and net-self table reach /metrics and /api/v1/report, where the table adds up
+to the growth since ready. The other direction (this agent against a
+protocol-1 or protocol-2 ramflowd) is tests/unit/ingest/protocol_compat_test.cpp."""
 from __future__ import annotations
 
 import json
@@ -19,7 +19,10 @@ import pytest
 from daemon_under_load import MIB, Ramflowd, totals, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
-PROTOCOL1_COMMIT = "aa60dd8afdf9c2ed6c7ea213e5555bf1da86ab55"  # the last release of protocol 1
+RELEASES = {  # the last commit of each earlier protocol, and its agent's version
+    "protocol1": ("aa60dd8afdf9c2ed6c7ea213e5555bf1da86ab55", "0.1.0"),
+    "protocol2": ("7f27ad1974ec0e268befcf333bb59c8255fc2748", "0.2.0"),
+}
 
 SCRIPT = """
     import sys, time, ramflow
@@ -48,15 +51,16 @@ SCRIPT = """
 """
 
 
-def protocol1_agent(tmp_path: Path) -> Path:
-    archive = tmp_path / "protocol1.tar"
-    done = subprocess.run(["git", "-C", str(REPO), "archive", "-o", str(archive), PROTOCOL1_COMMIT, "agent/ramflow"],
+def released_agent(tmp_path: Path, release: str) -> Path:
+    commit = RELEASES[release][0]
+    archive = tmp_path / f"{release}.tar"
+    done = subprocess.run(["git", "-C", str(REPO), "archive", "-o", str(archive), commit, "agent/ramflow"],
                           capture_output=True)
     if done.returncode != 0:
-        pytest.skip(f"no git history of {PROTOCOL1_COMMIT}: {done.stderr.decode()[-200:]}")
+        pytest.skip(f"no git history of {commit}: {done.stderr.decode()[-200:]}")
     with tarfile.open(archive) as tar:
-        tar.extractall(tmp_path / "protocol1")
-    return tmp_path / "protocol1" / "agent"
+        tar.extractall(tmp_path / release)
+    return tmp_path / release / "agent"
 
 
 def run_worker(agent_dir: Path, daemon: Ramflowd) -> subprocess.Popen:
@@ -81,19 +85,20 @@ def report(daemon: Ramflowd) -> dict | None:
         return None
 
 
-@pytest.mark.parametrize("agent", ["protocol1", "current"])
+@pytest.mark.parametrize("agent", ["protocol1", "protocol2", "current"])
 def test_each_agent_is_counted_exactly_and_its_table_adds_up(tmp_path, agent):
-    agent_dir = protocol1_agent(tmp_path) if agent == "protocol1" else REPO / "agent"
+    agent_dir = released_agent(tmp_path, agent) if agent in RELEASES else REPO / "agent"
     # Only the worker (watched because its agent connects): the report must not
     # describe another Python process of this machine.
     with Ramflowd(tmp_path, env={"RAMFLOW_PROCESS_MATCH": "^no-process-matches-this$"}) as daemon:
         worker = run_worker(agent_dir, daemon)
         try:
             version = worker.stdout.readline().strip()
-            assert version == ("0.1.0" if agent == "protocol1" else "0.2.0"), worker.stderr.read()
+            assert version == RELEASES.get(agent, (None, "0.3.0"))[1], worker.stderr.read()
             wait_until(lambda: calls(daemon) == EXPECTED, 20, f"exact counts from the {agent} agent")
             samples = daemon.metrics()
-            assert not totals(samples, "ramflow_agent_events_rejected_total", "reason")
+            rejected = totals(samples, "ramflow_agent_events_rejected_total", "reason")
+            assert not any(rejected.values()), rejected  # every reason is published, at 0 when none
 
             def table():
                 r = report(daemon)
@@ -117,5 +122,5 @@ def test_each_agent_is_counted_exactly_and_its_table_adds_up(tmp_path, agent):
     assert rc["tracked_net_bytes"] + rc["outside_tracked_bytes"] == rc["growth_since_ready_bytes"]
     # What the tracked calls kept is what the process grew by since ready, to a few MiB.
     assert abs(rc["outside_tracked_bytes"]) < 4 * MIB, rc
-    if agent == "current":
+    if agent != "protocol1":
         assert rows["v.quiet"]["measured_calls"] < rows["v.quiet"]["calls"] == 5001

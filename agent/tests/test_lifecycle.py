@@ -284,3 +284,26 @@ def test_the_agents_modules_import_each_other_without_a_cycle():
 
     for module in graph:
         visit(module, [])
+
+
+def test_a_board_fd_closed_behind_the_agents_back_is_replaced(sidecar):
+    worker = Worker("""
+        import os, time, ramflow
+        from ramflow import _tasks
+        from scenario_helpers import wait_connected
+        wait_connected()
+        old = _tasks._board
+        os.close(old.fd)  # what a daemonizer closing every fd does
+        deadline = time.monotonic() + 20
+        while _tasks._board is old and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with ramflow.task("after"):
+            print("in task", flush=True)
+            input()
+    """, sidecar.path)
+    assert worker.readline() == "in task"
+    conn = sidecar.connection_of(worker.pid)
+    sidecar.wait_for(lambda: conn.running_task() == "after", "the task on the new board, passed with a new hello")
+    assert len(conn.of_type("hello")) >= 2
+    worker.tell()
+    worker.finish()

@@ -57,7 +57,7 @@ _blocks_cost = [0, 0]  # ns spent in getallocatedblocks, tasks started
 _state = _tracking.state
 _perf_ns = _tracking._perf_ns
 _allocated_blocks = sys.getallocatedblocks
-_enter, _leave, _thread_row, _local = _tracking.enter, _tracking.leave, _tracking.thread_row, _tracking._local
+_enter, _leave, _thread_row = _tracking.enter, _tracking.leave, _tracking.thread_row
 _pack_slot, _pack_ended = SLOT.pack_into, ENDED.pack_into
 _APPROX, _EXCEPTION, _APPROXIMATE = _tracking.APPROX, _tracking.EXCEPTION, _tracking.APPROXIMATE
 _CHILDREN, _STATM, _T0 = _tracking._CHILDREN, _tracking._STATM, _tracking._T0
@@ -109,19 +109,13 @@ def _id_json(task_id: Any) -> bytes:
 
 
 # Every Python call on the path of a task costs ~0.2 us on a busy VM: the
-# thread's row and the board writes are written out inline.
+# board writes are written out inline.
 
 def start_task(name: str, task_id: Any = None) -> Optional[list]:
     if _post_start is None or not _state.enabled:
         return None
     label, name_bytes, fid = _names.get(name) or _name(name)
-    try:
-        rows = _local.rows
-        row = rows[fid]
-    except (AttributeError, IndexError):
-        rows, row = _thread_row(fid)
-    if row is None:
-        rows, row = _thread_row(fid)
+    rows, row = _thread_row(fid)
     run = [label, name_bytes, rows[0], None, row, None, False, 0]
     running = _running
     running[id(run)] = run

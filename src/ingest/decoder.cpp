@@ -195,6 +195,24 @@ void label_and_kind(JsonReader& r, std::string& label, CallKind& kind) {
 //  flags, blocks_delta, anon_delta, peak]
 constexpr std::uint64_t kExceptionFlag = 1, kApproximateFlag = 2, kKnownFlags = 3;
 
+// The end of a task record: flags, blocks delta, anon delta (`with_anon`: not
+// in version 3, where ramflowd figures it), peak.
+void record_tail(JsonReader& r, CallRecord& c, bool with_anon) {
+  element(r);
+  std::uint64_t flags = unsigned_number(r, kKnownFlags);
+  c.exception = flags & kExceptionFlag;
+  c.approximate = flags & kApproximateFlag;
+  element(r);
+  c.allocated_blocks_delta = optional_signed(r, kMaxBytesValue);
+  if (with_anon) {
+    element(r);
+    c.rss_anon_delta = optional_signed(r, kMaxBytesValue);
+  }
+  element(r);
+  if (!r.read_null()) c.peak_rss = bytes(r);
+  if (r.next_element()) reject(RejectReason::malformed);
+}
+
 CallRecord decode_record(JsonReader& r) {
   CallRecord c;
   label_and_kind(r, c.label, c.kind);
@@ -212,17 +230,7 @@ CallRecord decode_record(JsonReader& r) {
   c.gross_bytes = signed_number(r, kMaxBytesValue);
   element(r);
   c.net_self_bytes = signed_number(r, kMaxBytesValue);
-  element(r);
-  std::uint64_t flags = unsigned_number(r, kKnownFlags);
-  c.exception = flags & kExceptionFlag;
-  c.approximate = flags & kApproximateFlag;
-  element(r);
-  c.allocated_blocks_delta = optional_signed(r, kMaxBytesValue);
-  element(r);
-  c.rss_anon_delta = optional_signed(r, kMaxBytesValue);
-  element(r);
-  if (!r.read_null()) c.peak_rss = bytes(r);
-  if (r.next_element()) reject(RejectReason::malformed);
+  record_tail(r, c, /*with_anon=*/true);
   return c;
 }
 
@@ -276,15 +284,7 @@ CallRecord decode_task_end(JsonReader& r) {
   const Statm after = statm(text(r, kMaxStringBytes));
   element(r);
   const std::int64_t children = signed_number(r, kMaxBytesValue / static_cast<std::uint64_t>(page));
-  element(r);
-  std::uint64_t flags = unsigned_number(r, kKnownFlags);
-  c.exception = flags & kExceptionFlag;
-  c.approximate = flags & kApproximateFlag;
-  element(r);
-  c.allocated_blocks_delta = optional_signed(r, kMaxBytesValue);
-  element(r);
-  if (!r.read_null()) c.peak_rss = bytes(r);
-  if (r.next_element()) reject(RejectReason::malformed);
+  record_tail(r, c, /*with_anon=*/false);
   const auto r0 = static_cast<std::int64_t>(before.resident), r1 = static_cast<std::int64_t>(after.resident);
   const auto anon0 = r0 - static_cast<std::int64_t>(before.shared), anon1 = r1 - static_cast<std::int64_t>(after.shared);
   c.rss_before = static_cast<std::uint64_t>(r0 * page);
@@ -361,14 +361,18 @@ std::vector<Envelope> decode_object(std::string_view packet) {
   std::string type = text(r, kMaxStringBytes);
 
   std::vector<Envelope> out;
-  if (type == "calls") {
-    auto calls = m.at("calls");
-    begin_array(calls);
-    while (calls.next_element()) {
+  // 1 to kMaxRecordsPerMessage records, one event each.
+  auto records = [&](std::string_view field, CallRecord (*decode_one)(JsonReader&)) {
+    auto list = m.at(field);
+    begin_array(list);
+    while (list.next_element()) {
       if (out.size() == kMaxRecordsPerMessage) reject(RejectReason::over_limit);
-      out.push_back({seq++, version, decode_record(calls)});
+      out.push_back({seq++, version, decode_one(list)});
     }
     if (out.empty()) reject(RejectReason::malformed);
+  };
+  if (type == "calls") {
+    records("calls", decode_record);
   } else if (type == "task_start") {
     // Version 2: the task ends queued before this start ride in its packet, first.
     if (auto ended = version >= 2 ? m.find("ended") : std::nullopt) {
@@ -387,13 +391,7 @@ std::vector<Envelope> decode_object(std::string_view packet) {
   } else if (type == "hello") {
     out.push_back({seq, version, decode_hello(m)});
   } else if (type == "task_ends" && version >= 3) {
-    auto ends = m.at("ends");
-    begin_array(ends);
-    while (ends.next_element()) {
-      if (out.size() == kMaxRecordsPerMessage) reject(RejectReason::over_limit);
-      out.push_back({seq++, version, decode_task_end(ends)});
-    }
-    if (out.empty()) reject(RejectReason::malformed);
+    records("ends", decode_task_end);
   } else if (type == "functions" && version >= 2) {
     out.push_back({seq, version, FunctionDeltas{decode_rows(m, kMaxRecordsPerMessage)}});
   } else if (type == "net_self" && version >= 2) {

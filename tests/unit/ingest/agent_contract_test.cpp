@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <iterator>
 #include <string>
@@ -85,16 +86,34 @@ int run_agent(const std::string& path, const char* script) {
   return status;
 }
 
-TEST(AgentContract, EverythingTheRealAgentSendsIsAccepted) {
-  if (::access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "needs /usr/bin/python3";
-  char dir[] = "/tmp/ramflow-contract-XXXXXX";
-  ASSERT_NE(::mkdtemp(dir), nullptr);
-  std::string path = std::string(dir) + "/ramflow.sock";
+// The real SocketServer on a socket in a fresh directory, its sink tallying.
+class AgentContract : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "needs /usr/bin/python3";
+    char dir[] = "/tmp/ramflow-contract-XXXXXX";
+    ASSERT_NE(::mkdtemp(dir), nullptr);
+    dir_ = dir;
+    path = dir_ + "/ramflow.sock";
+    SocketServer::Options options;
+    options.path = path;
+    server_ = std::make_unique<SocketServer>(options, sink);
+    ASSERT_EQ(server_->start(), std::nullopt);
+  }
+  void TearDown() override {
+    if (server_) server_->stop();
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+
+  std::string path;
   TallySink sink;
-  SocketServer::Options options;
-  options.path = path;
-  SocketServer server(options, sink);
-  ASSERT_EQ(server.start(), std::nullopt);
+
+ private:
+  std::string dir_;
+  std::unique_ptr<SocketServer> server_;
+};
+
+TEST_F(AgentContract, EverythingTheRealAgentSendsIsAccepted) {
 
   const char* script =
       "import ramflow, json, decimal\n"
@@ -153,23 +172,12 @@ TEST(AgentContract, EverythingTheRealAgentSendsIsAccepted) {
     }
     EXPECT_EQ(tasks, 1);
   }
-  server.stop();
-  std::filesystem::remove_all(dir);
 }
 
 // The guarantee the board exists for: a process killed in the middle of a task
 // (as the OOM killer does, with no chance to send anything) leaves the task on
 // its board, which ramflowd still reads after the process is gone.
-TEST(AgentContract, AProcessKilledInATaskLeavesItOnItsBoard) {
-  if (::access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "needs /usr/bin/python3";
-  char dir[] = "/tmp/ramflow-contract-XXXXXX";
-  ASSERT_NE(::mkdtemp(dir), nullptr);
-  std::string path = std::string(dir) + "/ramflow.sock";
-  TallySink sink;
-  SocketServer::Options options;
-  options.path = path;
-  SocketServer server(options, sink);
-  ASSERT_EQ(server.start(), std::nullopt);
+TEST_F(AgentContract, AProcessKilledInATaskLeavesItOnItsBoard) {
 
   const char* script =
       "import os, signal, time, ramflow\n"
@@ -193,8 +201,6 @@ TEST(AgentContract, AProcessKilledInATaskLeavesItOnItsBoard) {
     EXPECT_TRUE(state->running);
     EXPECT_EQ(state->task, "tasks.eat_memory");
   }
-  server.stop();
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

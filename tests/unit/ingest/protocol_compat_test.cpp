@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -100,8 +101,10 @@ struct VersionSink : Sink {
   }
 };
 
-TEST(ProtocolCompat, AProtocol1AgentTalksToThisIngest) {
-  if (!RAMFLOW_HAVE_PROTOCOL1) GTEST_SKIP() << "no git history of the protocol-1 release (see CMakeLists.txt)";
+// Runs `script` with the agent at `agent_dir` against this ingest until it
+// disconnects; `check` sees what the sink counted.
+void against_this_ingest(const std::string& agent_dir, const std::string& script,
+                         const std::function<void(VersionSink&)>& check) {
   if (::access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "needs /usr/bin/python3";
   TempDir dir;
   VersionSink sink;
@@ -109,107 +112,70 @@ TEST(ProtocolCompat, AProtocol1AgentTalksToThisIngest) {
   options.path = dir.path() + "/ramflow.sock";
   SocketServer server(options, sink);
   ASSERT_EQ(server.start(), std::nullopt);
-  const std::string out = run_agent(RAMFLOW_PROTOCOL1_AGENT, options.path,
-                                    "import ramflow\n"
-                                    "assert ramflow.__version__ == '0.1.0', ramflow.__version__\n"
-                                    "ramflow.mark_ready()\n"
-                                    "@ramflow.track('old.f')\n"
-                                    "def f(): pass\n"
-                                    "with ramflow.task('old.task'):\n"
-                                    "    for _ in range(100): f()\n"
-                                    "print('ok')\n",
-                                    dir.path());
-  ASSERT_EQ(out, "ok\n");
+  ASSERT_EQ(run_agent(agent_dir, options.path, script, dir.path()), "ok\n");
   std::unique_lock l(sink.mutex);
   ASSERT_TRUE(sink.changed.wait_for(l, std::chrono::seconds(20), [&] { return sink.disconnects == 1; }));
   EXPECT_TRUE(sink.rejected.empty()) << sink.rejected.begin()->first;
-  EXPECT_EQ(sink.by_version.count(2), 0u);
-  EXPECT_GT(sink.by_version[1], 100);
-  EXPECT_EQ(sink.records_by_label["old.f"], 100);  // protocol 1: one record per call, each counted
-  EXPECT_EQ(sink.records_by_label["old.task"], 1);
+  check(sink);
+}
+
+TEST(ProtocolCompat, AProtocol1AgentTalksToThisIngest) {
+  if (!RAMFLOW_HAVE_PROTOCOL1) GTEST_SKIP() << "no git history of the protocol-1 release (see CMakeLists.txt)";
+  against_this_ingest(RAMFLOW_PROTOCOL1_AGENT,
+                      "import ramflow\n"
+                      "assert ramflow.__version__ == '0.1.0', ramflow.__version__\n"
+                      "ramflow.mark_ready()\n"
+                      "@ramflow.track('old.f')\n"
+                      "def f(): pass\n"
+                      "with ramflow.task('old.task'):\n"
+                      "    for _ in range(100): f()\n"
+                      "print('ok')\n",
+                      [](VersionSink& sink) {
+                        EXPECT_EQ(sink.by_version.count(2), 0u);
+                        EXPECT_GT(sink.by_version[1], 100);
+                        EXPECT_EQ(sink.records_by_label["old.f"], 100);  // one record per call, each counted
+                        EXPECT_EQ(sink.records_by_label["old.task"], 1);
+                      });
 }
 
 // The last protocol-2 agent: its task starts (sent at once, no board) and its
 // task ends riding in them are read as before.
 TEST(ProtocolCompat, AProtocol2AgentTalksToThisIngest) {
   if (!RAMFLOW_HAVE_PROTOCOL2) GTEST_SKIP() << "no git history of the protocol-2 release (see CMakeLists.txt)";
-  if (::access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "needs /usr/bin/python3";
-  TempDir dir;
-  VersionSink sink;
-  SocketServer::Options options;
-  options.path = dir.path() + "/ramflow.sock";
-  SocketServer server(options, sink);
-  ASSERT_EQ(server.start(), std::nullopt);
-  const std::string out = run_agent(RAMFLOW_PROTOCOL2_AGENT, options.path,
-                                    "import time, ramflow\n"
-                                    "assert ramflow._transport.PROTOCOL_VERSION == 2\n"
-                                    "t = ramflow._agent.get().transport\n"
-                                    "end = time.monotonic() + 20\n"
-                                    "while not t.proven and time.monotonic() < end: time.sleep(0.01)\n"
-                                    "ramflow.mark_ready()\n"
-                                    "@ramflow.track('old.f')\n"
-                                    "def f(): pass\n"
-                                    "for _ in range(3):\n"
-                                    "    with ramflow.task('old.task'):\n"
-                                    "        for _ in range(100): f()\n"
-                                    "t.flush()\n"
-                                    "print('ok')\n",
-                                    dir.path());
-  ASSERT_EQ(out, "ok\n");
-  std::unique_lock l(sink.mutex);
-  ASSERT_TRUE(sink.changed.wait_for(l, std::chrono::seconds(20), [&] { return sink.disconnects == 1; }));
-  EXPECT_TRUE(sink.rejected.empty()) << sink.rejected.begin()->first;
-  EXPECT_EQ(sink.by_version.count(3), 0u);
-  EXPECT_GT(sink.by_version[2], 0);
-  EXPECT_EQ(sink.boards, 0);
-  EXPECT_EQ(sink.starts_by_name["old.task"], 3);
-  EXPECT_EQ(sink.records_by_label["old.task"], 3);
-  EXPECT_EQ(sink.calls_by_label["old.f"], 300u);
+  against_this_ingest(RAMFLOW_PROTOCOL2_AGENT,
+                      "import time, ramflow\n"
+                      "assert ramflow._transport.PROTOCOL_VERSION == 2\n"
+                      "t = ramflow._agent.get().transport\n"
+                      "end = time.monotonic() + 20\n"
+                      "while not t.proven and time.monotonic() < end: time.sleep(0.01)\n"
+                      "ramflow.mark_ready()\n"
+                      "@ramflow.track('old.f')\n"
+                      "def f(): pass\n"
+                      "for _ in range(3):\n"
+                      "    with ramflow.task('old.task'):\n"
+                      "        for _ in range(100): f()\n"
+                      "t.flush()\n"
+                      "print('ok')\n",
+                      [](VersionSink& sink) {
+                        EXPECT_EQ(sink.by_version.count(3), 0u);
+                        EXPECT_GT(sink.by_version[2], 0);
+                        EXPECT_EQ(sink.boards, 0);
+                        EXPECT_EQ(sink.starts_by_name["old.task"], 3);
+                        EXPECT_EQ(sink.records_by_label["old.task"], 3);
+                        EXPECT_EQ(sink.calls_by_label["old.f"], 300u);
+                      });
 }
 
-TEST(ProtocolCompat, ThisAgentToAProtocol1IngestIsRejectedAndCountedAsUnknownVersion) {
-#if RAMFLOW_HAVE_PROTOCOL1
+// This agent against an older ramflowd's ingest: every packet is a clear,
+// counted unknown_version there (a protocol-2 ingest reads with recv: the
+// kernel drops the board fd passed with the hello), and the agent goes on.
+template <class OldIngest>
+void this_agent_against(const char* release) {
   if (::access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "needs /usr/bin/python3";
   TempDir dir;
   const std::string socket = dir.path() + "/ramflow.sock";
-  compat_v1::Ingest old(socket);
-  ASSERT_EQ(old.start(), std::nullopt);
-  const std::string out = run_agent(std::string(RAMFLOW_SOURCE_DIR) + "/agent", socket,
-                                    "import time, ramflow\n"
-                                    "t = ramflow._agent.get().transport\n"
-                                    "ramflow.mark_ready()\n"
-                                    "@ramflow.track('new.f')\n"
-                                    "def f(): pass\n"
-                                    "with ramflow.task('new.task'):\n"
-                                    "    for _ in range(100): f()\n"
-                                    "end = time.monotonic() + 20\n"
-                                    "while not t.proven and time.monotonic() < end: time.sleep(0.01)\n"
-                                    "t.flush()\n"
-                                    "t.close_for_exit()\n"
-                                    "print(t.packets_sent, t.dropped_total)\n",
-                                    dir.path());
-  int packets = -1, dropped = -1;
-  ASSERT_EQ(std::sscanf(out.c_str(), "%d %d", &packets, &dropped), 2) << out;
-  compat_v1::Tally tally = old.wait_for_disconnects(1, 20);
-  EXPECT_TRUE(tally.accepted.empty()) << tally.accepted.begin()->first;
-  EXPECT_GE(packets, 4);  // hello, phases, task start and end, functions...
-  EXPECT_EQ(tally.rejected, (std::map<std::string, int>{{"unknown_version", packets}}));
-  EXPECT_EQ(dropped, 0);
-#else
-  GTEST_SKIP() << "no git history of the protocol-1 release (see CMakeLists.txt)";
-#endif
-}
-
-// This agent to the last protocol-2 ramflowd: every packet is a clear, counted
-// unknown_version there (its board fd, passed with the hello, is dropped by the
-// kernel: that ingest reads with recv), and the agent goes on.
-TEST(ProtocolCompat, ThisAgentToAProtocol2IngestIsRejectedAndCountedAsUnknownVersion) {
-#if RAMFLOW_HAVE_PROTOCOL2
-  if (::access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "needs /usr/bin/python3";
-  TempDir dir;
-  const std::string socket = dir.path() + "/ramflow.sock";
-  compat_v2::Ingest old(socket);
-  ASSERT_EQ(old.start(), std::nullopt);
+  OldIngest old(socket);
+  ASSERT_EQ(old.start(), std::nullopt) << release;
   const std::string out = run_agent(std::string(RAMFLOW_SOURCE_DIR) + "/agent", socket,
                                     "import time, ramflow\n"
                                     "t = ramflow._agent.get().transport\n"
@@ -227,11 +193,24 @@ TEST(ProtocolCompat, ThisAgentToAProtocol2IngestIsRejectedAndCountedAsUnknownVer
                                     dir.path());
   int packets = -1, dropped = -1;
   ASSERT_EQ(std::sscanf(out.c_str(), "%d %d", &packets, &dropped), 2) << out;
-  compat_v2::Tally tally = old.wait_for_disconnects(1, 20);
-  EXPECT_TRUE(tally.accepted.empty()) << tally.accepted.begin()->first;
+  auto tally = old.wait_for_disconnects(1, 20);
+  EXPECT_TRUE(tally.accepted.empty()) << release << ": " << tally.accepted.begin()->first;
   EXPECT_GE(packets, 4);  // hello, phases, task ends, functions...
-  EXPECT_EQ(tally.rejected, (std::map<std::string, int>{{"unknown_version", packets}}));
+  EXPECT_EQ(tally.rejected, (std::map<std::string, int>{{"unknown_version", packets}})) << release;
   EXPECT_EQ(dropped, 0);
+}
+
+TEST(ProtocolCompat, ThisAgentToAProtocol1IngestIsRejectedAndCountedAsUnknownVersion) {
+#if RAMFLOW_HAVE_PROTOCOL1
+  this_agent_against<compat_v1::Ingest>("protocol 1");
+#else
+  GTEST_SKIP() << "no git history of the protocol-1 release (see CMakeLists.txt)";
+#endif
+}
+
+TEST(ProtocolCompat, ThisAgentToAProtocol2IngestIsRejectedAndCountedAsUnknownVersion) {
+#if RAMFLOW_HAVE_PROTOCOL2
+  this_agent_against<compat_v2::Ingest>("protocol 2");
 #else
   GTEST_SKIP() << "no git history of the protocol-2 release (see CMakeLists.txt)";
 #endif

@@ -412,17 +412,23 @@ def _task_end_packets(ends: List[bytes]) -> List[Tuple[bytes, int]]:
     """(body, records) of `task_ends` packets: at most SEND_EVERY records and
     PACKET_BODY_BYTES each (a record is at most ~1.7 KB: long labels)."""
     if len(ends) <= _tasks.SEND_EVERY and sum(map(len, ends)) + len(ends) <= PACKET_BODY_BYTES:
-        return [(b'"type":"task_ends","ends":[' + b",".join(ends) + b"]", len(ends))] if ends else []
+        return [(_task_ends_body(ends), len(ends))] if ends else []
     packets = []
     start, size = 0, 0
     for i, end in enumerate(ends):
         if i > start and (i - start == _tasks.SEND_EVERY or size + len(end) > PACKET_BODY_BYTES):
-            packets.append((b'"type":"task_ends","ends":[' + b",".join(ends[start:i]) + b"]", i - start))
+            packets.append((_task_ends_body(ends[start:i]), i - start))
             start, size = i, 0
         size += len(end) + 1
     if start < len(ends):
-        packets.append((b'"type":"task_ends","ends":[' + b",".join(ends[start:]) + b"]", len(ends) - start))
+        packets.append((_task_ends_body(ends[start:]), len(ends) - start))
     return packets
+
+
+def _task_ends_body(ends: List[bytes]) -> bytes:
+    # The records' statm lines end with their newline, the only raw newlines
+    # there are (labels are JSON: theirs are escaped): one pass drops them.
+    return b'"type":"task_ends","ends":[' + b",".join(ends).replace(b"\n", b"") + b"]"
 
 
 def _fd_open(sock) -> bool:

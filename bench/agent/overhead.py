@@ -11,6 +11,8 @@ Peers, each a decorator around the same empty function:
 ramflow is measured three ways: a quiet function (its steady state: measured
 about one call in 8), a function measured on every call (what a function that
 moves RSS costs, and RAMFLOW_MEASURE_ALL=1), and inside a realistic task.
+A Celery task's tracking is measured by celery_tasks.py, in processes of
+their own, for this agent and for the agent of PREVIOUS_COMMIT taking turns.
 
 Per-call figures are medians over rounds of the calling thread's CPU time
 (thread_time_ns: a shared machine's run queue does not count; cache and
@@ -36,7 +38,6 @@ import tempfile
 import time
 import tracemalloc
 import urllib.request
-import weakref
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.join(HERE, "..", "..")
@@ -54,6 +55,10 @@ QUICK = "--quick" in sys.argv
 ROUNDS = 7 if QUICK else 21
 CALLS = 20000 if QUICK else 100000
 TASK_BATCHES = 2 if QUICK else 5  # of 1000 tasks per round
+CELERY_TURNS = 1 if QUICK else 3
+# The agent before issue 18's task work (the last of protocol 2): measured in
+# the same run, taking turns with this one.
+PREVIOUS_COMMIT = "7f27ad1974ec0e268befcf333bb59c8255fc2748"
 
 
 def psutil_style(func, cached):
@@ -142,58 +147,40 @@ def ten_steps(step):
         step()
 
 
-def celery_task_ns():
-    """Our Celery handlers (task_prerun + task_postrun) per task, called with
-    what Celery's tracer passes them (celery/app/trace.py: the registered task
-    object, not the PromiseProxy `@app.task` returns before the app is
-    finalized, whose attribute reads cost ~0.7 us more), back to back after
-    1.5 s of the same (a busy worker's steady state); None without Celery. Two figures: the
-    calling thread's CPU, and the whole process' (the flusher's share
-    included: it formats and sends the task ends). (Timed one by one between
-    pauses, a task costs ten times more, cold caches included: not a figure of
-    ours alone.)"""
-    try:
-        from celery import Celery, signals
-    except ImportError:
-        return None, None
-    app = Celery("bench", broker="memory://")
-
-    @app.task(name="bench.task")
-    def task():
+def previous_agent():
+    """The agent of PREVIOUS_COMMIT (git archive), or None without the history."""
+    target = tempfile.mkdtemp(prefix="ramflow-bench-previous-")
+    archive = subprocess.run(["git", "-C", REPO, "archive", PREVIOUS_COMMIT, "agent/ramflow"], capture_output=True)
+    if archive.returncode != 0:
         return None
+    subprocess.run(["tar", "-x", "-C", target], input=archive.stdout, check=True)
+    return os.path.join(target, "agent")
 
-    def ours(signal, name):
-        for _, receiver in signal.receivers:
-            if isinstance(receiver, weakref.ReferenceType):
-                receiver = receiver()
-            if getattr(receiver, "__name__", "") == name:
-                return receiver
-        raise SystemExit("ramflow's %s receiver is not connected" % name)
-    prerun = ours(signals.task_prerun, "ramflow_on_task_prerun")
-    postrun = ours(signals.task_postrun, "ramflow_on_task_postrun")
-    ids = ["bench-%d" % i for i in range(1000)]
 
-    registered = app.tasks[task.name]
-    no_args, no_kwargs = (), {}
+def celery_tasks(agent_dir, live):
+    """celery_tasks.py with the agent at agent_dir, in a process of its own."""
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": agent_dir, "RAMFLOW_SOCKET": SOCKET}
+    argv = ["/usr/bin/python3", os.path.join(HERE, "celery_tasks.py"), str(ROUNDS), str(TASK_BATCHES)]
+    done = subprocess.run(argv + (["live"] if live else []), env=env, capture_output=True, text=True, timeout=600)
+    if done.returncode != 0:
+        raise SystemExit("celery_tasks.py failed: " + done.stderr[-2000:])
+    return json.loads(done.stdout)
 
-    def one_thousand():
-        for task_id in ids:
-            prerun(signal=signals.task_prerun, sender=registered, task_id=task_id, task=registered, args=no_args,
-                   kwargs=no_kwargs)
-            postrun(signal=signals.task_postrun, sender=registered, task_id=task_id, task=registered, args=no_args,
-                    kwargs=no_kwargs, retval=None, state="SUCCESS")
-    end = time.monotonic() + 1.5
-    while time.monotonic() < end:
-        one_thousand()
-    thread, process = [], []
-    for _ in range(ROUNDS):
-        t0, p0 = time.thread_time_ns(), time.process_time_ns()
-        for _ in range(TASK_BATCHES):
-            one_thousand()
-        thread.append(time.thread_time_ns() - t0)
-        process.append(time.process_time_ns() - p0)
-    tasks = TASK_BATCHES * len(ids)
-    return statistics.median(thread) / tasks, statistics.median(process) / tasks
+
+def compare_celery(agents, live):
+    """Each agent's Celery handlers per task, the agents taking turns
+    (CELERY_TURNS each): a machine that gets busier in the middle of the run
+    slows them alike. Medians of their turns; events sent and dropped summed."""
+    runs = {name: [] for name in agents}
+    for _ in range(CELERY_TURNS):
+        for name, agent_dir in agents.items():
+            runs[name].append(celery_tasks(agent_dir, live))
+    out = {}
+    for name, results in runs.items():
+        out[name] = {key: statistics.median(r[key] for r in results) for key in ("thread_ns", "process_ns")}
+        for key in ("dropped_measured", "sent", "dropped"):
+            out[name][key] = sum(r[key] for r in results)
+    return out
 
 
 def flusher_share(rate, seconds):
@@ -236,12 +223,6 @@ def measure(peers):
     out["task_ms"], out["slowdown"] = paired_slowdown(lambda: ten_steps(step), lambda: ten_steps(tracked_step),
                                                       600 if QUICK else 3000)
     out["task_ms"] /= 1e6
-    t = _agent.get().transport
-    t.flush(functions=False)
-    dropped = t.dropped_total
-    out["celery"], out["celery_process"] = celery_task_ns()
-    t.flush(functions=False)  # takes the count of task ends dropped while waiting
-    out["celery_dropped"] = t.dropped_total - dropped
     peers.append(out)
     return out
 
@@ -288,9 +269,11 @@ def scrape(port):
     return out
 
 
-def accounting(port):
-    """ramflowd's counts against the agent's own: every bench call, and every
-    event the agent made (put on the wire, or dropped and reported)."""
+def accounting(port, others_attempted):
+    """ramflowd's counts against the agents' own: every bench call, and every
+    event the agents made (put on the wire, or dropped and reported): this
+    process' and `others_attempted`, the Celery measurements' (celery_tasks.py
+    drains before it exits)."""
     t = _agent.get().transport
     t.stop()  # from here nothing is sent behind the count's back
     deadline = time.monotonic() + 15
@@ -302,7 +285,7 @@ def accounting(port):
             break
         time.sleep(0.05)
     t.post(_agent.get()._heartbeat_body())
-    attempted = t.sent_total + t.dropped_total
+    attempted = t.sent_total + t.dropped_total + others_attempted
     made = {}
     for fid, total in t.aggregate.totals.items():
         label, kind = _tracking.LABELS[fid]
@@ -324,18 +307,27 @@ def accounting(port):
 def main():
     no_sidecar, live = {}, {}
     peers = []
+    agents = {"this": os.path.join(REPO, "agent")}
+    previous = previous_agent()
+    if previous is not None:
+        agents["previous"] = previous
     measure(peers)
     no_sidecar = peers[0]
+    no_sidecar["celery"] = compare_celery(agents, live=False)
     daemon, port = start_ramflowd()
     try:
         measure(peers)
         live = peers[1]
+        live["celery"] = compare_celery(agents, live=True)
         rate, share_of_worker, share_of_core = flusher_share(100_000, 3 if QUICK else 10)
-        calls, calls_ok, attempted, accepted, rejected, dropped = accounting(port)
+        others = sum(c["sent"] + c["dropped"] for c in live["celery"].values())
+        calls, calls_ok, attempted, accepted, rejected, dropped = accounting(port, others)
     finally:
         daemon.terminate()
         daemon.wait(timeout=10)
         shutil.rmtree(RUN_DIR, ignore_errors=True)
+        if previous is not None:
+            shutil.rmtree(os.path.dirname(previous), ignore_errors=True)
 
     tracemalloc.start()
     try:
@@ -369,15 +361,20 @@ def main():
                  "%.3f ms" % live["task_ms"], ""))
     rows.append(("realistic task slowdown, ramflow", "%+.2f %%" % no_sidecar["slowdown"], "%+.2f %%" % live["slowdown"], ""))
     rows.append(("realistic task slowdown, tracemalloc", "%+.2f %%" % tm_slowdown, "", "(tracemalloc running)"))
-    if live["celery"] is not None:
-        rows.append(("Celery task tracking (prerun + postrun), thread", us(no_sidecar["celery"]), us(live["celery"]),
-                     ""))
-        rows.append(("Celery task tracking, whole process (flusher too)", us(no_sidecar["celery_process"]),
-                     us(live["celery_process"]),
-                     "target <= 10 us (live): %s" % ("met" if live["celery_process"] <= 10000 else "MISSED")))
-        rows.append(("Celery task ends dropped in the agent", "%d" % no_sidecar["celery_dropped"],
-                     "%d" % live["celery_dropped"], "none with a live sidecar: %s" % (
-                         "yes" if live["celery_dropped"] == 0 else "NO")))
+    this, this_live = no_sidecar["celery"]["this"], live["celery"]["this"]
+    rows.append(("Celery task (prerun + postrun), calling thread", us(this["thread_ns"]), us(this_live["thread_ns"]), ""))
+    rows.append(("Celery task, whole process (flusher too)", us(this["process_ns"]), us(this_live["process_ns"]),
+                 "target <= 10 us (live): %s" % ("met" if this_live["process_ns"] <= 10000 else "MISSED")))
+    if previous is not None:
+        before, before_live = no_sidecar["celery"]["previous"], live["celery"]["previous"]
+        rows.append(("Celery task, agent of %s, whole process" % PREVIOUS_COMMIT[:7], us(before["process_ns"]),
+                     us(before_live["process_ns"]), "(the same turns)"))
+        rows.append(("ratio agent of %s / this agent" % PREVIOUS_COMMIT[:7],
+                     "%.1fx" % (before["process_ns"] / this["process_ns"]),
+                     "%.1fx" % (before_live["process_ns"] / this_live["process_ns"]), ""))
+    rows.append(("Celery task ends dropped by this agent while measured", "%d" % this["dropped_measured"],
+                 "%d" % this_live["dropped_measured"],
+                 "none with a live sidecar: %s" % ("yes" if this_live["dropped_measured"] == 0 else "NO")))
     rows.append(("flusher CPU at %.0f tracked calls/s" % rate, "", "%.3f %% of the worker" % share_of_worker,
                  "target <= 1 %%: %s (%.4f %% of a core)" % ("met" if share_of_worker <= 1 else "MISSED", share_of_core)))
     rows.append(("accounting: calls counted by ramflowd", "", "%d of %d" % (calls if calls_ok else -1, calls),

@@ -375,6 +375,9 @@ def main():
     rows.append(("Celery task ends dropped by this agent while measured", "%d" % this["dropped_measured"],
                  "%d" % this_live["dropped_measured"],
                  "none with a live sidecar: %s" % ("yes" if this_live["dropped_measured"] == 0 else "NO")))
+    if previous is not None:
+        rows.append(("... by the agent of %s" % PREVIOUS_COMMIT[:7], "%d" % before["dropped_measured"],
+                     "%d" % before_live["dropped_measured"], ""))
     rows.append(("flusher CPU at %.0f tracked calls/s" % rate, "", "%.3f %% of the worker" % share_of_worker,
                  "target <= 1 %%: %s (%.4f %% of a core)" % ("met" if share_of_worker <= 1 else "MISSED", share_of_core)))
     rows.append(("accounting: calls counted by ramflowd", "", "%d of %d" % (calls if calls_ok else -1, calls),

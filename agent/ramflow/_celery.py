@@ -59,6 +59,11 @@ def connect(agent: Any) -> None:
     def on_worker_ready(**_: Any) -> None:
         agent.mark_ready("celery")
 
+    def on_worker_process_shutdown(**_: Any) -> None:
+        # A recycled child leaves through os._exit: atexit never runs, and its last
+        # task's end (sent with the next start) would be lost with its figures.
+        agent.transport.close_for_exit()
+
     def on_task_prerun(task_id: Any = None, task: Any = None, **_: Any) -> None:
         name = getattr(task, "name", None) or "unknown"
         _runs[task_id] = _tasks.start_task(name, str(task_id) if task_id else None)
@@ -70,6 +75,7 @@ def connect(agent: Any) -> None:
                             (signals.worker_init, on_worker_init),
                             (signals.worker_process_init, on_worker_process_init),
                             (signals.worker_ready, on_worker_ready),
+                            (signals.worker_process_shutdown, on_worker_process_shutdown),
                             (signals.task_prerun, on_task_prerun),
                             (signals.task_postrun, on_task_postrun)):
         signal.connect(_guarded(handler), weak=False)

@@ -194,6 +194,9 @@ class Transport:
         self.stop()
         if self.lock.acquire(timeout=0.5):
             try:
+                if self.sock is None:
+                    self.next_attempt = 0.0  # a last try, whatever the backoff says
+                    self._connect_if_due()
                 self.aggregate.harvest()
                 self._pack_task_ends()
                 self._pack_samples()

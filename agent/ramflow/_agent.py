@@ -52,6 +52,7 @@ class Agent:
             config.outbox_limit, config.flush_seconds, config.heartbeat_seconds)
         self.imports = ImportMeter(self._on_imported)
         self.integrations: Dict[str, bool] = {}
+        self.multiprocessing_exit_arranged = False
 
     # --- start-up -----------------------------------------------------------
 
@@ -66,10 +67,10 @@ class Agent:
         for name in list(sys.modules):
             if "." not in name:
                 self._on_imported(name)
-        os.register_at_fork(before=self.transport.before_fork,
+        os.register_at_fork(before=self._before_fork,
                             after_in_parent=self.transport.after_fork_in_parent,
                             after_in_child=self._after_fork_in_child)
-        atexit.register(self.transport.close_for_exit)
+        atexit.register(self.flush_at_exit)
         self.transport.start()
 
     def _configure_hot_path(self) -> None:
@@ -90,6 +91,23 @@ class Agent:
             else:
                 from . import _django
                 _django.connect(self)
+
+    def _before_fork(self) -> None:
+        try:
+            self._arrange_multiprocessing_exit()
+        except Exception:
+            pass
+        self.transport.before_fork()
+
+    def _arrange_multiprocessing_exit(self) -> None:
+        """multiprocessing ends its children with os._exit after its own
+        finalizers, so atexit never runs there: register a finalizer in each
+        child (it clears the ones inherited, hence an after-fork hook)."""
+        util = sys.modules.get("multiprocessing.util")
+        if util is None or self.multiprocessing_exit_arranged:
+            return
+        self.multiprocessing_exit_arranged = True
+        util.register_after_fork(self, _flush_when_multiprocessing_child_exits)
 
     def _after_fork_in_child(self) -> None:
         try:
@@ -162,6 +180,15 @@ class Agent:
         self.imports.uninstall()
         self.transport.mark_ready()
         self.ready_rss = self._post_phase("ready", inherited=False, imports=self.imports.heaviest())
+
+    def flush_at_exit(self) -> None:
+        """The last figures of a process about to end (atexit, or a pool's exit hook)."""
+        self.transport.close_for_exit()
+
+
+def _flush_when_multiprocessing_child_exits(agent: Agent) -> None:
+    util = sys.modules["multiprocessing.util"]
+    util.Finalize(None, agent.flush_at_exit, exitpriority=-(1 << 30))  # after the user's finalizers
 
 
 _agent: Optional[Agent] = None

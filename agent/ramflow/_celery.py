@@ -4,7 +4,10 @@ Connected when `celery` is first imported (no import of Celery otherwise).
 Signals: celeryd_init (node name), worker_init (pool), worker_process_init
 (ready of a prefork child; solo sends it in the main process too, where it is
 ignored), worker_ready (ready of the main process), task_prerun/task_postrun
-(every pool: they run in the thread or greenlet that runs the task).
+(every pool: they run in the thread or greenlet that runs the task),
+worker_process_shutdown (a prefork child about to end: billiard ends it with
+os._exit and its main sends SIGTERM soon after, so atexit never runs; the last
+figures go now).
 """
 
 import os
@@ -56,6 +59,10 @@ def connect(agent: Any) -> None:
                        index=index)
         agent.mark_ready("celery")
 
+    def on_worker_process_shutdown(**_: Any) -> None:
+        if os.getpid() != main["pid"]:
+            agent.flush_at_exit()
+
     def on_worker_ready(**_: Any) -> None:
         agent.mark_ready("celery")
 
@@ -69,6 +76,7 @@ def connect(agent: Any) -> None:
     for signal, handler in ((signals.celeryd_init, on_celeryd_init),
                             (signals.worker_init, on_worker_init),
                             (signals.worker_process_init, on_worker_process_init),
+                            (signals.worker_process_shutdown, on_worker_process_shutdown),
                             (signals.worker_ready, on_worker_ready),
                             (signals.task_prerun, on_task_prerun),
                             (signals.task_postrun, on_task_postrun)):

@@ -22,8 +22,10 @@ AGENT_VERSION = "0.2.0"
 MAX_STRING_BYTES = 128
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
 
-# Who marked ready; a marker replaces a ready of lower rank only.
-READY_RANK = {"django": 1, "celery": 2, "explicit": 3}
+# Who marked ready; a marker replaces a ready of lower rank only. "fork": a
+# child of a ready process is ready at fork (multiprocessing, gunicorn), until
+# its framework marks its own ready (Celery's worker_process_init).
+READY_RANK = {"fork": 1, "django": 2, "celery": 3, "explicit": 4}
 
 
 def _body(message: dict) -> str:
@@ -111,6 +113,7 @@ class Agent:
 
     def _after_fork_in_child(self) -> None:
         try:
+            parent_ready = self.ready_rank > 0
             _memory.reopen()
             _tracking.after_fork_in_child()
             self.transport.after_fork_in_child(Aggregate())
@@ -121,6 +124,8 @@ class Agent:
             self._post_hello()
             # The bootstrap the child inherited is its parent's (DESIGN: prefork).
             self._post_phase("bootstrap", inherited=True)
+            if parent_ready:
+                self.mark_ready("fork")
         except Exception:
             pass
 
@@ -179,7 +184,9 @@ class Agent:
         self.ready_rank = rank
         self.imports.uninstall()
         self.transport.mark_ready()
-        self.ready_rss = self._post_phase("ready", inherited=False, imports=self.imports.heaviest())
+        # Imports are the worker group's, sent by the main: a child ready at fork adds none.
+        imports = None if source == "fork" else self.imports.heaviest()
+        self.ready_rss = self._post_phase("ready", inherited=False, imports=imports)
 
     def flush_at_exit(self) -> None:
         """The last figures of a process about to end (atexit, or a pool's exit hook)."""

@@ -190,7 +190,10 @@ class Agent:
 
     def flush_at_exit(self) -> None:
         """The last figures of a process about to end (atexit, or a pool's exit hook)."""
-        self.transport.close_for_exit()
+        try:
+            self.transport.close_for_exit()
+        except Exception:
+            pass  # an exit hook that raises prints a traceback into the worker's log
 
 
 def _flush_when_multiprocessing_child_exits(agent: Agent) -> None:

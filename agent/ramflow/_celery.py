@@ -4,7 +4,10 @@ Connected when `celery` is first imported (no import of Celery otherwise).
 Signals: celeryd_init (node name), worker_init (pool), worker_process_init
 (ready of a prefork child; solo sends it in the main process too, where it is
 ignored), worker_ready (ready of the main process), task_prerun/task_postrun
-(every pool: they run in the thread or greenlet that runs the task).
+(every pool: they run in the thread or greenlet that runs the task),
+worker_process_shutdown (a prefork child about to end: billiard ends it with
+os._exit and its main sends SIGTERM soon after, so atexit never runs; the last
+figures go now).
 """
 
 import os
@@ -56,13 +59,12 @@ def connect(agent: Any) -> None:
                        index=index)
         agent.mark_ready("celery")
 
+    def on_worker_process_shutdown(**_: Any) -> None:
+        if os.getpid() != main["pid"]:
+            agent.flush_at_exit()
+
     def on_worker_ready(**_: Any) -> None:
         agent.mark_ready("celery")
-
-    def on_worker_process_shutdown(**_: Any) -> None:
-        # A recycled child leaves through os._exit: atexit never runs, and its last
-        # task's end (sent with the next start) would be lost with its figures.
-        agent.transport.close_for_exit()
 
     def on_task_prerun(task_id: Any = None, task: Any = None, **_: Any) -> None:
         name = getattr(task, "name", None) or "unknown"
@@ -74,8 +76,8 @@ def connect(agent: Any) -> None:
     for signal, handler in ((signals.celeryd_init, on_celeryd_init),
                             (signals.worker_init, on_worker_init),
                             (signals.worker_process_init, on_worker_process_init),
-                            (signals.worker_ready, on_worker_ready),
                             (signals.worker_process_shutdown, on_worker_process_shutdown),
+                            (signals.worker_ready, on_worker_ready),
                             (signals.task_prerun, on_task_prerun),
                             (signals.task_postrun, on_task_postrun)):
         signal.connect(_guarded(handler), weak=False)

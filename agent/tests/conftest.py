@@ -14,7 +14,7 @@ import tempfile
 import textwrap
 import threading
 import time
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Sequence
 
 import pytest
 
@@ -157,15 +157,15 @@ class Sidecar:
 
 
 class Worker:
-    """A real Python process running an agent scenario."""
+    """A real Python process running an agent scenario (`args`: its sys.argv[1:])."""
 
     def __init__(self, script: str, socket_path: str, env: Optional[Dict[str, str]] = None,
-                 sitecustomize: bool = False) -> None:
+                 sitecustomize: bool = False, args: Sequence[str] = ()) -> None:
         full_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "RAMFLOW_SOCKET": socket_path,
                     "PYTHONPATH": os.pathsep.join([
                         os.path.join(AGENT_DIR, "sitecustomize") if sitecustomize else AGENT_DIR, TESTS_DIR])}
         full_env.update(env or {})
-        self.proc = subprocess.Popen([PYTHON, "-c", textwrap.dedent(script)], env=full_env,
+        self.proc = subprocess.Popen([PYTHON, "-c", textwrap.dedent(script), *args], env=full_env,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)
 

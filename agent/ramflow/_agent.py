@@ -14,6 +14,7 @@ from typing import Dict, Optional
 
 from . import _memory, _tasks, _tracking
 from ._aggregate import Aggregate
+from ._capture import Capture
 from ._config import Config
 from ._imports import ImportMeter
 from ._transport import Transport
@@ -51,6 +52,9 @@ class Agent:
             config.socket_path, Aggregate(), self._heartbeat_body, self._check_statm_fd,
             config.outbox_limit, config.flush_seconds, config.heartbeat_seconds)
         self.imports = ImportMeter(self._on_imported)
+        self.capture = Capture(self.transport.post, self.transport.wake)
+        self.transport.on_command = self._on_command
+        self.transport.on_tick = self._on_tick
         self.integrations: Dict[str, bool] = {}
 
     # --- start-up -----------------------------------------------------------
@@ -69,7 +73,7 @@ class Agent:
         os.register_at_fork(before=self.transport.before_fork,
                             after_in_parent=self.transport.after_fork_in_parent,
                             after_in_child=self._after_fork_in_child)
-        atexit.register(self.transport.close_for_exit)
+        atexit.register(self._at_exit)
         self.transport.start()
 
     def _configure_hot_path(self) -> None:
@@ -91,7 +95,32 @@ class Agent:
                 from . import _django
                 _django.connect(self)
 
+    def _at_exit(self) -> None:
+        try:
+            self.capture.at_exit()
+        except Exception:
+            pass
+        self.transport.close_for_exit()
+
+    def _on_command(self, command: dict) -> None:
+        """A command from ramflowd (flusher thread); unknown types are ignored."""
+        try:
+            if command.get("type") == "capture":
+                self.capture.command(command)
+        except Exception:
+            pass
+
+    def _on_tick(self) -> None:
+        try:
+            self.capture.tick()
+        except Exception:
+            pass
+
     def _after_fork_in_child(self) -> None:
+        try:
+            self.capture.after_fork_in_child()
+        except Exception:
+            pass
         try:
             _memory.reopen()
             _tracking.after_fork_in_child()

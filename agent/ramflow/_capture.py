@@ -192,10 +192,10 @@ class Capture:
             return
         cached = set(linecache.cache)
         try:
-            grown, net = _sites.grown(window.baseline, _sites.group(traces, self.own_files), window.top)
+            rows, net = _sites.changes(window.baseline, _sites.group(traces, self.own_files))
             del traces
             window.baseline = {}
-            sites = _sites.describe(grown, _sites.Names(), FRAMES_SENT, self.own_files)
+            sites = _sites.describe(_sites.top_sites(rows, self.own_files, window.top, FRAMES_SENT), _sites.Names())
         except Exception as e:
             self.post(self._body(window, "failed", error="cannot group the traces: %s" % e, ended_by=ended_by,
                                  ended_at=ended_at), STICKY_KEY)
@@ -235,7 +235,7 @@ class Capture:
               ended_at: Optional[float] = None, figures: Optional[Dict[str, int]] = None,
               sites: Optional[List[list]] = None) -> str:
         message = {"type": "allocation_sites", "id": window.id, "why": window.why, "status": status,
-                   "error": error or None, "tasks_wanted": window.tasks_wanted,
+                   "error": _sites.cut(error, _sites.MAX_TEXT_BYTES) or None, "tasks_wanted": window.tasks_wanted,
                    "seconds_wanted": window.seconds, "frames": window.frames,
                    "tracing": "agent" if window.owned else "application", "started": window.started,
                    "ended": ended_at, "ended_by": ended_by, "tasks": window.tasks_done}
@@ -246,7 +246,8 @@ class Capture:
     def _post_outcome(self, request: Dict[str, Any], status: str, error: str) -> None:
         """A refusal or a failure to start: not sticky (a running window's message stays)."""
         self.post(_dumps({"type": "allocation_sites", "id": request["id"], "why": request["why"],
-                          "status": status, "error": error, "tasks_wanted": request["tasks"],
+                          "status": status, "error": _sites.cut(error, _sites.MAX_TEXT_BYTES),
+                          "tasks_wanted": request["tasks"],
                           "seconds_wanted": request["seconds"], "frames": request["frames"],
                           "tracing": None, "started": time.time(), "ended": None, "ended_by": None,
                           "tasks": 0, "sites": []})[1:-1], None)

@@ -9,6 +9,7 @@ and the same frames tuple is shared by every trace of one traceback.
 
 import linecache
 import os
+import re
 import sys
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
@@ -17,8 +18,7 @@ Groups = Dict[Frames, List[int]]  # frames -> [bytes, blocks]
 
 MAX_TEXT_BYTES = 128
 MAX_FILE_BYTES = 256
-_COMPREHENSIONS = ("<listcomp>", "<dictcomp>", "<setcomp>", "<genexpr>")
-_CO_OPTIMIZED = 0x1
+_SCOPE = re.compile(r"\s*(?:async\s+)?(def|class)\s+([A-Za-z_][A-Za-z_0-9]*)")
 
 
 def group(traces: Iterable[tuple], own_files: Sequence[str]) -> Groups:
@@ -64,27 +64,66 @@ def _by_agent(frames: Frames, own: frozenset) -> bool:
     return False
 
 
-def grown(before: Groups, after: Groups, top: int) -> Tuple[List[Tuple[int, int, Frames]], int]:
-    """The `top` tracebacks that grew most from `before` to `after` (bytes,
-    blocks, frames), and the net change over every traceback."""
+def changes(before: Groups, after: Groups) -> Tuple[List[Tuple[int, int, Frames]], int]:
+    """Every traceback whose bytes changed from `before` to `after` (bytes,
+    blocks, frames), and the net change over all of them."""
     rows = []
-    net = 0
     for frames, (size, count) in after.items():
         old = before.get(frames)
         if old is not None:
             size -= old[0]
             count -= old[1]
-        net += size
-        if size > 0:
+        if size:
             rows.append((size, count, frames))
-    for frames, (size, _) in before.items():
-        if frames not in after:
-            net -= size
-    rows.sort(key=lambda r: r[0], reverse=True)
-    return rows[:top], net
+    rows.extend((-size, -count, frames) for frames, (size, count) in before.items() if frames not in after)
+    return rows, sum(r[0] for r in rows)
 
 
-def _cut(text: str, limit: int, keep_tail: bool = False) -> str:
+Site = Tuple[int, int, List[Tuple[str, int]], int]  # bytes, blocks, traceback kept, index of the site in it
+
+
+def top_sites(rows: List[Tuple[int, int, Frames]], own_files: Sequence[str], top: int, frames_kept: int) -> List[Site]:
+    """The `top` sites that grew most. A site is the first frame of the
+    application's own code (outside the standard library and *-packages),
+    else the first outside the standard library, else the allocation itself:
+    json.loads' internals are not the line to fix. Tracebacks meeting at one
+    site (and the same callers) are summed, frees included; each keeps the
+    frames of its largest contributor, from the allocation, without the
+    agent's own frames (its task wrappers)."""
+    skip = frozenset(own_files)
+    merged: Dict[tuple, list] = {}
+    for size, count, frames in rows:
+        kept: List[Tuple[str, int]] = []
+        for frame in frames:
+            if frame[0] in skip or len(kept) == frames_kept:
+                continue
+            if not kept or kept[-1] != frame:  # a comprehension's frame repeats its function's line
+                kept.append(frame)
+        if not kept and frames:
+            kept.append(frames[0])
+        at = _site_index(kept)
+        key = tuple(kept[at:])
+        entry = merged.get(key)
+        if entry is None:
+            merged[key] = [size, count, kept, at, size]
+            continue
+        entry[0] += size
+        entry[1] += count
+        if size > entry[4]:
+            entry[2], entry[3], entry[4] = kept, at, size
+    sites = sorted((e for e in merged.values() if e[0] > 0), key=lambda e: e[0], reverse=True)
+    return [(e[0], e[1], e[2], e[3]) for e in sites[:top]]
+
+
+def _site_index(frames: Sequence[Tuple[str, int]]) -> int:
+    outside = [i for i, (f, _) in enumerate(frames) if not _is_stdlib(f)]
+    for i in outside:
+        if "-packages" + os.sep not in frames[i][0]:
+            return i
+    return outside[0] if outside else 0
+
+
+def cut(text: str, limit: int, keep_tail: bool = False) -> str:
     raw = text.encode("utf-8", "replace")
     if len(raw) <= limit:
         return text
@@ -94,86 +133,64 @@ def _cut(text: str, limit: int, keep_tail: bool = False) -> str:
 
 class Names:
     """Names frames as people read them: the path after its sys.path entry,
-    the enclosing function's qualified name (from the code objects of the
-    compiled source), the line's text. Sources are read once per file."""
+    the enclosing function's qualified name, the line's text. The function
+    is found in the source (linecache) by indentation: the nearest `def` or
+    `class` above the line and less indented, then theirs — no compile, whose
+    memory the worker would keep."""
 
     def __init__(self, roots: Optional[Sequence[str]] = None) -> None:
         paths = [os.path.abspath(p) for p in (sys.path if roots is None else roots) if p]
         self.roots = sorted({p.rstrip(os.sep) + os.sep for p in paths}, key=len, reverse=True)
-        self._spans: Dict[str, Optional[List[Tuple[int, int, int, str]]]] = {}
 
     def path(self, filename: str) -> str:
         for root in self.roots:
             if filename.startswith(root):
-                return _cut(filename[len(root):], MAX_FILE_BYTES, keep_tail=True)
-        return _cut(filename, MAX_FILE_BYTES, keep_tail=True)
+                return cut(filename[len(root):], MAX_FILE_BYTES, keep_tail=True)
+        return cut(filename, MAX_FILE_BYTES, keep_tail=True)
 
     def code(self, filename: str, lineno: int) -> str:
-        return _cut(linecache.getline(filename, lineno).strip(), MAX_TEXT_BYTES)
+        return cut(linecache.getline(filename, lineno).strip(), MAX_TEXT_BYTES)
 
     def function(self, filename: str, lineno: int) -> str:
-        if filename not in self._spans:
-            self._spans[filename] = _code_spans(filename)
-        spans = self._spans[filename]
-        if spans is None:
+        """"" when the source cannot be read; "<module>" outside any function."""
+        lines = linecache.getlines(filename)
+        if not 0 < lineno <= len(lines):
             return ""
-        best = "<module>"
-        best_depth = -1
-        for first, last, depth, name in spans:
-            if first <= lineno <= last and depth > best_depth:
-                best, best_depth = name, depth
-        return _cut(best, MAX_TEXT_BYTES)
+        return cut(enclosing(lines, lineno - 1), MAX_TEXT_BYTES)
 
 
-def _code_spans(filename: str) -> Optional[List[Tuple[int, int, int, str]]]:
-    """(first line, last line, nesting depth, qualified name) of every
-    function and class body in the file; None when its source is not readable."""
-    source = "".join(linecache.getlines(filename))
-    if not source:
+def _indent(line: str) -> Optional[int]:
+    """Its indentation; None for a blank or comment line (no scope there)."""
+    stripped = line.lstrip()
+    if not stripped or stripped.startswith("#"):
         return None
-    try:
-        top = compile(source, filename, "exec", dont_inherit=True)
-    except (SyntaxError, ValueError, MemoryError, RecursionError):
-        return None
-    out: List[Tuple[int, int, int, str]] = []
-    todo = [(top, 0, "")]
-    while todo:
-        code, depth, outer = todo.pop()
-        name = getattr(code, "co_qualname", None) or (outer + "." + code.co_name if outer else code.co_name)
-        if code is not top and code.co_name not in _COMPREHENSIONS:
-            lines = [line for _, _, line in code.co_lines() if line] if hasattr(code, "co_lines") \
-                else [line for _, line in _line_starts(code)]
-            if lines:
-                out.append((min(min(lines), code.co_firstlineno), max(lines), depth, name))
-        for const in code.co_consts:
-            if hasattr(const, "co_code"):
-                inner = outer if code is top or code.co_name in _COMPREHENSIONS \
-                    else name + (".<locals>" if code.co_flags & _CO_OPTIMIZED else "")  # function, not class
-                todo.append((const, depth + 1, inner))
-    return out
+    return len(line) - len(stripped)
 
 
-def _line_starts(code) -> List[Tuple[int, int]]:  # Python 3.9: no co_lines
-    import dis
-    return list(dis.findlinestarts(code))
+def enclosing(lines: Sequence[str], index: int) -> str:
+    """The qualified name of the function (or class) holding lines[index],
+    as __qualname__ spells it ("outer.<locals>.inner", "Class.method")."""
+    names: List[str] = []
+    limit = _indent(lines[index])
+    limit = 1 << 30 if limit is None else limit
+    for i in range(index - 1, -1, -1):
+        indent = _indent(lines[i])
+        if indent is None or indent >= limit:
+            continue
+        limit = indent  # a less indented line opens the block that holds ours
+        match = _SCOPE.match(lines[i])
+        if match is not None:
+            if names and match.group(1) == "def":
+                names.append("<locals>")
+            names.append(match.group(2))
+        if indent == 0:
+            break
+    return ".".join(reversed(names)) or "<module>"
 
 
-def describe(rows: List[Tuple[int, int, Frames]], names: Names, frames_kept: int,
-             own_files: Sequence[str]) -> List[list]:
-    """Each grown traceback as a site row: [bytes, blocks, source line of the
-    allocation, [[file, line, function], ...] most recent first] — the agent's
-    own frames (its wrappers around a task) left out of the traceback."""
-    skip = frozenset(own_files)
-    out = []
-    for size, count, frames in rows:
-        shown: List[list] = []
-        for filename, line in frames:
-            if filename in skip or len(shown) == frames_kept:
-                continue
-            frame = [names.path(filename), line, names.function(filename, line)]
-            if not shown or shown[-1] != frame:  # a comprehension's frame repeats its function's line
-                shown.append(frame)
-        if not shown and frames:
-            shown.append([names.path(frames[0][0]), frames[0][1], names.function(*frames[0])])
-        out.append([size, count, names.code(*frames[0]) if frames else "", shown])
-    return out
+def describe(sites: List[Site], names: Names) -> List[list]:
+    """Site rows as sent: [bytes, blocks, source line of the site,
+    [[file, line, function], ...] most recent first, index of the site]."""
+    return [[size, count, names.code(*frames[at]) if frames else "",
+             [[names.path(f), line, names.function(f, line)] for f, line in frames], at]
+            for size, count, frames, at in sites]

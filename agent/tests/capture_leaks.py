@@ -71,6 +71,18 @@ def two_calls_below(request_id: int) -> None:
     _validate(request_id)  # TASK: two_calls_below
 
 
+# --- a leak allocated inside the standard library (json) -----------------
+
+import json
+
+DOCUMENT = json.dumps({"rows": [{"id": i, "name": "row %d" % i} for i in range(200)]})
+PARSED = []
+
+
+def json_cache(request_id: int) -> None:
+    PARSED.append(json.loads(DOCUMENT))  # LEAK: json_cache
+
+
 # --- native memory through ctypes -------------------------------------------
 
 _libc = ctypes.CDLL(ctypes.util.find_library("c"))
@@ -95,7 +107,8 @@ def clean(request_id: int) -> None:
     return total
 
 
-TASKS = {f.__name__: f for f in (dict_cache, list_in_helper, class_attribute, two_calls_below, ctypes_malloc, clean)}
+TASKS = {f.__name__: f for f in (dict_cache, list_in_helper, class_attribute, two_calls_below, json_cache,
+                                  ctypes_malloc, clean)}
 
 
 def line_of(marker: str) -> int:

@@ -51,10 +51,11 @@ def stop(worker) -> str:
 
 
 def top_site(result):
+    """(bytes, blocks, source line, traceback from the site down)."""
     assert result["status"] == "done", result
     assert result["sites"], result
-    size, count, code, frames = result["sites"][0]
-    return size, count, code, frames
+    size, count, code, frames, at = result["sites"][0]
+    return size, count, code, frames[at:]
 
 
 @pytest.mark.parametrize("name", ["dict_cache", "list_in_helper", "class_attribute", "two_calls_below"])
@@ -106,6 +107,17 @@ def test_native_growth_is_reported_as_native(sidecar):
     assert result["anon_growth"] >= 4 * MIB
     assert native >= 0.8 * (result["anon_growth"] - result["tracemalloc_growth"])
     assert all(site[0] < 64 * KIB for site in result["sites"]), result["sites"][:3]
+
+
+def test_a_leak_allocated_in_the_standard_library_names_the_applications_line(sidecar):
+    worker, conn = leak_worker(sidecar, "json_cache")
+    capture(conn)
+    result = result_of(sidecar, conn)
+    stop(worker)
+    size, _, code, frames = top_site(result)
+    assert frames[0][:2] == [LEAKS_FILE, capture_leaks.line_of("LEAK: json_cache")], result["sites"][0]
+    assert "json.loads" in code
+    assert result["sites"][0][3][0][0].startswith("json/")  # the allocation itself, kept in the traceback
 
 
 def test_a_clean_worker_names_no_site_above_a_small_threshold(sidecar):

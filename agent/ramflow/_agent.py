@@ -19,7 +19,7 @@ from ._config import Config
 from ._imports import ImportMeter
 from ._transport import Transport
 
-AGENT_VERSION = "0.2.0"
+AGENT_VERSION = "0.3.0"
 MAX_STRING_BYTES = 128
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
 

@@ -21,6 +21,7 @@
 #include "analysis/worker_groups.h"
 #include "model/state_file_status.h"
 #include "model/agent_registry.h"
+#include "model/allocation_capture.h"
 #include "model/oom_tracker.h"
 #include "model/cgroup_table.h"
 #include "model/process_table.h"
@@ -154,6 +155,7 @@ struct Snapshot {
   bool ebpf_active = false;
   std::string ebpf_status;  // why the watcher is off, or "running"
   std::vector<model::OomRecord> oom_kills;  // recent, oldest first (bounded)
+  std::vector<AllocationCapture> captures;  // allocation-site captures, the most recent first (bounded)
   struct OomCount {
     std::string cgroup, task, source;
     std::uint64_t kills = 0;

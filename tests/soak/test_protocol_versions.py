@@ -90,7 +90,7 @@ def test_each_agent_is_counted_exactly_and_its_table_adds_up(tmp_path, agent):
         worker = run_worker(agent_dir, daemon)
         try:
             version = worker.stdout.readline().strip()
-            assert version == ("0.1.0" if agent == "protocol1" else "0.2.0"), worker.stderr.read()
+            assert version == ("0.1.0" if agent == "protocol1" else "0.3.0"), worker.stderr.read()
             wait_until(lambda: calls(daemon) == EXPECTED, 20, f"exact counts from the {agent} agent")
             samples = daemon.metrics()
             assert not totals(samples, "ramflow_agent_events_rejected_total", "reason")

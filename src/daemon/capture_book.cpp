@@ -201,14 +201,11 @@ void CaptureBook::trigger(const model::Snapshot& snap) {
     if (!model::finished(c.status)) busy.insert(c.pid);
   }
   std::erase_if(last_automatic_, [&](const auto& e) { return snap.time - e.second >= every; });
-  auto eligible = [&](const model::ProcessView& p) {
-    return p.agent && capture_unsupported(*p.agent).empty() && !busy.count(p.facts.pid) &&
-           analysis::capture_due(
-               [&]() -> std::optional<double> {
-                 auto it = last_automatic_.find({p.facts.pid, p.facts.start_ticks});
-                 return it == last_automatic_.end() ? std::nullopt : std::optional<double>(it->second);
-               }(),
-               snap.time, every);
+  auto eligible = [&](const model::ProcessView& p, analysis::CaptureReason reason) {
+    if (!p.agent || !capture_unsupported(*p.agent).empty() || busy.count(p.facts.pid)) return false;
+    auto last = last_automatic_.find({p.facts.pid, p.facts.start_ticks, reason});
+    return analysis::capture_due(last == last_automatic_.end() ? std::nullopt : std::optional<double>(last->second),
+                                 snap.time, every);
   };
   auto launch = [&](const model::ProcessView& p, analysis::CaptureReason reason, analysis::CaptureWindow window,
                     std::string text) {
@@ -225,7 +222,7 @@ void CaptureBook::trigger(const model::Snapshot& snap) {
     c.frames = static_cast<std::uint32_t>(config_.capture_frames);
     // Counted as done even when the send fails: a process whose agent cannot
     // take it now is not asked again every second.
-    last_automatic_[{p.facts.pid, p.facts.start_ticks}] = snap.time;
+    last_automatic_[{p.facts.pid, p.facts.start_ticks, reason}] = snap.time;
     busy.insert(p.facts.pid);
     ++generation_;
     if (auto error = start(std::move(c))) spdlog::warn("automatic allocation-site capture of pid {}: {}", p.facts.pid, *error);
@@ -233,7 +230,9 @@ void CaptureBook::trigger(const model::Snapshot& snap) {
 
   for (const auto& p : snap.processes) {
     const auto& leak = p.analysis.leak;
-    if (!leak.evaluated || leak.level != analysis::LeakLevel::high || !eligible(p)) continue;
+    if (!leak.evaluated || leak.level != analysis::LeakLevel::high || !eligible(p, analysis::CaptureReason::leak_high)) {
+      continue;
+    }
     const bool per_task = p.analysis.leak_series == "residual";
     launch(p, analysis::CaptureReason::leak_high, analysis::leak_window(leak, per_task, defaults_),
            "leak level high: +" + size_text(leak.rate_per_x) + (per_task ? " per task" : " per second") + " over " +
@@ -249,7 +248,7 @@ void CaptureBook::trigger(const model::Snapshot& snap) {
     // The process that grows fastest in it: the likeliest victim and cause.
     const model::ProcessView* fastest = nullptr;
     for (const auto& p : snap.processes) {
-      if (p.facts.cgroup != c.facts.path || !eligible(p)) continue;
+      if (p.facts.cgroup != c.facts.path || !eligible(p, analysis::CaptureReason::oom_near)) continue;
       if (!fastest || p.analysis.allocation_bytes_per_second > fastest->analysis.allocation_bytes_per_second) fastest = &p;
     }
     if (!fastest) continue;
@@ -308,7 +307,7 @@ const std::string& CaptureBook::state_json() {
 
 bool CaptureBook::restore(std::string_view json, std::string* error) {
   std::deque<model::AllocationCapture> book;
-  std::map<std::pair<pid_t, std::uint64_t>, double> last;
+  model::LastAutomatic last;
   if (!model::captures_from_json(json, kKept * 2, book, last, error)) return false;
   std::lock_guard lock(mu_);
   book_ = std::move(book);

@@ -2,7 +2,9 @@
 // (`ramflowd capture`, from the control socket's thread) or automatically —
 // when a process's leak level is high, and when the pod's non-reclaimable
 // margin is under the OOM-risk margin with the time to OOM under
-// --capture-oom-within — at most once per process per --capture-every.
+// --capture-oom-within — at most once per process and reason per
+// --capture-every (a leak captured an hour ago is captured again before the
+// kill it leads to).
 // Each is sent to the process's agent as a `capture` command, followed until
 // its result (or lost: no answer, or the process ended first), linked to the
 // OOM kill that ended its process, and kept, the last kKept, for the report
@@ -31,6 +33,7 @@
 #include "analysis/allocation_capture.h"
 #include "config/config.h"
 #include "model/allocation_capture.h"
+#include "model/allocation_capture_json.h"
 #include "model/snapshot.h"
 
 namespace ramflow::daemon {
@@ -70,7 +73,6 @@ class CaptureBook {
   bool restore(std::string_view json, std::string* error);
 
  private:
-  using ProcessKey = std::pair<pid_t, std::uint64_t>;  // pid, start ticks
   std::optional<std::string> start(model::AllocationCapture capture);  // requires mu_; error text
   model::AllocationCapture* by_id(const std::string& id);               // requires mu_
   void merge(model::AllocationCapture report, const model::Snapshot& snap);
@@ -85,7 +87,7 @@ class CaptureBook {
   Send send_;
   mutable std::mutex mu_;
   std::deque<model::AllocationCapture> book_;  // oldest first
-  std::map<ProcessKey, double> last_automatic_;
+  model::LastAutomatic last_automatic_;
   std::uint64_t sequence_ = 0;
   std::uint64_t generation_ = 1;
   std::uint64_t state_generation_ = 0;

@@ -138,7 +138,9 @@ AllocationCapture capture_from_json(const json& j) {
 std::string captures_to_json(const std::deque<AllocationCapture>& captures, const LastAutomatic& last_automatic) {
   json j = {{"version", kVersion}, {"captures", json::array()}, {"last_automatic", json::array()}};
   for (const auto& c : captures) j["captures"].push_back(capture_to_json(c));
-  for (const auto& [key, time] : last_automatic) j["last_automatic"].push_back({key.first, key.second, time});
+  for (const auto& [key, time] : last_automatic) {
+    j["last_automatic"].push_back({std::get<0>(key), std::get<1>(key), analysis::to_string(std::get<2>(key)), time});
+  }
   return j.dump();
 }
 
@@ -157,10 +159,14 @@ bool captures_from_json(std::string_view text_in, std::size_t max_captures, std:
     if (!last_list.is_array() || last_list.size() > kMaxLastAutomatic) bad("last_automatic must be an array of at most 4096");
     LastAutomatic last;
     for (const auto& e : last_list) {
-      if (!e.is_array() || e.size() != 3) bad("last_automatic entries must be [pid, start_ticks, time]");
+      if (!e.is_array() || e.size() != 4 || !e[2].is_string()) {
+        bad("last_automatic entries must be [pid, start_ticks, reason, time]");
+      }
+      auto reason = analysis::capture_reason_from_string(e[2].get<std::string>());
+      if (!reason) bad("last_automatic: reason must be on_demand, leak_high or oom_near");
       last[{static_cast<pid_t>(integer(e[0], "pid", 1, std::numeric_limits<pid_t>::max())),
-            static_cast<std::uint64_t>(integer(e[1], "start_ticks", 0, std::numeric_limits<std::int64_t>::max()))}] =
-          number(e[2], "time");
+            static_cast<std::uint64_t>(integer(e[1], "start_ticks", 0, std::numeric_limits<std::int64_t>::max())),
+            *reason}] = number(e[3], "time");
     }
     captures = std::move(book);
     last_automatic = std::move(last);

@@ -1,7 +1,7 @@
 // The capture book's part of the state file (daemon/capture_book.h): the
 // captures kept and when each process was last captured automatically, so
 // that a restarted sidecar still shows them and does not capture a process
-// again within --capture-every. Strict and bounded on the way back.
+// again for the same reason within --capture-every. Strict and bounded on the way back.
 #pragma once
 
 #include <sys/types.h>
@@ -12,13 +12,14 @@
 #include <map>
 #include <string>
 #include <string_view>
-#include <utility>
+#include <tuple>
 
 #include "model/allocation_capture.h"
 
 namespace ramflow::model {
 
-using LastAutomatic = std::map<std::pair<pid_t, std::uint64_t>, double>;  // (pid, start ticks) -> time
+// (pid, start ticks, reason) -> when it was last captured automatically for that reason.
+using LastAutomatic = std::map<std::tuple<pid_t, std::uint64_t, analysis::CaptureReason>, double>;
 
 std::string captures_to_json(const std::deque<AllocationCapture>& captures, const LastAutomatic& last_automatic);
 

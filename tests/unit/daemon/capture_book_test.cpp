@@ -284,6 +284,25 @@ TEST_F(CaptureBookTest, AnOomNearCapturesTheFastestGrowingProcessBeforeTheKill) 
   EXPECT_TRUE(asked.empty());
 }
 
+TEST_F(CaptureBookTest, ALeakCapturedEarlierIsCapturedAgainWhenItsKillIsNear) {
+  auto p = process(10, agent(10));
+  leak_high(p);
+  auto snap = snapshot(kT0, {p});
+  book_.update(snap, {});
+  book_.update(snap, {report(snap.captures.at(0).id, 10, CaptureStatus::done)});
+  snap.time = kT0 + 600;
+  snap.cgroups[0].analysis.margins.nonreclaimable = 0.05;
+  snap.cgroups[0].analysis.time_to_oom = analysis::TimeToOom{40, 1e6, 0.99, 60};
+  book_.update(snap, {});
+  ASSERT_EQ(sent_.size(), 2u);
+  EXPECT_EQ(sent_[1].second["why"], "oom_near");
+  EXPECT_EQ(sent_[1].second["seconds"], 10);
+  snap.time += 60;
+  book_.update(snap, {report(snap.captures.at(0).id, 10, CaptureStatus::done)});
+  book_.update(snap, {});
+  EXPECT_EQ(sent_.size(), 2u) << "each reason once per period";
+}
+
 TEST_F(CaptureBookTest, TheKillOfACapturedProcessNamesItsCapture) {
   auto p = process(10, agent(10));
   leak_high(p);

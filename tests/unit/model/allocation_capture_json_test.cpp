@@ -47,7 +47,8 @@ TEST(CaptureJson, RoundTripKeepsEveryFieldAndWhenEachProcessWasLastCaptured) {
   book.back().anon_growth.reset();
   book.back().sites.clear();
   book.back().oom_killed_at.reset();
-  LastAutomatic last{{{4242, 987654}, 1796447123.5}};
+  LastAutomatic last{{{4242, 987654, analysis::CaptureReason::leak_high}, 1796447123.5},
+                     {{4242, 987654, analysis::CaptureReason::oom_near}, 1796447124.5}};
   const std::string text = captures_to_json(book, last);
 
   std::deque<AllocationCapture> back;
@@ -65,7 +66,7 @@ TEST(CaptureJson, RoundTripKeepsEveryFieldAndWhenEachProcessWasLastCaptured) {
 
 TEST(CaptureJson, ABadDocumentIsRefusedWithItsReasonAndChangesNothing) {
   std::deque<AllocationCapture> book{done_capture()};
-  LastAutomatic last{{{1, 2}, 3.0}};
+  LastAutomatic last{{{1, 2, analysis::CaptureReason::leak_high}, 3.0}};
   const std::string good = captures_to_json(book, last);
   auto mutate = [&](auto change) {
     auto j = nlohmann::json::parse(good);
@@ -83,7 +84,8 @@ TEST(CaptureJson, ABadDocumentIsRefusedWithItsReasonAndChangesNothing) {
       mutate([](auto& j) { j["captures"][0]["sites"][0][4] = 2; }),  // past its 2 frames
       mutate([](auto& j) { j["captures"][0]["sites"][0][3] = nlohmann::json::array(); }),
       mutate([](auto& j) { j["captures"][0].erase("tracing"); }),
-      mutate([](auto& j) { j["last_automatic"][0] = {1, 2}; }),
+      mutate([](auto& j) { j["last_automatic"][0] = {1, 2, 3.0}; }),
+      mutate([](auto& j) { j["last_automatic"][0][2] = "manual"; }),
       mutate([](auto& j) { j["captures"][0]["id"] = std::string(65, 'x'); }),
   };
   for (const auto& text : bad) {

@@ -2,7 +2,7 @@
 a worker). Each leaking line carries a `# LEAK: <name>` marker: the tests find
 its number there and assert it heads the captured sites.
 
-    python3 capture_leaks.py NAME [--user-tracing]   # runs NAME's task until stdin closes
+    python3 capture_leaks.py NAME [--ready] [--pause S] [--tag WORD] [--user-tracing]   # NAME until stdin closes
 """
 
 import ctypes
@@ -98,6 +98,15 @@ def ctypes_malloc(request_id: int) -> None:
     NATIVE.append(block)  # the pointer (an int) is all Python keeps
 
 
+# --- a steady growth towards a memory limit (the pre-OOM capture) ----------
+
+GROWTH = []
+
+
+def grow(request_id: int) -> None:
+    GROWTH.append(b"\x01" * (512 << 10))  # LEAK: grow
+
+
 # --- a clean worker ---------------------------------------------------------
 
 def clean(request_id: int) -> None:
@@ -108,7 +117,7 @@ def clean(request_id: int) -> None:
 
 
 TASKS = {f.__name__: f for f in (dict_cache, list_in_helper, class_attribute, two_calls_below, json_cache,
-                                  ctypes_malloc, clean)}
+                                  ctypes_malloc, grow, clean)}
 
 
 def line_of(marker: str) -> int:
@@ -120,12 +129,13 @@ def line_of(marker: str) -> int:
     raise LookupError(marker)
 
 
-def run(name: str, pause: float = 0.005) -> None:
-    """Runs NAME's task as a ramflow task until stdin closes."""
+def run(name: str, pause: float = 0.005, until_stdin_closes: bool = True) -> None:
+    """Runs NAME's task as a ramflow task until stdin closes (or for ever)."""
     import ramflow  # here: the tests import this file for line_of without an agent
     task = ramflow.task(name)(TASKS[name])
     stop = threading.Event()
-    threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+    if until_stdin_closes:
+        threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
     i = 0
     while not stop.is_set():
         task(i)
@@ -136,8 +146,19 @@ def run(name: str, pause: float = 0.005) -> None:
 
 
 if __name__ == "__main__":
-    if "--user-tracing" in sys.argv:
+    import argparse
+    parser = argparse.ArgumentParser()
+    parser.add_argument("name", choices=sorted(TASKS))
+    parser.add_argument("--user-tracing", action="store_true", help="start tracemalloc first, as an application may")
+    parser.add_argument("--ready", action="store_true", help="mark ready first: the sidecar's leak test needs it")
+    parser.add_argument("--pause", type=float, default=0.005, help="seconds between tasks")
+    parser.add_argument("--tag", default="", help="ignored: a word for the sidecar's --process-match")
+    args = parser.parse_args()
+    if args.user_tracing:
         import tracemalloc
         tracemalloc.start(5)
+    if args.ready:
+        import ramflow
+        ramflow.mark_ready()
     print("running", flush=True)
-    run(sys.argv[1])
+    run(args.name, args.pause)

@@ -245,13 +245,14 @@ void CaptureBook::trigger(const model::Snapshot& snap) {
         a.time_to_oom->seconds >= within) {
       continue;
     }
-    // The process that grows fastest in it: the likeliest victim and cause.
+    // The process that grows fastest in it, the likeliest victim and cause:
+    // captured once; the others are not asked in its place.
     const model::ProcessView* fastest = nullptr;
     for (const auto& p : snap.processes) {
-      if (p.facts.cgroup != c.facts.path || !eligible(p, analysis::CaptureReason::oom_near)) continue;
+      if (p.facts.cgroup != c.facts.path || !p.agent || !capture_unsupported(*p.agent).empty()) continue;
       if (!fastest || p.analysis.allocation_bytes_per_second > fastest->analysis.allocation_bytes_per_second) fastest = &p;
     }
-    if (!fastest) continue;
+    if (!fastest || !eligible(*fastest, analysis::CaptureReason::oom_near)) continue;
     char text[160];
     std::snprintf(text, sizeof text, "OOM near: non-reclaimable margin %.1f %% (under %.1f %%), time to OOM %.0f s; "
                   "the fastest-growing process (%s/s)", a.margins.nonreclaimable * 100, config_.oom_risk_margin * 100,

@@ -269,6 +269,9 @@ TEST_F(CaptureBookTest, AnOomNearCapturesTheFastestGrowingProcessBeforeTheKill) 
   EXPECT_EQ(sent_[0].first, 11);
   EXPECT_EQ(sent_[0].second["why"], "oom_near");
   EXPECT_EQ(sent_[0].second["seconds"], 30);  // a quarter of the time left
+  snap.time += 1;
+  book_.update(snap, {});
+  EXPECT_EQ(sent_.size(), 1u) << "the next fastest is not asked while the fastest's window runs";
   // Far from the kill, or a margin still wide: nothing.
   CaptureBook other(config());
   std::vector<pid_t> asked;

@@ -2,7 +2,7 @@
 it, and in memory; side by side in one run with tracemalloc left running (the
 runbook's old advice, at its default of 1 frame and at 25 frames).
 
-    /usr/bin/python3 bench/agent/capture_cost.py [--quick]
+    /usr/bin/python3 bench/agent/capture_cost.py [--quick] [--ramflowd PATH]
 
 The task is allocation-heavy on purpose, the worst case for tracemalloc: it
 parses a 200-record JSON order (~40 KB), builds a dict per line with
@@ -17,12 +17,22 @@ result (flusher CPU), tracemalloc's own memory at the end, the process' RSS
 after the window against before it, and the slowdown of the tasks after it
 (target: none, within the noise of the same run: the spread of the baseline's
 own halves).
+
+Then ramflowd's side (the real ramflowd, build/default/src/ramflowd or
+$RAMFLOWD or --ramflowd): its RSS with one worker connected, then after
+40 on-demand captures of a worker with 12 leaking lines 8 frames deep (each
+capture 10 sites of 8 frames, the most a default capture holds; the book keeps
+32), and the state file's size.
 """
 
 import json
 import os
+import shutil
+import socket
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 
@@ -154,5 +164,106 @@ def main():
         print("peer: tracemalloc left running, %2d frame(s): %.1fx per task, every task" % (frames, ratio))
 
 
+WORKER = """
+import sys, threading, time
+import ramflow
+KEPT = []
+%s
+@ramflow.task("bench.many_sites")
+def task(i):
+    for leak in LEAKS:
+        leak(i)
+LEAKS = [%s]
+print("running", flush=True)
+done = threading.Event()
+threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
+i = 0
+while not done.is_set():
+    task(i)
+    i += 1
+    time.sleep(0.002)
+"""
+
+
+def many_sites_worker(path):
+    """12 leaking lines, each 8 calls below the task."""
+    functions, names = [], []
+    for n in range(12):
+        chain = ["def leak_%d_0(i):\n    KEPT.append(bytearray(%d))  # site %d" % (n, 1024 + 64 * n, n)]
+        for depth in range(1, 8):
+            chain.append("def leak_%d_%d(i):\n    leak_%d_%d(i)" % (n, depth, n, depth - 1))
+        functions.extend(chain)
+        names.append("leak_%d_7" % n)
+    with open(path, "w") as f:
+        f.write(WORKER % ("\n".join(functions), ", ".join(names)))
+
+
+def vm_rss(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def ramflowd_side():
+    binary = os.environ.get("RAMFLOWD") or os.path.join(HERE, "..", "..", "build", "default", "src", "ramflowd")
+    if "--ramflowd" in sys.argv:
+        binary = sys.argv[sys.argv.index("--ramflowd") + 1]
+    if not os.path.exists(binary):
+        print("ramflowd side skipped: %s is not built" % binary)
+        return
+    tmp = tempfile.mkdtemp(prefix="ramflow-capture-bench-")
+    tag = "capture-bench-%d" % os.getpid()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    daemon = subprocess.Popen([binary, "serve", "--listen", "127.0.0.1:%d" % port, "--socket", tmp + "/ramflow.sock",
+                               "--process-match", tag, "--capture-auto", "false", "--ebpf", "off",
+                               "--state-dir", tmp + "/state"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    script = os.path.join(tmp, "many_sites.py")
+    many_sites_worker(script)
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": os.path.join(HERE, "..", "..", "agent"),
+           "RAMFLOW_SOCKET": tmp + "/ramflow.sock"}
+    worker = None
+    try:
+        while not os.path.exists(tmp + "/control.sock"):
+            time.sleep(0.05)
+        worker = subprocess.Popen(["/usr/bin/python3", script, tag], env=env, stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)
+        assert worker.stdout.readline().strip() == "running"
+
+        def capture():
+            for _ in range(100):
+                run = subprocess.run([binary, "capture", "--pid", str(worker.pid), "--url", "unix:" + tmp + "/control.sock",
+                                      "--output", "json"], capture_output=True, text=True, timeout=120)
+                if run.returncode == 0:
+                    return json.loads(run.stdout)
+                time.sleep(0.2)  # not watched or not connected yet
+            raise AssertionError(run.stderr)
+        first = capture()
+        time.sleep(2)
+        before = vm_rss(daemon.pid)
+        for _ in range(39):
+            last = capture()
+        time.sleep(2)  # a cycle writes the state
+        after = vm_rss(daemon.pid)
+        state = os.path.getsize(tmp + "/state/ramflow-state.json")
+        frames = sum(len(site["traceback"]) for site in last["sites"])
+        print("ramflowd: RSS %.1f MiB with one capture kept, %.1f MiB with 32 (+%.1f KiB a capture of %d sites, "
+              "%d frames); state file %.0f KiB" % (before / 2**20, after / 2**20, (after - before) / 31 / 1024,
+                                                   len(last["sites"]), frames, state / 1024))
+        print("first capture's top site: %s:%d %s" % (first["sites"][0]["file"], first["sites"][0]["line"],
+                                                      first["sites"][0]["code"]))
+    finally:
+        if worker is not None:
+            worker.stdin.close()
+            worker.wait(timeout=20)
+        daemon.terminate()
+        daemon.wait(timeout=10)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 if __name__ == "__main__":
     main()
+    ramflowd_side()

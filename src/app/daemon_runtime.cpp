@@ -223,6 +223,7 @@ nlohmann::json DaemonRuntime::final_report(const std::string& source) {
     }
     final.oom_kills = latest->oom_kills;
     final.oom_counts = latest->oom_counts;
+    final.captures = latest->captures;
   }
   auto agents = parts_->agents.view();
   final.functions = std::move(agents.functions);

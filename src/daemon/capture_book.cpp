@@ -294,7 +294,11 @@ void CaptureBook::update(model::Snapshot& snap, std::vector<model::AllocationCap
   trigger(snap);
   link_oom_kills(snap);
   bound();
-  snap.captures.assign(book_.rbegin(), book_.rend());
+  if (published_generation_ != generation_ || !published_) {
+    published_ = std::make_shared<const std::vector<model::AllocationCapture>>(book_.rbegin(), book_.rend());
+    published_generation_ = generation_;
+  }
+  snap.captures = published_;
 }
 
 const std::string& CaptureBook::state_json() {

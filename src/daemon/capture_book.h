@@ -92,6 +92,8 @@ class CaptureBook {
   std::uint64_t generation_ = 1;
   std::uint64_t state_generation_ = 0;
   std::string state_json_;
+  std::uint64_t published_generation_ = 0;
+  std::shared_ptr<const std::vector<model::AllocationCapture>> published_;
 };
 
 // Empty when `agent` can capture (protocol 2, agent 0.3 or later, connected), else why not.

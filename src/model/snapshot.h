@@ -155,7 +155,9 @@ struct Snapshot {
   bool ebpf_active = false;
   std::string ebpf_status;  // why the watcher is off, or "running"
   std::vector<model::OomRecord> oom_kills;  // recent, oldest first (bounded)
-  std::vector<AllocationCapture> captures;  // allocation-site captures, the most recent first (bounded)
+  // Allocation-site captures, the most recent first (bounded); shared by the
+  // snapshots of the cycles in which it did not change. Null: none.
+  std::shared_ptr<const std::vector<AllocationCapture>> captures;
   struct OomCount {
     std::string cgroup, task, source;
     std::uint64_t kills = 0;

@@ -165,7 +165,8 @@ json net_self_json(const WorkerGroup& g) {
 // those that ended (a killed process's last capture is its post-mortem).
 json allocation_sites_json(const model::Snapshot& s, const WorkerGroup& g) {
   json out = json::array();
-  for (const auto& c : s.captures) {
+  if (!s.captures) return out;
+  for (const auto& c : *s.captures) {
     const bool member = std::any_of(g.members.begin(), g.members.end(), [&](const model::ProcessView* p) {
       return p->facts.pid == c.pid && (c.start_ticks == 0 || p->facts.start_ticks == c.start_ticks);
     });

@@ -157,8 +157,8 @@ TEST_F(CaptureBookTest, TheAgentsReportsCarryItToItsResult) {
   EXPECT_EQ(done->reason_text, "asked with ramflowd capture");  // kept from the request
   ASSERT_EQ(done->sites.size(), 1u);
   EXPECT_EQ(done->sites[0].frames[0].line, 42u);
-  ASSERT_EQ(snap.captures.size(), 1u);
-  EXPECT_EQ(snap.captures[0].id, c.id);
+  ASSERT_EQ(snap.captures->size(), 1u);
+  EXPECT_EQ((*snap.captures)[0].id, c.id);
   // A "running" re-sent on a reconnect after the result does not undo it.
   book_.update(snap, {report(c.id, 10, CaptureStatus::running)});
   EXPECT_EQ(book_.find(c.id)->status, CaptureStatus::done);
@@ -216,9 +216,9 @@ TEST_F(CaptureBookTest, AHighLeakIsCapturedOnceWithinThePeriodWithAWindowSizedBy
   EXPECT_EQ(sent_[0].first, 10);
   EXPECT_EQ(sent_[0].second["why"], "leak_high");
   EXPECT_EQ(sent_[0].second["tasks"], 128);  // 1 MiB at 8 KiB a task
-  ASSERT_EQ(snap.captures.size(), 1u);
-  EXPECT_NE(snap.captures[0].reason_text.find("per task"), std::string::npos);
-  const std::string id = snap.captures[0].id;
+  ASSERT_EQ(snap.captures->size(), 1u);
+  EXPECT_NE((*snap.captures)[0].reason_text.find("per task"), std::string::npos);
+  const std::string id = (*snap.captures)[0].id;
   book_.update(snap, {report(id, 10, CaptureStatus::done)});
   for (double t = kT0 + 60; t < kT0 + 3600; t += 600) {
     snap.time = t;
@@ -292,7 +292,7 @@ TEST_F(CaptureBookTest, ALeakCapturedEarlierIsCapturedAgainWhenItsKillIsNear) {
   leak_high(p);
   auto snap = snapshot(kT0, {p});
   book_.update(snap, {});
-  book_.update(snap, {report(snap.captures.at(0).id, 10, CaptureStatus::done)});
+  book_.update(snap, {report(snap.captures->at(0).id, 10, CaptureStatus::done)});
   snap.time = kT0 + 600;
   snap.cgroups[0].analysis.margins.nonreclaimable = 0.05;
   snap.cgroups[0].analysis.time_to_oom = analysis::TimeToOom{40, 1e6, 0.99, 60};
@@ -301,7 +301,7 @@ TEST_F(CaptureBookTest, ALeakCapturedEarlierIsCapturedAgainWhenItsKillIsNear) {
   EXPECT_EQ(sent_[1].second["why"], "oom_near");
   EXPECT_EQ(sent_[1].second["seconds"], 10);
   snap.time += 60;
-  book_.update(snap, {report(snap.captures.at(0).id, 10, CaptureStatus::done)});
+  book_.update(snap, {report(snap.captures->at(0).id, 10, CaptureStatus::done)});
   book_.update(snap, {});
   EXPECT_EQ(sent_.size(), 2u) << "each reason once per period";
 }
@@ -311,7 +311,7 @@ TEST_F(CaptureBookTest, TheKillOfACapturedProcessNamesItsCapture) {
   leak_high(p);
   auto snap = snapshot(kT0, {p});
   book_.update(snap, {});
-  const std::string id = snap.captures.at(0).id;
+  const std::string id = snap.captures->at(0).id;
   book_.update(snap, {report(id, 10, CaptureStatus::done)});
   auto after = snapshot(kT0 + 30, {});
   model::OomRecord kill;
@@ -320,9 +320,9 @@ TEST_F(CaptureBookTest, TheKillOfACapturedProcessNamesItsCapture) {
   after.oom_kills.push_back(kill);
   book_.update(after, {});
   EXPECT_EQ(after.oom_kills[0].capture_id, id);
-  ASSERT_EQ(after.captures.size(), 1u);
-  EXPECT_EQ(after.captures[0].oom_killed_at, kT0 + 29);
-  EXPECT_EQ(after.captures[0].status, CaptureStatus::done) << "its result stays";
+  ASSERT_EQ(after.captures->size(), 1u);
+  EXPECT_EQ((*after.captures)[0].oom_killed_at, kT0 + 29);
+  EXPECT_EQ((*after.captures)[0].status, CaptureStatus::done) << "its result stays";
 }
 
 TEST_F(CaptureBookTest, TheStateKeepsCapturesAndThePeriodAcrossARestart) {
@@ -330,7 +330,7 @@ TEST_F(CaptureBookTest, TheStateKeepsCapturesAndThePeriodAcrossARestart) {
   leak_high(p);
   auto snap = snapshot(kT0, {p});
   book_.update(snap, {});
-  book_.update(snap, {report(snap.captures.at(0).id, 10, CaptureStatus::done)});
+  book_.update(snap, {report(snap.captures->at(0).id, 10, CaptureStatus::done)});
   const std::string state = book_.state_json();
 
   CaptureBook restarted(config());
@@ -344,8 +344,8 @@ TEST_F(CaptureBookTest, TheStateKeepsCapturesAndThePeriodAcrossARestart) {
   snap.time = kT0 + 120;
   restarted.update(snap, {});
   EXPECT_TRUE(asked.empty()) << "the period survives the restart";
-  ASSERT_EQ(snap.captures.size(), 1u);
-  EXPECT_EQ(snap.captures[0].status, CaptureStatus::done);
+  ASSERT_EQ(snap.captures->size(), 1u);
+  EXPECT_EQ((*snap.captures)[0].status, CaptureStatus::done);
   EXPECT_EQ(restarted.state_json(), state);
 }
 
@@ -359,9 +359,9 @@ TEST_F(CaptureBookTest, TheBookIsBounded) {
   auto snap = snapshot(kT0, many);
   book_.update(snap, {});
   std::vector<model::AllocationCapture> done;
-  for (const auto& c : snap.captures) done.push_back(report(c.id, c.pid, CaptureStatus::done));
+  for (const auto& c : *snap.captures) done.push_back(report(c.id, c.pid, CaptureStatus::done));
   book_.update(snap, done);
-  EXPECT_EQ(snap.captures.size(), CaptureBook::kKept);
+  EXPECT_EQ(snap.captures->size(), CaptureBook::kKept);
 }
 
 }  // namespace

@@ -267,7 +267,7 @@ model::Snapshot celery_snapshot() {
                       {"app/tasks.py", 17, "search"}},
                      1});
   c.oom_killed_at = kNow - 10;
-  s.captures = {c};
+  s.captures = std::make_shared<const std::vector<model::AllocationCapture>>(1, c);
   s.oom_counts = {{kCgroup, "tasks.search", "ebpf", 1}};
   model::Configuration configuration{config::describe(config::Config{}), {}};
   for (auto& [key, value] : configuration.settings) {

@@ -364,10 +364,11 @@ TEST_F(ReportJsonTest, WithoutAgentsUnknownsAreNullNeverZero) {
 }
 
 TEST_F(ReportJsonTest, AllocationSitesNameTheApplicationsLineAndWhatTheGrowthWasMadeOf) {
-  auto other = snapshot.captures[0];
-  other.id = "9999-1-1";
-  other.pid = 9999;  // not in the group
-  snapshot.captures.push_back(other);
+  std::vector<model::AllocationCapture> captures = *snapshot.captures;
+  captures.push_back(captures[0]);
+  captures.back().id = "9999-1-1";
+  captures.back().pid = 9999;  // not in the group
+  snapshot.captures = std::make_shared<const std::vector<model::AllocationCapture>>(captures);
   json sites = report()["execution_flow"]["allocation_sites"];
   ASSERT_EQ(sites.size(), 1u);
   const json& c = sites[0];
@@ -390,11 +391,12 @@ TEST_F(ReportJsonTest, AllocationSitesNameTheApplicationsLineAndWhatTheGrowthWas
 }
 
 TEST_F(ReportJsonTest, AStillRunningCaptureHasNoGrowthYet) {
-  auto& c = snapshot.captures[0];
+  model::AllocationCapture c = snapshot.captures->at(0);
   c.status = model::CaptureStatus::running;
   c.ended = 0;
   c.anon_growth.reset();
   c.sites.clear();
+  snapshot.captures = std::make_shared<const std::vector<model::AllocationCapture>>(1, c);
   json j = report()["execution_flow"]["allocation_sites"][0];
   EXPECT_TRUE(j["growth"].is_null());
   EXPECT_TRUE(j["window"]["ended"].is_null());
@@ -475,7 +477,7 @@ namespace ramflow::exporter {
 namespace {
 
 TEST(CaptureText, SaysTheWindowTheSplitAndEachSiteWithItsTraceback) {
-  model::AllocationCapture c = testing::celery_snapshot().captures.at(0);
+  model::AllocationCapture c = testing::celery_snapshot().captures->at(0);
   const std::string text = format_capture_text(capture_json(c));
   EXPECT_NE(text.find("allocation sites of pid 4101 (leak_high"), std::string::npos) << text;
   EXPECT_NE(text.find("window: 29.5 s, 20 tasks, ended by tasks"), std::string::npos) << text;

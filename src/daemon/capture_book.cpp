@@ -108,6 +108,7 @@ std::variant<model::AllocationCapture, std::string> CaptureBook::request(const R
   c.tasks_wanted = r.tasks.value_or(r.seconds ? ingest::kMaxCaptureTasks : defaults_.tasks);
   c.seconds_wanted = r.seconds.value_or(r.tasks ? std::max(600.0, defaults_.seconds) : defaults_.seconds);
   c.frames = static_cast<std::uint32_t>(config_.capture_frames);
+  c.concurrent = p->analysis.approximate;
   std::lock_guard lock(mu_);
   for (const auto& other : book_) {
     if (other.pid == r.pid && !model::finished(other.status)) {
@@ -136,6 +137,7 @@ void CaptureBook::merge(model::AllocationCapture report, const model::Snapshot& 
     const model::ProcessView* p = process_of(snap, report.pid);
     report.start_ticks = p ? p->facts.start_ticks : 0;
     report.worker = p ? p->worker : "";
+    report.concurrent = p && p->analysis.approximate;
     report.requested_at = report.started;
     report.reason_text = "asked before ramflowd restarted";
     if (report.frames == 0) report.frames = static_cast<std::uint32_t>(config_.capture_frames);
@@ -220,6 +222,7 @@ void CaptureBook::trigger(const model::Snapshot& snap) {
     c.tasks_wanted = window.tasks;
     c.seconds_wanted = window.seconds;
     c.frames = static_cast<std::uint32_t>(config_.capture_frames);
+    c.concurrent = p.analysis.approximate;
     // Counted as done even when the send fails: a process whose agent cannot
     // take it now is not asked again every second.
     last_automatic_[{p.facts.pid, p.facts.start_ticks, reason}] = snap.time;

@@ -57,6 +57,9 @@ struct AllocationCapture {
   double ended = 0;
   std::string ended_by;  // "tasks", "seconds", "deadline", "exit"
   std::uint64_t tasks = 0;
+  // The process runs tasks concurrently (threads, gevent, eventlet pools):
+  // the window holds every task that ran in it, each counted.
+  bool concurrent = false;
   // Done: growth over the window, bytes.
   std::optional<std::int64_t> rss_growth, anon_growth, traced_growth, tracemalloc_growth;
   std::vector<CaptureSite> sites;

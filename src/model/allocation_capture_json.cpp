@@ -45,6 +45,7 @@ json capture_to_json(const AllocationCapture& c) {
           {"ended", c.ended},
           {"ended_by", c.ended_by},
           {"tasks", c.tasks},
+          {"concurrent", c.concurrent},
           {"rss_growth", optional_number(c.rss_growth)},
           {"anon_growth", optional_number(c.anon_growth)},
           {"traced_growth", optional_number(c.traced_growth)},
@@ -106,6 +107,8 @@ AllocationCapture capture_from_json(const json& j) {
   c.ended = number(j.at("ended"), "ended");
   c.ended_by = text(j, "ended_by");
   c.tasks = static_cast<std::uint64_t>(integer(j.at("tasks"), "tasks", 0, kMax));
+  if (!j.at("concurrent").is_boolean()) bad("concurrent must be true or false");
+  c.concurrent = j.at("concurrent").get<bool>();
   c.rss_growth = optional_integer(j, "rss_growth");
   c.anon_growth = optional_integer(j, "anon_growth");
   c.traced_growth = optional_integer(j, "traced_growth");

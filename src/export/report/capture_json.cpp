@@ -70,6 +70,7 @@ json capture_json(const model::AllocationCapture& c) {
             {"ended", ended ? json(c.ended) : json(nullptr)},
             {"seconds", ended && c.started > 0 ? json(c.ended - c.started) : json(nullptr)},
             {"tasks", c.tasks},
+            {"concurrent", c.concurrent},
             {"tasks_wanted", c.tasks_wanted},
             {"seconds_wanted", c.seconds_wanted},
             {"ended_by", detail::text_or_null(c.ended_by)},

@@ -113,6 +113,16 @@ TEST_F(CaptureBookTest, OnDemandIsSentAtOnceWithTheDefaultWindow) {
   EXPECT_EQ(sent_[0].second["why"], "on_demand");
 }
 
+TEST_F(CaptureBookTest, AThreadsPoolsWindowIsMarkedConcurrent) {
+  auto p = process(10, agent(10));
+  p.analysis.approximate = true;
+  auto snap = snapshot(kT0, {p});
+  auto c = std::get<model::AllocationCapture>(book_.request({10, {}, {}}, &snap, kT0));
+  EXPECT_TRUE(c.concurrent);
+  book_.update(snap, {report(c.id, 10, CaptureStatus::done)});
+  EXPECT_TRUE(book_.find(c.id)->concurrent) << "kept through the agent's report";
+}
+
 TEST_F(CaptureBookTest, OneBoundGivenTheOtherStopsWaiting) {
   auto snap = snapshot(kT0, {process(10, agent(10)), process(11, agent(11))});
   book_.request({10, std::nullopt, 5.0}, &snap, kT0);

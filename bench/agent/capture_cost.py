@@ -14,9 +14,10 @@ figure is a median over tasks of the calling thread's CPU time
 Reported per frame depth: the task's slowdown during the window, the cost of
 the task that ends it (traces copied, tracemalloc stopped) and of building the
 result (flusher CPU), tracemalloc's own memory at the end, the process' RSS
-after the window against before it, and the slowdown of the tasks after it
-(target: none, within the noise of the same run: the spread of the baseline's
-own halves).
+after the window against before it, and the slowdown of the tasks after it.
+Target after: none, within the noise of the same run — the same pair of task
+blocks measured with no window between them (a shared machine's load drifts
+between blocks).
 
 Then ramflowd's side (the real ramflowd, build/default/src/ramflowd or
 $RAMFLOWD or --ramflowd): its RSS with one worker connected, then after
@@ -132,6 +133,7 @@ def main():
     noise = abs(statistics.median(base[: TASKS // 2]) - statistics.median(base[TASKS // 2:])) / base_ns * 100
     rss0 = rss()
     rows = []
+    controls = []  # the same before/after pair with no window between: the noise of "after"
     # Each depth REPEATS times, each window between a baseline just before it
     # and the tasks just after it: ratios to the adjacent baseline, medians.
     for frames in DEPTHS:
@@ -142,8 +144,11 @@ def main():
             after = statistics.median(task_times(TASKS // 2))
             runs.append((w["during"] / before, w["ending"] / before, w["report_ns"], w["tm_memory"],
                          (after - before) / before * 100, w["during"]))
+            before = statistics.median(task_times(TASKS // 2))
+            after = statistics.median(task_times(TASKS // 2))
+            controls.append((after - before) / before * 100)
         med = [statistics.median(x) for x in zip(*runs)]
-        rows.append((frames, med, rss()))
+        rows.append((frames, med, rss(), [r[4] for r in runs]))
     peers = []
     for f in (1, 25):
         before = statistics.median(task_times(TASKS // 2))
@@ -157,11 +162,17 @@ def main():
           % (base_ns / 1e6, STACK, TASKS, final_base / 1e6, noise, WINDOW_TASKS, REPEATS))
     print("%-7s %10s %10s %12s %12s %12s %12s %12s" % (
         "frames", "during", "slowdown", "ending task", "result CPU", "tracemalloc", "RSS after", "after"))
-    for frames, (during, ending, report_ns, tm, after, during_ns), rss_after in rows:
+    for frames, (during, ending, report_ns, tm, after, during_ns), rss_after, _ in rows:
         print("%-7d %8.2fms %9.1fx %11.1fx %10.1fms %9.0f KiB %+9.0f KiB %+10.1f %%" % (
             frames, during_ns / 1e6, during, ending, report_ns / 1e6, tm / 1024, (rss_after - rss0) / 1024, after))
     for frames, ratio in peers:
         print("peer: tracemalloc left running, %2d frame(s): %.1fx per task, every task" % (frames, ratio))
+    afters = [a for row in rows for a in row[3]]
+    q = lambda xs: statistics.quantiles(xs, n=4) if len(xs) > 1 else [xs[0]] * 3
+    print("after a window: median %+.1f %% (quartiles %+.1f / %+.1f %%) over %d windows; the same pair of task "
+          "blocks with no window between: median %+.1f %% (quartiles %+.1f / %+.1f %%)" % (
+              statistics.median(afters), q(afters)[0], q(afters)[2], len(afters),
+              statistics.median(controls), q(controls)[0], q(controls)[2]))
 
 
 WORKER = """

@@ -154,21 +154,15 @@ void CaptureBook::merge(model::AllocationCapture report, const model::Snapshot& 
                                       : report.sites[0].frames[report.sites[0].site].file + ":" +
                                             std::to_string(report.sites[0].frames[report.sites[0].site].line));
   }
-  known->status = report.status;
-  known->error = report.error;
-  known->tasks_wanted = report.tasks_wanted;
-  known->seconds_wanted = report.seconds_wanted;
-  known->frames = report.frames;
-  known->tracing = report.tracing;
-  known->started = report.started;
-  known->ended = report.ended;
-  known->ended_by = report.ended_by;
-  known->tasks = report.tasks;
-  known->rss_growth = report.rss_growth;
-  known->anon_growth = report.anon_growth;
-  known->traced_growth = report.traced_growth;
-  known->tracemalloc_growth = report.tracemalloc_growth;
-  known->sites = std::move(report.sites);
+  // The agent's account of the window replaces ours; what ramflowd knew of the request stays.
+  report.start_ticks = known->start_ticks;
+  report.worker = known->worker;
+  report.reason = known->reason;
+  report.reason_text = known->reason_text;
+  report.requested_at = known->requested_at;
+  report.concurrent = known->concurrent;
+  report.oom_killed_at = known->oom_killed_at;
+  *known = std::move(report);
   ++generation_;
 }
 

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <iterator>
 #include <string>
@@ -103,16 +104,29 @@ struct Worker {
   }
 };
 
-TEST(AgentContract, EverythingTheRealAgentSendsIsAccepted) {
-  if (::access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "needs /usr/bin/python3";
-  char dir[] = "/tmp/ramflow-contract-XXXXXX";
-  ASSERT_NE(::mkdtemp(dir), nullptr);
-  std::string path = std::string(dir) + "/ramflow.sock";
+// The real socket server in a private directory, with a sink that tallies.
+class AgentContract : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (::access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "needs /usr/bin/python3";
+    ASSERT_NE(::mkdtemp(dir), nullptr);
+    path = std::string(dir) + "/ramflow.sock";
+    SocketServer::Options options;
+    options.path = path;
+    server = std::make_unique<SocketServer>(options, sink);
+    ASSERT_EQ(server->start(), std::nullopt);
+  }
+  void TearDown() override {
+    if (server) server->stop();
+    std::filesystem::remove_all(dir);
+  }
+  char dir[32] = "/tmp/ramflow-contract-XXXXXX";
+  std::string path;
   TallySink sink;
-  SocketServer::Options options;
-  options.path = path;
-  SocketServer server(options, sink);
-  ASSERT_EQ(server.start(), std::nullopt);
+  std::unique_ptr<SocketServer> server;
+};
+
+TEST_F(AgentContract, EverythingTheRealAgentSendsIsAccepted) {
 
   const char* script =
       "import ramflow, json, decimal\n"
@@ -178,23 +192,12 @@ TEST(AgentContract, EverythingTheRealAgentSendsIsAccepted) {
     }
     EXPECT_EQ(tasks, 1);
   }
-  server.stop();
-  std::filesystem::remove_all(dir);
 }
 
 // The other way: a command from the real server reaches the real agent, which
 // runs its window and answers with sites the decoder accepts.
-TEST(AgentContract, ACaptureCommandIsAnsweredWithTheLeakingLine) {
-  if (::access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "needs /usr/bin/python3";
-  char dir[] = "/tmp/ramflow-contract-XXXXXX";
-  ASSERT_NE(::mkdtemp(dir), nullptr);
-  std::string path = std::string(dir) + "/ramflow.sock";
-  TallySink sink;
-  SocketServer::Options options;
-  options.path = path;
-  SocketServer server(options, sink);
-  ASSERT_EQ(server.start(), std::nullopt);
-  EXPECT_FALSE(server.send(::getpid(), "{}")) << "no connection of that pid";
+TEST_F(AgentContract, ACaptureCommandIsAnsweredWithTheLeakingLine) {
+  EXPECT_FALSE(server->send(::getpid(), "{}")) << "no connection of that pid";
 
   const char* script =
       "import sys, threading, time, ramflow\n"
@@ -212,7 +215,7 @@ TEST(AgentContract, ACaptureCommandIsAnsweredWithTheLeakingLine) {
     std::unique_lock l(sink.mutex);
     ASSERT_TRUE(sink.changed.wait_for(l, std::chrono::seconds(20), [&] { return sink.pid == worker.pid; }));
   }
-  ASSERT_TRUE(server.send(worker.pid, encode({"c-1", "on_demand", 10, 60, 4, 5})));
+  ASSERT_TRUE(server->send(worker.pid, encode({"c-1", "on_demand", 10, 60, 4, 5})));
   {
     std::unique_lock l(sink.mutex);
     ASSERT_TRUE(sink.changed.wait_for(l, std::chrono::seconds(20), [&] {
@@ -232,8 +235,6 @@ TEST(AgentContract, ACaptureCommandIsAnsweredWithTheLeakingLine) {
   EXPECT_EQ(top.frames[top.site].function, "leak");
   EXPECT_NE(top.code.find("the leaking line"), std::string::npos);
   EXPECT_GE(top.bytes, 9 * 65536);
-  server.stop();
-  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

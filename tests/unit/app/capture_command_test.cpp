@@ -1,4 +1,4 @@
-// `ramflowd capture`: its flags, and which socket its --url names.
+// `ramflowd capture`: which socket its --url names (its flags: cli_test.cpp).
 #include "app/capture_command.h"
 
 #include <gtest/gtest.h>
@@ -9,22 +9,6 @@
 
 namespace ramflow::app {
 namespace {
-
-CommandLine parse(std::vector<std::string> args) {
-  args.insert(args.begin(), "ramflowd");
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  return parse_command_line(static_cast<int>(argv.size()), argv.data());
-}
-
-TEST(CaptureCommand, ItsFlagsAreNotDaemonOptions) {
-  const auto cl = parse({"capture", "--pid", "4101", "--tasks=50", "--seconds", "30", "--url", "unix:/run/ramflow/control.sock"});
-  EXPECT_EQ(cl.command, "capture");
-  EXPECT_EQ(cl.pid, "4101");
-  EXPECT_EQ(cl.tasks, "50");
-  EXPECT_EQ(cl.seconds, "30");
-  EXPECT_TRUE(cl.options.empty());
-}
 
 TEST(CaptureCommand, TheControlSocketIsBesideTheAgentSocketUnlessSet) {
   config::Config c;

@@ -44,6 +44,7 @@ std::string control_socket_path(const config::Config& config) {
 }
 
 struct ControlSocket::State {
+  State(std::string p, daemon::Cycle& c) : path(std::move(p)), cycle(c) {}
   std::string path;
   daemon::Cycle& cycle;
   ingest::UnixListener listener;
@@ -63,7 +64,7 @@ struct ControlSocket::State {
 };
 
 ControlSocket::ControlSocket(std::string path, daemon::Cycle& cycle)
-    : state_(std::make_unique<State>(State{std::move(path), cycle})) {}
+    : state_(std::make_unique<State>(std::move(path), cycle)) {}
 
 ControlSocket::~ControlSocket() { stop(); }
 

@@ -76,7 +76,7 @@ struct ExitedProcess {
   // What the report shows of it, bounded: its command line, the last RSS
   // points, and what its agent said (the last task ends, its net-self table).
   std::vector<std::string> cmdline;
-  model::RingBuffer<model::RssSample> timeline;
+  model::RingBuffer<model::RssSample> timeline{1};  // an initializer: aggregates copy-initialize omitted members
   std::optional<model::AgentFacts> agent;
 };
 

@@ -14,11 +14,12 @@ from typing import Dict, Optional
 
 from . import _memory, _tasks, _tracking
 from ._aggregate import Aggregate
+from ._capture import Capture
 from ._config import Config
 from ._imports import ImportMeter
 from ._transport import Transport
 
-AGENT_VERSION = "0.2.0"
+AGENT_VERSION = "0.3.0"
 MAX_STRING_BYTES = 128
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
 
@@ -53,6 +54,9 @@ class Agent:
             config.socket_path, Aggregate(), self._heartbeat_body, self._check_statm_fd,
             config.outbox_limit, config.flush_seconds, config.heartbeat_seconds)
         self.imports = ImportMeter(self._on_imported)
+        self.capture = Capture(self.transport.post, self.transport.wake)
+        self.transport.on_command = self._on_command
+        self.transport.on_tick = self._on_tick
         self.integrations: Dict[str, bool] = {}
         self.multiprocessing_exit_arranged = False
 
@@ -111,7 +115,25 @@ class Agent:
         self.multiprocessing_exit_arranged = True
         util.register_after_fork(self, _flush_when_multiprocessing_child_exits)
 
+    def _on_command(self, command: dict) -> None:
+        """A command from ramflowd (flusher thread); unknown types are ignored."""
+        try:
+            if command.get("type") == "capture":
+                self.capture.command(command)
+        except Exception:
+            pass
+
+    def _on_tick(self) -> None:
+        try:
+            self.capture.tick()
+        except Exception:
+            pass
+
     def _after_fork_in_child(self) -> None:
+        try:
+            self.capture.after_fork_in_child()
+        except Exception:
+            pass
         try:
             parent_ready = self.ready_rank > 0
             _memory.reopen()
@@ -190,6 +212,10 @@ class Agent:
 
     def flush_at_exit(self) -> None:
         """The last figures of a process about to end (atexit, or a pool's exit hook)."""
+        try:
+            self.capture.at_exit()
+        except Exception:
+            pass
         try:
             self.transport.close_for_exit()
         except Exception:

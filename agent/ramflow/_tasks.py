@@ -10,6 +10,9 @@ far more in a large heap. It is read on a task only while its reading has
 cost at most BLOCKS_NS_PER_TASK (0.5 us) per task on average; the other tasks' records
 carry null (ramflowd's bloat attribution uses the tasks that carry both).
 
+While an allocation-site capture is open, each task end calls its hook
+(set_window_hook): a window can end on a task boundary.
+
 The agent attaches its transport with `attach`; this module imports nothing
 of the agent's (no cycle through a singleton).
 """
@@ -26,6 +29,7 @@ _running: Dict[int, "TaskRun"] = {}
 _start: Optional[Callable[[str, int], None]] = None  # sends a task start (with the ends queued before it)
 _end: Callable[[str, int], None] = lambda record, key: None  # queues a task end, unsticks its start
 _exact_peak = False
+_window_hook: Optional[Callable[[], None]] = None  # set while an allocation-site window is open (_capture.py)
 _names: Dict[str, Tuple[str, str, int]] = {}  # task name -> (label, label as JSON, function id)
 _blocks_cost = [0, 0]  # ns spent in getallocatedblocks, tasks started
 # Bound once: each module attribute lookup costs on the path of every task.
@@ -41,6 +45,16 @@ _RECORD = '[%s,"task",%s,%.6f,%.9f,%d,%d,%d,%d,%d,%s,%d,%s]'
 def attach(start: Callable[[str, int], None], end: Callable[[str, int], None], exact_peak: bool) -> None:
     global _start, _end, _exact_peak
     _start, _end, _exact_peak = start, end, exact_peak
+
+
+def set_window_hook(hook: Optional[Callable[[], None]]) -> None:
+    """Called after every task end while set (the capture window counts tasks)."""
+    global _window_hook
+    _window_hook = hook
+
+
+def running() -> bool:
+    return bool(_running)
 
 
 def forget_running() -> None:
@@ -126,6 +140,8 @@ def end_task(run: Optional[TaskRun], failed: bool) -> None:
     m1 = _leave(run.stack, frame, run.row, _EXCEPTION if failed else 0, False)
     if m1 is None:
         _end("", run.key)
+        if _window_hook is not None:
+            _window_hook()
         return
     blocks = None if run.blocks0 is None else _blocks(paired=True)
     peak = _memory.peak_bytes() if _exact_peak else None
@@ -141,6 +157,8 @@ def end_task(run: Optional[TaskRun], failed: bool) -> None:
                     "null" if blocks is None else "%d" % (blocks - run.blocks0),
                     (gross - int(shared1) + int(shared0)) * page, "null" if peak is None else "%d" % peak),
          run.key)
+    if _window_hook is not None:
+        _window_hook()
 
 
 class TaskScope:

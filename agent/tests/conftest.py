@@ -30,6 +30,11 @@ class Connection:
         self.uid = uid
         self.messages: List[dict] = []
         self.closed = False
+        self.sock: Optional[socket.socket] = None
+
+    def send(self, message: dict) -> None:
+        """A command to the agent (protocol 2: ramflowd's `capture`)."""
+        self.sock.send(json.dumps(dict(message, v=2)).encode())
 
     def of_type(self, kind: str) -> List[dict]:
         return [m for m in self.messages if m["type"] == kind]
@@ -106,6 +111,7 @@ class Sidecar:
             creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
             pid, uid, _gid = struct.unpack("3i", creds)
             conn = Connection(pid, uid)
+            conn.sock = sock
             with self._cond:
                 self.connections.append(conn)
                 self._cond.notify_all()

@@ -61,6 +61,7 @@ def protocol1_agent(tmp_path: Path) -> Path:
 
 
 def run_worker(agent_dir: Path, daemon: Ramflowd, tag: str) -> subprocess.Popen:
+    """`tag` in its command line: the word the daemon's --process-match watches."""
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(agent_dir), "RAMFLOW_SOCKET": daemon.socket}
     return subprocess.Popen(["/usr/bin/python3", "-c", textwrap.dedent(SCRIPT), tag], env=env, stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -92,7 +93,7 @@ def test_each_agent_is_counted_exactly_and_its_table_adds_up(tmp_path, agent):
         worker = run_worker(agent_dir, daemon, tag)
         try:
             version = worker.stdout.readline().strip()
-            assert version == ("0.1.0" if agent == "protocol1" else "0.2.0"), worker.stderr.read()
+            assert version == ("0.1.0" if agent == "protocol1" else "0.3.0"), worker.stderr.read()
             wait_until(lambda: calls(daemon) == EXPECTED, 20, f"exact counts from the {agent} agent")
             samples = daemon.metrics()
             assert not any(totals(samples, "ramflow_agent_events_rejected_total", "reason").values())  # every reason served, at 0

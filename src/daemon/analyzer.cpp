@@ -61,7 +61,13 @@ Analyzer::ProcessMemo Analyzer::new_memo(std::uint64_t start_ticks) const {
 
 Analyzer::CgroupMemo Analyzer::new_cgroup_memo() const {
   CgroupMemo m{analysis::NonReclaimableHistory(),
-               analysis::BucketSeries(seconds(config_.bucket), kPeaksKept, analysis::BucketReduce::maximum)};
+               analysis::BucketSeries(seconds(config_.bucket), kPeaksKept, analysis::BucketReduce::maximum),
+               0,
+               false,
+               0,
+               0,
+               {},
+               std::nullopt};
   return m;
 }
 

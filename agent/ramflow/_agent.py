@@ -14,6 +14,7 @@ from typing import Dict, Optional
 
 from . import _board, _memory, _tasks, _tracking
 from ._aggregate import Aggregate
+from ._capture import Capture
 from ._config import Config
 from ._imports import ImportMeter
 from ._transport import Transport
@@ -22,8 +23,10 @@ AGENT_VERSION = "0.3.0"
 MAX_STRING_BYTES = 128
 _dumps = json.JSONEncoder(separators=(",", ":")).encode
 
-# Who marked ready; a marker replaces a ready of lower rank only.
-READY_RANK = {"django": 1, "celery": 2, "explicit": 3}
+# Who marked ready; a marker replaces a ready of lower rank only. "fork": a
+# child of a ready process is ready at fork (multiprocessing, gunicorn), until
+# its framework marks its own ready (Celery's worker_process_init).
+READY_RANK = {"fork": 1, "django": 2, "celery": 3, "explicit": 4}
 
 
 def _body(message: dict) -> str:
@@ -52,7 +55,11 @@ class Agent:
             config.outbox_limit, config.flush_seconds, config.heartbeat_seconds)
         self.imports = ImportMeter(self._on_imported)
         self.board: Optional[_board.Board] = None
+        self.capture = Capture(self.transport.post, self.transport.wake)
+        self.transport.on_command = self._on_command
+        self.transport.on_tick = self._on_tick
         self.integrations: Dict[str, bool] = {}
+        self.multiprocessing_exit_arranged = False
 
     # --- start-up -----------------------------------------------------------
 
@@ -67,10 +74,10 @@ class Agent:
         for name in list(sys.modules):
             if "." not in name:
                 self._on_imported(name)
-        os.register_at_fork(before=self.transport.before_fork,
+        os.register_at_fork(before=self._before_fork,
                             after_in_parent=self.transport.after_fork_in_parent,
                             after_in_child=self._after_fork_in_child)
-        atexit.register(self.transport.close_for_exit)
+        atexit.register(self.flush_at_exit)
         self.transport.start()
 
     def _configure_hot_path(self) -> None:
@@ -104,8 +111,44 @@ class Agent:
                 from . import _django
                 _django.connect(self)
 
+    def _before_fork(self) -> None:
+        try:
+            self._arrange_multiprocessing_exit()
+        except Exception:
+            pass
+        self.transport.before_fork()
+
+    def _arrange_multiprocessing_exit(self) -> None:
+        """multiprocessing ends its children with os._exit after its own
+        finalizers, so atexit never runs there: register a finalizer in each
+        child (it clears the ones inherited, hence an after-fork hook)."""
+        util = sys.modules.get("multiprocessing.util")
+        if util is None or self.multiprocessing_exit_arranged:
+            return
+        self.multiprocessing_exit_arranged = True
+        util.register_after_fork(self, _flush_when_multiprocessing_child_exits)
+
+    def _on_command(self, command: dict) -> None:
+        """A command from ramflowd (flusher thread); unknown types are ignored."""
+        try:
+            if command.get("type") == "capture":
+                self.capture.command(command)
+        except Exception:
+            pass
+
+    def _on_tick(self) -> None:
+        try:
+            self.capture.tick()
+        except Exception:
+            pass
+
     def _after_fork_in_child(self) -> None:
         try:
+            self.capture.after_fork_in_child()
+        except Exception:
+            pass
+        try:
+            parent_ready = self.ready_rank > 0
             _memory.reopen()
             _tracking.after_fork_in_child()
             _tasks.forget_running()
@@ -119,6 +162,8 @@ class Agent:
             self._post_hello()
             # The bootstrap the child inherited is its parent's (DESIGN: prefork).
             self._post_phase("bootstrap", inherited=True)
+            if parent_ready:
+                self.mark_ready("fork")
         except Exception:
             pass
 
@@ -177,7 +222,25 @@ class Agent:
         self.ready_rank = rank
         self.imports.uninstall()
         self.transport.mark_ready()
-        self.ready_rss = self._post_phase("ready", inherited=False, imports=self.imports.heaviest())
+        # Imports are the worker group's, sent by the main: a child ready at fork adds none.
+        imports = None if source == "fork" else self.imports.heaviest()
+        self.ready_rss = self._post_phase("ready", inherited=False, imports=imports)
+
+    def flush_at_exit(self) -> None:
+        """The last figures of a process about to end (atexit, or a pool's exit hook)."""
+        try:
+            self.capture.at_exit()
+        except Exception:
+            pass
+        try:
+            self.transport.close_for_exit()
+        except Exception:
+            pass  # an exit hook that raises prints a traceback into the worker's log
+
+
+def _flush_when_multiprocessing_child_exits(agent: Agent) -> None:
+    util = sys.modules["multiprocessing.util"]
+    util.Finalize(None, agent.flush_at_exit, exitpriority=-(1 << 30))  # after the user's finalizers
 
 
 _agent: Optional[Agent] = None

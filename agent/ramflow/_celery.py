@@ -3,10 +3,11 @@
 Connected when `celery` is first imported (no import of Celery otherwise).
 Signals: celeryd_init (node name), worker_init (pool), worker_process_init
 (ready of a prefork child; solo sends it in the main process too, where it is
-ignored), worker_ready (ready of the main process), worker_process_shutdown (a
-prefork child about to os._exit: the task ends still waiting are sent),
-task_prerun/task_postrun (every pool: they run in the thread or greenlet that
-runs the task).
+ignored), worker_ready (ready of the main process), task_prerun/task_postrun
+(every pool: they run in the thread or greenlet that runs the task),
+worker_process_shutdown (a prefork child about to end: billiard ends it with
+os._exit and its main sends SIGTERM soon after, so atexit never runs; the last
+figures go now).
 """
 
 import os
@@ -58,11 +59,12 @@ def connect(agent: Any) -> None:
                        index=index)
         agent.mark_ready("celery")
 
+    def on_worker_process_shutdown(**_: Any) -> None:
+        if os.getpid() != main["pid"]:
+            agent.flush_at_exit()
+
     def on_worker_ready(**_: Any) -> None:
         agent.mark_ready("celery")
-
-    def on_worker_process_shutdown(**_: Any) -> None:
-        agent.transport.flush()  # a prefork child ends with os._exit: its last task ends go now
 
     start_task, end_task = _tasks.start_task, _tasks.end_task
 

@@ -24,6 +24,9 @@ far more in a large heap. It is read on a task only while its reading has
 cost at most BLOCKS_NS_PER_TASK (0.5 us) per task on average; the other tasks' records
 carry null (ramflowd's bloat attribution uses the tasks that carry both).
 
+While an allocation-site capture is open, each task end calls its hook
+(set_window_hook): a window can end on a task boundary.
+
 The agent attaches its board and transport with `attach`; this module imports
 nothing of the agent's (no cycle through a singleton).
 """
@@ -51,6 +54,7 @@ _post_start: Optional[Callable[[str, Hashable], None]] = None  # sends a start a
 _unstick: Callable[[Hashable], None] = lambda key: None
 _send_ends: Callable[[], None] = lambda: None
 _exact_peak = False
+_window_hook: Optional[Callable[[], None]] = None  # set while an allocation-site window is open (_capture.py)
 _names: Dict[str, Tuple[bytes, bytes, int]] = {}  # task name -> _name(task name)
 _blocks_cost = [0, 0]  # ns spent in getallocatedblocks, tasks started
 # Bound once: each module attribute lookup costs on the path of every task.
@@ -78,6 +82,16 @@ def attach(board: Optional[Board], post_start: Callable[[str, Hashable], None],
            unstick: Callable[[Hashable], None], send_ends: Callable[[], None], exact_peak: bool) -> None:
     global _board, _post_start, _unstick, _send_ends, _exact_peak
     _board, _post_start, _unstick, _send_ends, _exact_peak = board, post_start, unstick, send_ends, exact_peak
+
+
+def set_window_hook(hook: Optional[Callable[[], None]]) -> None:
+    """Called after every task end while set (the capture window counts tasks)."""
+    global _window_hook
+    _window_hook = hook
+
+
+def running() -> bool:
+    return bool(_running)
 
 
 def forget_running() -> None:
@@ -170,6 +184,8 @@ def end_task(run: Optional[list], failed: bool) -> None:
     else:  # Board.ended
         _pack_ended(board.map, _ENDED_AT, run[_SHOWN])
     if m1 is None:
+        if _window_hook is not None:
+            _window_hook()
         return  # statm unreadable: counted in its row, no record
     blocks = run[_BLOCKS0]
     if blocks is not None:
@@ -181,15 +197,17 @@ def end_task(run: Optional[list], failed: bool) -> None:
     if len(ends) >= ENDS_WAITING:
         with _dropped_lock:
             _dropped[0] += 1
-        return
-    if children or failed or approximate or blocks is not None or peak is not None:
-        ends.append(_END % (run[_LABEL], frame[_T0] + _WALL_OFFSET_NS, t1 - frame[_T0], frame[_STATM], m1, children,
-                            (_EXCEPTION if failed else 0) | (_APPROXIMATE if approximate else 0),
-                            b"null" if blocks is None else blocks, b"null" if peak is None else b"%d" % peak))
     else:
-        ends.append(_END_PLAIN % (run[_LABEL], frame[_T0] + _WALL_OFFSET_NS, t1 - frame[_T0], frame[_STATM], m1))
-    if len(ends) % SEND_EVERY == 0:
-        _send_ends()
+        if children or failed or approximate or blocks is not None or peak is not None:
+            ends.append(_END % (run[_LABEL], frame[_T0] + _WALL_OFFSET_NS, t1 - frame[_T0], frame[_STATM], m1,
+                                children, (_EXCEPTION if failed else 0) | (_APPROXIMATE if approximate else 0),
+                                b"null" if blocks is None else blocks, b"null" if peak is None else b"%d" % peak))
+        else:
+            ends.append(_END_PLAIN % (run[_LABEL], frame[_T0] + _WALL_OFFSET_NS, t1 - frame[_T0], frame[_STATM], m1))
+        if len(ends) % SEND_EVERY == 0:
+            _send_ends()
+    if _window_hook is not None:
+        _window_hook()
 
 
 def _show_latest(board: Board, running: Dict[int, list]) -> None:

@@ -13,6 +13,10 @@ counting what we had queued, and closing it: before proof only sticky
 messages (re-sent on the next connection anyway) can be lost that way, and
 after proof a refusal can only make our sends fail.
 
+ramflowd's commands (a `capture`, docs/protocol.md) arrive on the same
+connection: the flusher reads them at each tick, never the worker, and hands
+each decoded command to `on_command` outside the lock.
+
 Only `_socket` and `_thread` primitives are used: gevent and eventlet patch
 `socket`, `threading` and `time`, and the flusher must stay a real OS thread
 with a real socket whatever the worker patched after the agent loaded.
@@ -22,6 +26,7 @@ import _socket
 import _thread
 import errno
 import fcntl
+import json
 import os
 import struct
 import sys
@@ -40,6 +45,8 @@ MIN_BACKOFF_SECONDS = 0.1
 MAX_BACKOFF_SECONDS = 5.0
 ALIVE_CHECK_SECONDS = 1.0
 PROVE_SECONDS = 0.05
+COMMAND_BYTES = 4096          # a command is a small JSON object; larger packets are cut and ignored
+COMMANDS_WAITING = 16         # read per tick at most; the rest wait for the next one
 NET_SELF_SECONDS = 1.0
 FUNCTIONS_SECONDS = 1.0
 
@@ -73,6 +80,8 @@ class Transport:
         self.heartbeat_seconds = heartbeat_seconds
         self.said: Set[str] = set()  # why we would not connect, each said once on stderr
         self.board_fd = -1  # the task board, passed with every hello (-1: none)
+        self.on_command: Callable[[dict], None] = lambda command: None
+        self.on_tick: Callable[[], None] = lambda: None
         self._reset_state()
 
     def _reset_state(self) -> None:
@@ -87,6 +96,7 @@ class Transport:
         self.connects = 0
         self.flusher_cpu_ns = 0
         self.outbox: Deque[_Packet] = deque()
+        self.commands: List[bytes] = []  # read from ramflowd, not yet handled
         self.sticky: Dict[Hashable, str] = {}  # hello, phases, running task starts (no board), net_self
         self.next_attempt = 0.0
         self.backoff = MIN_BACKOFF_SECONDS
@@ -173,6 +183,10 @@ class Transport:
 
     def stop(self) -> None:
         self._stopping = True
+        self.wake()
+
+    def wake(self) -> None:
+        """The flusher ticks now rather than at its next interval."""
         try:
             self._wake.release()
         except RuntimeError:
@@ -183,6 +197,9 @@ class Transport:
         self.stop()
         if self.lock.acquire(timeout=0.5):
             try:
+                if self.sock is None:
+                    self.next_attempt = 0.0  # a last try, whatever the backoff says
+                    self._connect_if_due()
                 self.aggregate.harvest()
                 self._pack_task_ends()
                 self._pack_samples()
@@ -252,6 +269,20 @@ class Transport:
             with self.lock:
                 self._check_alive()
             self.housekeeping()
+        with self.lock:
+            self._read_commands()
+            commands, self.commands = self.commands, []
+        for packet in commands:
+            self._dispatch(packet)
+        self.on_tick()
+
+    def _dispatch(self, packet: bytes) -> None:
+        try:
+            command = json.loads(packet)
+        except ValueError:
+            return
+        if isinstance(command, dict) and command.get("v") == PROTOCOL_VERSION:
+            self.on_command(command)
 
     # --- under self.lock ----------------------------------------------------
 
@@ -384,19 +415,25 @@ class Transport:
             print(text, file=sys.stderr)
 
     def _check_alive(self) -> None:
-        if self.sock is None:
-            return
-        try:
-            if self.sock.recv(1, _MSG_DONTWAIT) == b"":
+        self._read_commands()
+        if self.sock is not None and self.proven:
+            self.backoff = MIN_BACKOFF_SECONDS
+
+    def _read_commands(self) -> None:
+        """Reads what ramflowd sent (commands) until nothing waits; end of
+        stream or an error closes the connection."""
+        while self.sock is not None and len(self.commands) < COMMANDS_WAITING:
+            try:
+                packet = self.sock.recv(COMMAND_BYTES, _MSG_DONTWAIT)
+            except BlockingIOError:
+                return
+            except OSError:
                 self._disconnect()
                 return
-        except BlockingIOError:
-            pass
-        except OSError:
-            self._disconnect()
-            return
-        if self.proven:
-            self.backoff = MIN_BACKOFF_SECONDS
+            if packet == b"":
+                self._disconnect()
+                return
+            self.commands.append(packet)
 
     def _disconnect(self) -> None:
         try:

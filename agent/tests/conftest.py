@@ -14,7 +14,7 @@ import tempfile
 import textwrap
 import threading
 import time
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Sequence
 
 import pytest
 
@@ -48,6 +48,11 @@ class Connection:
         self.messages: List[dict] = []
         self.closed = False
         self.board_fd: Optional[int] = None  # the last task board passed (kept, as ramflowd keeps it)
+        self.sock: Optional[socket.socket] = None
+
+    def send(self, message: dict) -> None:
+        """A command to the agent (protocol 3: ramflowd's `capture`)."""
+        self.sock.send(json.dumps(dict(message, v=3)).encode())
 
     def of_type(self, kind: str) -> List[dict]:
         return [m for m in self.messages if m["type"] == kind]
@@ -151,6 +156,7 @@ class Sidecar:
             creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
             pid, uid, _gid = struct.unpack("3i", creds)
             conn = Connection(pid, uid)
+            conn.sock = sock
             with self._cond:
                 self.connections.append(conn)
                 self._cond.notify_all()
@@ -212,15 +218,15 @@ class Sidecar:
 
 
 class Worker:
-    """A real Python process running an agent scenario."""
+    """A real Python process running an agent scenario (`args`: its sys.argv[1:])."""
 
     def __init__(self, script: str, socket_path: str, env: Optional[Dict[str, str]] = None,
-                 sitecustomize: bool = False) -> None:
+                 sitecustomize: bool = False, args: Sequence[str] = ()) -> None:
         full_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "RAMFLOW_SOCKET": socket_path,
                     "PYTHONPATH": os.pathsep.join([
                         os.path.join(AGENT_DIR, "sitecustomize") if sitecustomize else AGENT_DIR, TESTS_DIR])}
         full_env.update(env or {})
-        self.proc = subprocess.Popen([PYTHON, "-c", textwrap.dedent(script)], env=full_env,
+        self.proc = subprocess.Popen([PYTHON, "-c", textwrap.dedent(script), *args], env=full_env,
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)
 

@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "app/capture_command.h"
 #include "app/cli.h"
 #include "app/daemon_runtime.h"
 #include "app/load_config.h"
@@ -83,6 +84,7 @@ int main(int argc, char** argv, char** envp) {
   if (cl.command == "run") return run_command(cl, config);
   if (cl.command == "recommend") return recommend_command(cl);
   if (cl.command == "report") return report_command(cl);
+  if (cl.command == "capture") return capture_command(cl, config);
   std::cerr << "ramflowd: the " << cl.command << " command is not available in this build yet\n";
   return kExitUsage;
 }

@@ -8,11 +8,12 @@
 namespace ramflow::app {
 namespace {
 
-const std::set<std::string> kCommands = {"serve", "run", "recommend", "report", "webhook"};
+const std::set<std::string> kCommands = {"serve", "run", "recommend", "report", "capture", "webhook"};
 // Flags of the subcommands themselves (not daemon options).
 const std::set<std::string> kCommandFlags = {
     "config", "url", "prometheus", "selector", "output", "report", "suffix", "memory-limit",
-    "prometheus-token-file", "prometheus-user", "prometheus-password-file", "prometheus-tenant"};
+    "prometheus-token-file", "prometheus-user", "prometheus-password-file", "prometheus-tenant",
+    "pid", "tasks", "seconds"};
 
 }  // namespace
 
@@ -61,6 +62,9 @@ CommandLine parse_command_line(int argc, char** argv) {
       else if (name == "report") cl.report = value;
       else if (name == "suffix") cl.suffix = value;
       else if (name == "memory-limit") cl.memory_limit = value;
+      else if (name == "pid") cl.pid = value;
+      else if (name == "tasks") cl.tasks = value;
+      else if (name == "seconds") cl.seconds = value;
     } else {
       cl.options.emplace_back(name, value);
     }
@@ -90,7 +94,12 @@ std::string usage() {
          "      --prometheus-user USER             basic auth, with --prometheus-password-file FILE\n"
          "      --prometheus-tenant ID             send X-Scope-OrgID: ID (Mimir, Cortex, Thanos Receive)\n"
          "  ramflowd report --url http://HOST:PORT --output FILE.html|FILE.json\n"
-         "                                             save the report of a running sidecar\n"
+         "                                             save the report of a running sidecar; prints\n"
+         "                                             its latest allocation-site captures\n"
+         "  ramflowd capture --pid N [--tasks N | --seconds T] [--url unix:PATH] [--output text|json]\n"
+         "                                             record the allocation sites that grow in worker N for one\n"
+         "                                             window (tracemalloc, through its agent) and print them; asks\n"
+         "                                             the ramflowd serving here on its control socket\n"
          "  ramflowd webhook --tls-cert FILE --tls-key FILE [options]\n"
          "                                             the admission webhook that adds ramflow to annotated pods\n"
          "  ramflowd --version | --help\n"

@@ -1,4 +1,4 @@
-// The command line: `ramflowd [serve|run|recommend|report|webhook] [options] [-- CMD ARGS...]`.
+// The command line: `ramflowd [serve|run|recommend|report|capture|webhook] [options] [-- CMD ARGS...]`.
 #pragma once
 
 #include <string>
@@ -10,7 +10,10 @@ struct CommandLine {
   std::string command = "serve";
   std::vector<std::pair<std::string, std::string>> options;  // daemon options, in order
   std::string config_file;                                   // --config
-  std::string url;                                           // recommend/report --url
+  std::string url;                                           // recommend/report --url, capture --url unix:PATH
+  std::string pid;                                           // capture --pid
+  std::string tasks;                                         // capture --tasks
+  std::string seconds;                                       // capture --seconds
   std::string prometheus;                                    // recommend --prometheus
   std::string selector;                                      // recommend --selector
   std::string prometheus_token_file;                         // recommend --prometheus-token-file

@@ -10,6 +10,7 @@
 
 #include "app/prometheus_auth.h"
 #include "export/prometheus/recorded_series.h"
+#include "export/report/capture_json.h"
 #include "export/report/html_report.h"
 #include "export/report/readout.h"
 
@@ -18,6 +19,9 @@ namespace {
 
 constexpr int kExitUsage = 2;
 constexpr int kExitUnavailable = 1;
+constexpr std::size_t kCapturesPrinted = 3;
+
+using nlohmann::json;
 
 struct Endpoint {
   std::string base;  // scheme://host:port
@@ -158,6 +162,11 @@ int report_command(const CommandLine& cl) {
       return kExitUnavailable;
     }
     std::cout << "wrote " << cl.output << "\n";
+    // The lines that grew, where people look first: the most recent captures.
+    const json& captures = report["execution_flow"].value("allocation_sites", json::array());
+    for (std::size_t i = 0; i < captures.size() && i < kCapturesPrinted; ++i) {
+      std::cout << exporter::format_capture_text(captures[i], 3);
+    }
     return 0;
   } catch (const std::invalid_argument& e) {
     std::cerr << "ramflowd report: " << e.what() << "\n";

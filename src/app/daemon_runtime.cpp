@@ -8,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "app/control_socket.h"
 #include "app/report_options.h"
 #include "app/version.h"
 #include "bpf/oom_watcher.h"
@@ -39,17 +40,22 @@ struct DaemonRuntime::Parts {
         sink(agents),
         socket({c.socket.empty() ? ingest::default_socket_path() : c.socket, 0660, c.allowed_uids,
                 c.max_processes * 4},
-               sink) {}
+               sink),
+        control(control_socket_path(c), cycle) {
+    cycle.captures().set_sender([this](pid_t pid, const std::string& packet) { return socket.send(pid, packet); });
+  }
 
   config::Config config;
   model::AgentRegistry agents;
   daemon::Cycle cycle;
   daemon::AgentSink sink;
   ingest::SocketServer socket;
+  app::ControlSocket control;
   std::unique_ptr<bpf::OomWatcher> watcher;
   exporter::HostFacts host = exporter::read_host_facts();
   exporter::HttpServer http{http_limits()};
   bool socket_running = false;
+  bool control_running = false;
 
   std::thread sampling;
   std::mutex wake_mu;
@@ -133,6 +139,12 @@ std::string DaemonRuntime::start() {
   } else {
     p.socket_running = true;
     spdlog::info("agent socket listening on {}", p.socket.path());
+    if (auto err = p.control.start()) {
+      spdlog::error("control socket disabled: {} — ramflowd capture will not reach this sidecar", *err);
+    } else {
+      p.control_running = true;
+      spdlog::info("control socket (ramflowd capture) listening on {}", control_socket_path(p.config));
+    }
   }
   p.stopping = false;
   p.sampling = std::thread([this] { sampling_loop(); });
@@ -211,6 +223,7 @@ nlohmann::json DaemonRuntime::final_report(const std::string& source) {
     }
     final.oom_kills = latest->oom_kills;
     final.oom_counts = latest->oom_counts;
+    final.captures = latest->captures;
   }
   auto agents = parts_->agents.view();
   final.functions = std::move(agents.functions);
@@ -248,6 +261,8 @@ void DaemonRuntime::stop() {
   Parts& p = *parts_;
   if (p.watcher) p.watcher->stop();
   p.http.stop();
+  if (p.control_running) p.control.stop();
+  p.control_running = false;
   if (p.socket_running) p.socket.stop();
   p.socket_running = false;
   {

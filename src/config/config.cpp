@@ -219,6 +219,32 @@ const std::vector<Option>& options() {
       {"oom-risk-margin", "RATIO", "non-reclaimable margin below which the pod is at OOM risk (default 0.1)",
        [](Config& c, std::string_view v) { return set_real(c.oom_risk_margin, v, 0, 1, "a ratio"); },
        [](const Config& c) { return show_number(c.oom_risk_margin); }},
+      {"capture-auto", "true|false", "capture allocation sites automatically when a leak turns high and before an OOM kill (default true)",
+       [](Config& c, std::string_view v) -> std::string {
+         auto b = parse_bool(v);
+         if (!b) return "true or false";
+         c.capture_auto = *b;
+         return {};
+       },
+       [](const Config& c) { return std::string(c.capture_auto ? "true" : "false"); }},
+      {"capture-every", "DURATION", "automatic allocation-site captures: at most one per process per this (default 1h)",
+       [](Config& c, std::string_view v) { return set_duration(c.capture_every, v, milliseconds(60'000), milliseconds(7 * 86'400'000LL)); },
+       [](const Config& c) { return format_duration(c.capture_every); }},
+      {"capture-tasks", "N", "an allocation-site window ends after N tasks (default 20; a leak's window is sized from its rate)",
+       [](Config& c, std::string_view v) { return set_count(c.capture_tasks, v, 1, 100000); },
+       [](const Config& c) { return std::to_string(c.capture_tasks); }},
+      {"capture-seconds", "DURATION", "... or after this long, at the next task end (default 60s)",
+       [](Config& c, std::string_view v) { return set_duration(c.capture_seconds, v, milliseconds(1000), milliseconds(3'600'000)); },
+       [](const Config& c) { return format_duration(c.capture_seconds); }},
+      {"capture-frames", "N", "traceback depth tracemalloc records during a capture (default 8; cost grows with it)",
+       [](Config& c, std::string_view v) { return set_count(c.capture_frames, v, 1, 64); },
+       [](const Config& c) { return std::to_string(c.capture_frames); }},
+      {"capture-oom-within", "DURATION", "capture allocation sites when the pod is at OOM risk and its time to OOM is under this (default 5m)",
+       [](Config& c, std::string_view v) { return set_duration(c.capture_oom_within, v, milliseconds(10'000), milliseconds(3'600'000)); },
+       [](const Config& c) { return format_duration(c.capture_oom_within); }},
+      {"control-socket", "PATH", "Unix socket of `ramflowd capture` (default control.sock beside the agent socket; ramflowd's own UID only)",
+       [](Config& c, std::string_view v) { return set_path(c.control_socket, v); },
+       [](const Config& c) { return c.control_socket; }},
       {"show-command-lines", "true|false", "show workers' command lines in the report as they are; default false: URL credentials, password-like options and secret-looking variables are replaced by *** (docs/security.md)",
        [](Config& c, std::string_view v) -> std::string {
          auto b = parse_bool(v);

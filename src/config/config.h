@@ -51,6 +51,14 @@ struct Config {
   std::chrono::milliseconds bucket{60000};
   double greedy_mib_per_second = thresholds::kGreedyMiBPerSecond;
   double oom_risk_margin = thresholds::kOomRiskNonreclaimableMargin;
+  // allocation-site captures (docs/allocation-sites.md)
+  bool capture_auto = true;  // when a leak turns high, and before an OOM kill
+  std::chrono::seconds capture_every{3600};  // automatic captures: at most one per process per this
+  std::size_t capture_tasks = 20;            // a window ends after this many tasks ...
+  std::chrono::milliseconds capture_seconds{60000};  // ... or this long, whichever first
+  std::size_t capture_frames = 8;            // tracemalloc's traceback depth
+  std::chrono::seconds capture_oom_within{300};  // pre-OOM capture: time to OOM under this
+  std::string control_socket;  // empty: control.sock beside the agent socket
   // output
   bool show_command_lines = false;  // workers' command lines unredacted in the report
   // logging

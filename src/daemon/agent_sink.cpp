@@ -53,6 +53,43 @@ bool log_now(std::atomic<double>& last, double now) {
 
 constexpr const char* kOverCapacity = "over_capacity";
 
+model::CaptureStatus status_of(ingest::CaptureStatus s) {
+  switch (s) {
+    case ingest::CaptureStatus::running: return model::CaptureStatus::running;
+    case ingest::CaptureStatus::done: return model::CaptureStatus::done;
+    case ingest::CaptureStatus::refused: return model::CaptureStatus::refused;
+    case ingest::CaptureStatus::failed: return model::CaptureStatus::failed;
+  }
+  return model::CaptureStatus::failed;
+}
+
+model::AllocationCapture capture_of(pid_t pid, const ingest::AllocationSites& a) {
+  model::AllocationCapture c;
+  c.id = a.id;
+  c.pid = pid;
+  c.reason = analysis::capture_reason_from_string(a.why).value_or(analysis::CaptureReason::on_demand);
+  c.status = status_of(a.status);
+  c.error = a.error;
+  c.tasks_wanted = a.tasks_wanted;
+  c.seconds_wanted = a.seconds_wanted;
+  c.frames = a.frames;
+  c.tracing = a.tracing;
+  c.started = a.started;
+  c.ended = a.ended.value_or(0);
+  c.ended_by = a.ended_by;
+  c.tasks = a.tasks;
+  c.rss_growth = a.rss_growth;
+  c.anon_growth = a.anon_growth;
+  c.traced_growth = a.traced_growth;
+  c.tracemalloc_growth = a.tracemalloc_growth;
+  for (const auto& s : a.sites) {
+    model::CaptureSite site{s.bytes, s.blocks, s.code, {}, s.site};
+    for (const auto& f : s.frames) site.frames.push_back({f.file, f.line, f.function});
+    c.sites.push_back(std::move(site));
+  }
+  return c;
+}
+
 }  // namespace
 
 void add_known_labels(model::AgentCounters& counters) {
@@ -159,6 +196,10 @@ void AgentSink::on_message(const ingest::Peer& peer, const ingest::Envelope& env
           [&](const ingest::NetSelfTable& t) {
             registry_.accepted("net_self");
             registry_.net_self(pid, stats_of(t.rows), t.since_ready, unix_now());
+          },
+          [&](const ingest::AllocationSites& a) {
+            registry_.accepted("allocation_sites");
+            registry_.capture_report(capture_of(pid, a));
           },
           [&](const ingest::Heartbeat& h) {
             registry_.accepted("heartbeat");

@@ -61,7 +61,13 @@ Analyzer::ProcessMemo Analyzer::new_memo(std::uint64_t start_ticks) const {
 
 Analyzer::CgroupMemo Analyzer::new_cgroup_memo() const {
   CgroupMemo m{analysis::NonReclaimableHistory(),
-               analysis::BucketSeries(seconds(config_.bucket), kPeaksKept, analysis::BucketReduce::maximum)};
+               analysis::BucketSeries(seconds(config_.bucket), kPeaksKept, analysis::BucketReduce::maximum),
+               0,
+               false,
+               0,
+               0,
+               {},
+               std::nullopt};
   return m;
 }
 
@@ -223,13 +229,22 @@ void Analyzer::analyze_process(model::ProcessView& p, const model::ProcessView* 
 void Analyzer::remember_exit(const model::ProcessFacts& gone, const model::AgentView& agents, double now) {
   auto it = processes_.find(gone.pid);
   if (it == processes_.end() || it->second.start_ticks != gone.start_ticks || it->second.last.pid == 0) return;
+  auto final_agent = agents.processes.find(gone.pid);
+  if (final_agent != agents.processes.end() && final_agent->second.tasks_ended != it->second.last.tasks_ended) {
+    // What its agent sent as it left (a recycled child's last task ends) counts
+    // in its verdicts; a child's layers stay those measured beside its main.
+    model::ProcessView view{gone, final_agent->second, it->second.last.worker, it->second.last.role, {}};
+    const auto layers = it->second.last.analysis.layers;
+    analyze_process(view, nullptr, now);
+    if (view.role == ProcessRole::child) it->second.last.analysis.layers = layers;
+  }
   model::ExitedProcess record = it->second.last;
   record.ended = now;
   record.group_main = it->second.group_main;
   record.cmdline = gone.cmdline;
   record.timeline = model::last_of(gone.timeline, kExitedPointsKept);
-  if (auto a = agents.processes.find(gone.pid); a != agents.processes.end()) {
-    model::AgentFacts agent = a->second;
+  if (final_agent != agents.processes.end()) {
+    model::AgentFacts agent = final_agent->second;
     agent.connected = false;
     agent.task_ends = model::last_of(agent.task_ends, kExitedTasksKept);
     agent.task_starts = model::RingBuffer<model::TaskStart>(1);
@@ -237,6 +252,12 @@ void Analyzer::remember_exit(const model::ProcessFacts& gone, const model::Agent
     record.agent = std::move(agent);
   }
   if (gone.status) record.peak_rss_bytes = std::max<std::uint64_t>(record.peak_rss_bytes, gone.status->vm_hwm);
+  if (record.agent) {
+    // A process may outgrow its last sample before it leaves: its task ends saw that RSS.
+    record.agent->task_ends.for_each([&](const model::TaskEnd& e) {
+      record.peak_rss_bytes = std::max(record.peak_rss_bytes, std::max(e.rss_after, e.exact_peak.value_or(0)));
+    });
+  }
   auto group = groups_.find(it->second.group_main);
   if (group != groups_.end()) {
     group->second.largest_vmhwm = std::max(group->second.largest_vmhwm, static_cast<double>(record.peak_rss_bytes));

@@ -2,6 +2,8 @@
 
 #include "daemon/restore_budget.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <chrono>
 
@@ -32,6 +34,7 @@ Cycle::Cycle(const config::Config& config, model::AgentRegistry& agents)
       agents_(agents),
       sampler_(config),
       analyzer_(config),
+      captures_(config),
       // ramflowd's own memory bounds what reading the state back may take.
       state_(config.state_dir, state_restore_budget("/proc", "/sys/fs/cgroup")),
       configuration_(std::make_shared<model::Configuration>(configuration_of(config))) {}
@@ -45,6 +48,7 @@ void Cycle::run_once() {
   snap->ebpf_active = ebpf_active_;
   snap->ebpf_status = ebpf_status_;
   oom_.update(*snap, vanished, agents);
+  captures_.update(*snap, agents_.take_capture_reports());
   for (const auto& p : vanished) {
     if (!sampler_.watches(p.pid)) agents_.forget(p.pid);  // the pid was not reused meanwhile
   }
@@ -56,7 +60,7 @@ void Cycle::run_once() {
 void Cycle::persist(model::Snapshot& snap, bool force) {
   if (!state_.enabled()) return;
   state_.save_if_changed(analyzer_.generation(), [this] { return analyzer_.save_state(); }, oom_.save_state(), snap.time,
-                         force);
+                         force, captures_.state_json());
   snap.state_file = state_.status();
 }
 
@@ -102,13 +106,18 @@ void Cycle::restore_state() {
     analyzer_.restore(analysis, unix_now());
     oom_.restore(oom_json, &error);
   });
+  // Captures are restored apart: a part that cannot be read costs only them.
+  if (const std::string& captures = state_.restored_captures(); !captures.empty()) {
+    std::string error;
+    if (!captures_.restore(captures, &error)) spdlog::warn("{}; starting without them", error);
+  }
 }
 
 void Cycle::flush_state() {
   auto snap = latest();
   if (!state_.enabled() || !snap) return;
   state_.save_if_changed(analyzer_.generation(), [this] { return analyzer_.save_state(); }, oom_.save_state(), snap->time,
-                         /*force=*/true);
+                         /*force=*/true, captures_.state_json());
 }
 
 }  // namespace ramflow::daemon

@@ -26,6 +26,7 @@
 #include "bpf/oom_watcher.h"
 #include "config/config.h"
 #include "daemon/analyzer.h"
+#include "daemon/capture_book.h"
 #include "daemon/oom_forensics.h"
 #include "daemon/sampler.h"
 #include "daemon/state_store.h"
@@ -53,6 +54,10 @@ class Cycle {
   bool is_watched(pid_t pid) const;
   void on_oom_event(const bpf::OomEvent& event);
 
+  // Allocation-site captures: asked on demand from any thread, started and
+  // followed by run_once().
+  CaptureBook& captures() { return captures_; }
+
   // The state file: taken back at start, written at the end (SIGTERM).
   void restore_state();
   void flush_state();
@@ -67,6 +72,7 @@ class Cycle {
   Sampler sampler_;
   Analyzer analyzer_;
   OomForensics oom_;
+  CaptureBook captures_;
   StateStore state_;
   const std::shared_ptr<const model::Configuration> configuration_;
   bool ebpf_active_ = false;

@@ -45,7 +45,10 @@ void OomForensics::update(model::Snapshot& snap, const std::vector<model::Proces
     w.start_time = p.start_ticks;
     w.comm = p.comm;
     w.cgroup = p.cgroup;
-    w.last_rss = p.status ? p.status->vm_rss : (p.timeline.empty() ? 0 : p.timeline.back().rss);
+    // The newest reading that saw memory: a sample taken while the kernel was
+    // tearing the victim down reads a status without VmRSS, i.e. 0.
+    w.last_rss = p.status ? p.status->vm_rss : 0;
+    for (std::size_t i = p.timeline.size(); w.last_rss == 0 && i > 0; --i) w.last_rss = p.timeline[i - 1].rss;
     auto a = agents.processes.find(p.pid);
     if (a != agents.processes.end()) w.task = a->second.current_task;
     auto v = last_verdicts_.find(p.pid);

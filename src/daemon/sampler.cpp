@@ -212,8 +212,12 @@ bool Sampler::read_process(model::ProcessFacts& p, double now) {
   p.max_sampled_rss = std::max(p.max_sampled_rss, rss);
   p.timeline.push({now, rss});
   // A process rarely changes cgroup (a restarted container is a new process):
-  // re-read /proc/PID/cgroup on first sight and then every kCgroupRecheckSeconds.
-  if (p.cgroup.empty() || now - p.cgroup_resolved >= kCgroupRecheckSeconds) {
+  // re-read /proc/PID/cgroup on first sight and then every kCgroupRecheckSeconds,
+  // and at once after an exec (a shell that moved itself into a cgroup, then exec'd
+  // the worker, was first seen in its old cgroup).
+  const bool execed = !p.status->name.empty() && !p.comm.empty() && p.status->name != p.comm;
+  if (execed) p.comm = p.status->name;
+  if (execed || p.cgroup.empty() || now - p.cgroup_resolved >= kCgroupRecheckSeconds) {
     p.cgroup = resolve_cgroup(p.pid);
     p.cgroup_resolved = now;
   }

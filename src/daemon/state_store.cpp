@@ -123,7 +123,7 @@ bool StateStore::load(const Apply& apply) {
   }
   try {
     analysis::AnalysisState state;
-    std::string oom;
+    std::string oom, captures;
     double written_at = 0;
     {
       std::string text{std::istreambuf_iterator<char>(in), {}};
@@ -134,9 +134,11 @@ bool StateStore::load(const Apply& apply) {
       if (!j.contains("analysis") || !j.contains("oom")) throw std::invalid_argument("analysis or oom part missing");
       state = analysis::analysis_state_from_json(j["analysis"]);
       oom = j["oom"].dump();
+      captures = j.contains("captures") ? j["captures"].dump() : std::string();
       if (j.contains("written_at") && j["written_at"].is_number()) written_at = j["written_at"].get<double>();
     }  // the document is freed before the parts are applied
     apply(state, oom);
+    restored_captures_ = std::move(captures);
     spdlog::info("restored the state saved at {:.0f} from {}: {} processes, {} cgroups", written_at, path(),
                  state.processes.size(), state.cgroups.size());
     return true;
@@ -181,9 +183,11 @@ bool StateStore::write(const std::string& text, std::string* error) {
 }
 
 void StateStore::save_if_changed(std::uint64_t generation, const std::function<analysis::AnalysisState()>& analysis,
-                                 const std::string& oom_json, double now, bool force) {
+                                 const std::string& oom_json, double now, bool force, std::string_view captures_json) {
   if (!enabled()) return;
-  if (!failing_ && written_generation_ == generation && written_oom_ == oom_json) return;
+  if (!failing_ && written_generation_ == generation && written_oom_ == oom_json && written_captures_ == captures_json) {
+    return;
+  }
   const double started = steady_seconds();
   if (!force && started < next_allowed_) return;
   const double cpu_started = thread_cpu_seconds();
@@ -195,7 +199,9 @@ void StateStore::save_if_changed(std::uint64_t generation, const std::function<a
                                     {"analysis", analysis::to_json(analysis())}}
                          .dump();
   text.pop_back();  // the closing brace
-  text.append(",\"oom\":").append(oom_json).push_back('}');
+  text.append(",\"oom\":").append(oom_json);
+  if (!captures_json.empty()) text.append(",\"captures\":").append(captures_json);
+  text.push_back('}');
   std::string error;
   bool written = false;
   if (text.size() > max_file_bytes()) {
@@ -222,6 +228,7 @@ void StateStore::save_if_changed(std::uint64_t generation, const std::function<a
   failing_ = false;
   written_generation_ = generation;
   written_oom_ = oom_json;
+  written_captures_ = captures_json;
   status_.last_write = now;
 }
 

@@ -64,8 +64,11 @@ class StateStore {
   // Writes when `generation` or `oom_json` (OomTracker::to_json's text, which
   // goes into the file as it is) differs from what was last written
   // and the cost rule above allows it; `force` (at SIGTERM) skips the rule.
+  // `captures_json` (the capture book's part) is written beside them when not empty.
   void save_if_changed(std::uint64_t generation, const std::function<analysis::AnalysisState()>& analysis,
-                       const std::string& oom_json, double now, bool force = false);
+                       const std::string& oom_json, double now, bool force = false, std::string_view captures_json = {});
+  // The "captures" part of the last state restored, as text; empty when it had none.
+  const std::string& restored_captures() const { return restored_captures_; }
 
   model::StateFileStatus status() const { return status_; }
 
@@ -79,6 +82,8 @@ class StateStore {
   RestoreBudget restore_budget_;
   std::optional<std::uint64_t> written_generation_;
   std::string written_oom_;
+  std::string written_captures_;
+  std::string restored_captures_;
   bool failing_ = false;
   double next_allowed_ = 0;  // steady-clock seconds
   model::StateFileStatus status_;

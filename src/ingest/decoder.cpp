@@ -344,6 +344,88 @@ Heartbeat decode_heartbeat(const Fields& m) {
   return h;
 }
 
+CaptureStatus capture_status(JsonReader& r) {
+  std::string status = text(r, kMaxStringBytes);
+  if (status == "running") return CaptureStatus::running;
+  if (status == "done") return CaptureStatus::done;
+  if (status == "refused") return CaptureStatus::refused;
+  if (status == "failed") return CaptureStatus::failed;
+  reject(RejectReason::unknown_type);
+}
+
+// [bytes, blocks, code, [[file, line, function], ...], site]
+AllocationSite decode_site(JsonReader& r) {
+  AllocationSite s;
+  begin_array(r);
+  element(r);
+  s.bytes = signed_number(r, kMaxBytesValue);
+  if (s.bytes <= 0) reject(RejectReason::absurd_value);
+  element(r);
+  s.blocks = signed_number(r, kMaxBytesValue);
+  element(r);
+  s.code = text(r, kMaxStringBytes);
+  element(r);
+  begin_array(r);
+  while (r.next_element()) {
+    if (s.frames.size() == kMaxSiteFrames) reject(RejectReason::over_limit);
+    SiteFrame f;
+    begin_array(r);
+    element(r);
+    f.file = text(r, kMaxLabelBytes);
+    element(r);
+    f.line = static_cast<std::uint32_t>(unsigned_number(r, 1u << 30));
+    element(r);
+    f.function = text(r, kMaxStringBytes);
+    if (r.next_element()) reject(RejectReason::malformed);
+    s.frames.push_back(std::move(f));
+  }
+  element(r);
+  s.site = static_cast<std::uint32_t>(unsigned_number(r, kMaxSiteFrames));
+  if (r.next_element()) reject(RejectReason::malformed);
+  if (s.frames.empty() || s.site >= s.frames.size()) reject(RejectReason::malformed);
+  return s;
+}
+
+AllocationSites decode_allocation_sites(const Fields& m) {
+  AllocationSites a;
+  auto r = m.at("id");
+  a.id = text(r, kMaxCaptureIdBytes);
+  if (a.id.empty()) reject(RejectReason::malformed);
+  r = m.at("why");
+  a.why = text(r, kMaxStringBytes);
+  r = m.at("status");
+  a.status = capture_status(r);
+  r = m.at("error");
+  a.error = optional_text(r, kMaxStringBytes);
+  r = m.at("tasks_wanted");
+  a.tasks_wanted = unsigned_number(r, kMaxCaptureTasks);
+  r = m.at("seconds_wanted");
+  a.seconds_wanted = seconds(r, kMaxCaptureSeconds);
+  r = m.at("frames");
+  a.frames = static_cast<std::uint32_t>(unsigned_number(r, kMaxSiteFrames));
+  r = m.at("tracing");
+  a.tracing = optional_text(r, kMaxStringBytes);
+  r = m.at("started");
+  a.started = seconds(r, kMaxWallTime);
+  r = m.at("ended");
+  if (!r.read_null()) a.ended = seconds(r, kMaxWallTime);
+  r = m.at("ended_by");
+  a.ended_by = optional_text(r, kMaxStringBytes);
+  r = m.at("tasks");
+  a.tasks = unsigned_number(r, kMaxSeq);
+  for (auto [key, field] : {std::pair{"rss_growth", &a.rss_growth}, {"anon_growth", &a.anon_growth},
+                            {"traced_growth", &a.traced_growth}, {"tracemalloc_growth", &a.tracemalloc_growth}}) {
+    if (auto f = m.find(key)) *field = optional_signed(*f, kMaxBytesValue);
+  }
+  r = m.at("sites");
+  begin_array(r);
+  while (r.next_element()) {
+    if (a.sites.size() == kMaxCaptureSites) reject(RejectReason::over_limit);
+    a.sites.push_back(decode_site(r));
+  }
+  return a;
+}
+
 std::vector<Envelope> decode_object(std::string_view packet) {
   if (JsonReader(packet).peek() != '{') reject(RejectReason::malformed);
   Fields m(packet);
@@ -399,6 +481,8 @@ std::vector<Envelope> decode_object(std::string_view packet) {
     std::string from = text(since, kMaxStringBytes);
     if (from != "ready" && from != "start") reject(RejectReason::malformed);
     out.push_back({seq, version, NetSelfTable{from == "ready", decode_rows(m, kMaxNetSelfRows)}});
+  } else if (type == "allocation_sites" && version >= 3) {
+    out.push_back({seq, version, decode_allocation_sites(m)});
   } else {
     reject(RejectReason::unknown_type);
   }

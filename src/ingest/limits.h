@@ -18,5 +18,10 @@ inline constexpr double kMaxWallTime = 1ULL << 33;           // Unix seconds, ye
 inline constexpr std::size_t kMaxNetSelfRows = 64;           // rows of one "net_self"
 inline constexpr std::uint64_t kMaxBytesSum = 1ULL << 62;    // a sum of sizes over many calls
 inline constexpr double kMaxSecondsSum = 1e12;               // a sum of durations over many calls
+inline constexpr std::size_t kMaxCaptureSites = 50;          // sites of one "allocation_sites"
+inline constexpr std::size_t kMaxSiteFrames = 64;            // frames of one site's traceback
+inline constexpr std::size_t kMaxCaptureIdBytes = 64;        // a capture's id
+inline constexpr std::uint64_t kMaxCaptureTasks = 100000;    // tasks a window may wait for
+inline constexpr double kMaxCaptureSeconds = 3600;           // seconds a window may last
 
 }  // namespace ramflow::ingest

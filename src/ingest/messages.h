@@ -117,7 +117,45 @@ struct NetSelfTable {
   std::vector<FunctionFigures> rows;
 };
 
-using Message = std::variant<Hello, Phase, TaskStart, CallRecord, Heartbeat, FunctionDeltas, NetSelfTable>;
+// Version 3: an allocation-site capture's state or result (docs/allocation-sites.md).
+enum class CaptureStatus : std::uint8_t { running, done, refused, failed };
+
+struct SiteFrame {
+  std::string file;      // relative to its sys.path entry where one matches
+  std::uint32_t line = 0;
+  std::string function;  // qualified name; empty when the source was not readable
+};
+
+// A line whose allocations grew during the window, with the tracebacks that
+// met there summed (frees included).
+struct AllocationSite {
+  std::int64_t bytes = 0;   // grown, > 0
+  std::int64_t blocks = 0;  // allocations still alive minus those freed (may be negative)
+  std::string code;         // the site's source line
+  std::vector<SiteFrame> frames;  // the largest contributor's traceback, most recent first
+  std::uint32_t site = 0;         // index of the site in frames (the application's first frame)
+};
+
+struct AllocationSites {
+  std::string id;
+  std::string why;
+  CaptureStatus status = CaptureStatus::running;
+  std::string error;
+  std::uint64_t tasks_wanted = 0;
+  double seconds_wanted = 0;
+  std::uint32_t frames = 0;  // tracemalloc's traceback depth in force
+  std::string tracing;       // "agent" (started and stopped by it), "application", or ""
+  double started = 0;
+  std::optional<double> ended;
+  std::string ended_by;      // "tasks", "seconds", "deadline", "exit", or ""
+  std::uint64_t tasks = 0;   // tasks ended in the window
+  // Done: growth over the window (bytes, signed).
+  std::optional<std::int64_t> rss_growth, anon_growth, traced_growth, tracemalloc_growth;
+  std::vector<AllocationSite> sites;  // the largest first
+};
+
+using Message =
+    std::variant<Hello, Phase, TaskStart, CallRecord, Heartbeat, FunctionDeltas, NetSelfTable, AllocationSites>;
 
 // seq numbers events per connection, from 0; a batch of n records uses seq..seq+n-1.
 struct Envelope {

@@ -16,30 +16,13 @@
 #include <system_error>
 
 #include "ingest/decoder.h"
-#include "ingest/socket_directory.h"
 #include "ingest/task_board.h"
+#include "ingest/unix_listener.h"
 
 namespace ramflow::ingest {
 namespace {
 
 std::string errno_text() { return std::strerror(errno); }
-
-bool fill_address(const std::string& path, sockaddr_un& address) {
-  if (path.empty() || path.size() >= sizeof(address.sun_path)) return false;
-  address = {};
-  address.sun_family = AF_UNIX;
-  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
-  return true;
-}
-
-// True when some process accepts connections on the socket file at `path`.
-bool someone_listens(const sockaddr_un& address) {
-  int fd = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  bool listening = ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) == 0;
-  ::close(fd);
-  return listening;
-}
 
 }  // namespace
 
@@ -47,68 +30,28 @@ SocketServer::SocketServer(Options options, Sink& sink) : options_(std::move(opt
 
 SocketServer::~SocketServer() { stop(); }
 
-std::optional<std::string> SocketServer::prepare_path() {
-  sockaddr_un address;
-  if (!fill_address(options_.path, address)) {
-    return "socket path '" + options_.path + "' is empty or longer than " +
-           std::to_string(sizeof(address.sun_path) - 1) + " bytes — choose a shorter --socket path";
-  }
-  std::filesystem::path file(options_.path);
-  std::string parent = file.parent_path().empty() ? "." : file.parent_path().string();
-  name_ = file.filename().string();
-  auto directory = open_socket_directory(parent, !options_.allowed_uids.empty());
-  if (auto* error = std::get_if<std::string>(&directory)) return *error;
-  dir_fd_ = std::get<int>(directory);
-  struct stat st {};
-  if (::fstatat(dir_fd_, name_.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-    if (errno == ENOENT) return std::nullopt;
-    return "cannot inspect " + options_.path + ": " + errno_text();
-  }
-  if (!S_ISSOCK(st.st_mode)) {
-    return "refusing to replace " + options_.path + ": it is not a socket — remove it or choose another --socket path";
-  }
-  if (someone_listens(address)) {
-    return "another process is listening on " + options_.path + " — stop it or choose another --socket path";
-  }
-  if (::unlinkat(dir_fd_, name_.c_str(), 0) != 0) {
-    return "cannot remove the stale socket " + options_.path + ": " + errno_text();
-  }
-  return std::nullopt;
-}
-
 std::optional<std::string> SocketServer::start() {
   if (thread_.joinable()) return "the socket server is already running";
   if (options_.max_message_bytes == 0 || options_.max_message_bytes > kMaxMessageBytes) {
     return "max_message_bytes must be between 1 and " + std::to_string(kMaxMessageBytes);
   }
-  if (auto error = prepare_path()) {
-    stop();
-    return error;
-  }
-
-  sockaddr_un address;
-  fill_address(options_.path, address);
-  listen_fd_ = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (listen_fd_ < 0) return "cannot create a Unix socket: " + errno_text();
+  auto made = UnixListener::open({options_.path, options_.mode, !options_.allowed_uids.empty(), "--socket"});
+  if (auto* error = std::get_if<std::string>(&made)) return *error;
+  listener_ = std::move(std::get<UnixListener>(made));
+  listen_fd_ = listener_.fd();
   auto fail = [this](std::string message) {
     stop();
     return std::optional<std::string>(std::move(message));
   };
-  if (::bind(listen_fd_, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) != 0) {
-    return fail("cannot bind " + options_.path + ": " + errno_text() + " — check the directory's permissions");
-  }
-  bound_ = true;
-  // Relative to the checked directory and never through a symbolic link.
-  if (::fchmodat(dir_fd_, name_.c_str(), options_.mode, AT_SYMLINK_NOFOLLOW) != 0) {
-    return fail("cannot chmod " + options_.path + ": " + errno_text() + " — was the socket replaced?");
-  }
-  if (::listen(listen_fd_, 128) != 0) return fail("cannot listen on " + options_.path + ": " + errno_text());
-
   epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
   pause_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
   wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (epoll_fd_ < 0 || pause_fd_ < 0 || wake_fd_ < 0) return fail("cannot create epoll/eventfd: " + errno_text());
-  for (auto [set, fd] : {std::pair{epoll_fd_, listen_fd_}, {epoll_fd_, wake_fd_}, {pause_fd_, wake_fd_}}) {
+  command_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (epoll_fd_ < 0 || pause_fd_ < 0 || wake_fd_ < 0 || command_fd_ < 0) {
+    return fail("cannot create epoll/eventfd: " + errno_text());
+  }
+  for (auto [set, fd] : {std::pair{epoll_fd_, listen_fd_}, {epoll_fd_, wake_fd_}, {pause_fd_, wake_fd_},
+                         {epoll_fd_, command_fd_}}) {
     epoll_event event{};
     event.events = EPOLLIN;
     event.data.fd = fd;
@@ -126,9 +69,9 @@ void SocketServer::stop() {
     thread_.join();
   }
   while (!connections_.empty()) close_connection(connections_.begin()->first);
-  if (bound_) ::unlinkat(dir_fd_, name_.c_str(), 0);
-  bound_ = false;
-  for (int* fd : {&listen_fd_, &epoll_fd_, &pause_fd_, &wake_fd_, &dir_fd_}) {
+  listener_.close();
+  listen_fd_ = -1;
+  for (int* fd : {&epoll_fd_, &pause_fd_, &wake_fd_, &command_fd_}) {
     if (*fd >= 0) ::close(*fd);
     *fd = -1;
   }
@@ -161,7 +104,9 @@ void SocketServer::run() {
     for (int i = 0; i < n; ++i) {
       int fd = events[i].data.fd;
       if (fd == wake_fd_) return;
-      if (fd == listen_fd_) {
+      if (fd == command_fd_) {
+        send_queued();
+      } else if (fd == listen_fd_) {
         accept_all();
       } else {
         read_from(fd);
@@ -206,6 +151,10 @@ void SocketServer::accept_all() {
     Peer peer{credentials.pid, credentials.uid, credentials.gid, next_connection_id_++};
     connections_.emplace(fd, Connection{peer, 0});
     connection_count_.store(connections_.size());
+    {
+      std::lock_guard lock(outgoing_mu_);
+      latest_fd_[peer.pid] = fd;
+    }
     sink_.on_connect(peer);
   }
 }
@@ -310,11 +259,51 @@ void SocketServer::close_connection(int fd) {
   auto it = connections_.find(fd);
   if (it == connections_.end()) return;
   Peer peer = it->second.peer;
+  {
+    std::lock_guard lock(outgoing_mu_);
+    if (auto latest = latest_fd_.find(peer.pid); latest != latest_fd_.end() && latest->second == fd) {
+      latest_fd_.erase(latest);
+    }
+  }
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
   ::close(fd);
   connections_.erase(it);
   connection_count_.store(connections_.size());
   sink_.on_disconnect(peer);
+}
+
+}  // namespace ramflow::ingest
+
+namespace ramflow::ingest {
+
+bool SocketServer::send(pid_t pid, std::string packet) {
+  constexpr std::size_t kMaxWaiting = 64;
+  {
+    std::lock_guard lock(outgoing_mu_);
+    if (!latest_fd_.count(pid) || outgoing_.size() >= kMaxWaiting || command_fd_ < 0) return false;
+    outgoing_.emplace_back(pid, std::move(packet));
+  }
+  std::uint64_t one = 1;
+  [[maybe_unused]] auto written = ::write(command_fd_, &one, sizeof(one));
+  return true;
+}
+
+// On the server's thread: the fd in latest_fd_ is open until close_connection, which runs here too.
+void SocketServer::send_queued() {
+  std::uint64_t count = 0;
+  [[maybe_unused]] auto drained = ::read(command_fd_, &count, sizeof(count));
+  std::deque<std::pair<pid_t, std::string>> batch;
+  std::map<pid_t, int> fds;
+  {
+    std::lock_guard lock(outgoing_mu_);
+    batch.swap(outgoing_);
+    fds = latest_fd_;
+  }
+  for (const auto& [pid, packet] : batch) {
+    auto it = fds.find(pid);
+    if (it == fds.end()) continue;
+    ::send(it->second, packet.data(), packet.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  }
 }
 
 }  // namespace ramflow::ingest

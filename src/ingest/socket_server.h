@@ -16,6 +16,10 @@
 // max_message_bytes + 1 shared by all connections (a packet is read whole or
 // rejected as oversized), at most kReadsPerWake packets per connection per wake
 // so one flooding peer cannot starve the others.
+//
+// The other way, send() queues a command (ingest/commands.h) for a process's
+// connection; the server's thread writes it, non-blocking: a command the
+// agent's receive buffer cannot take is dropped, and whoever asked times out.
 #pragma once
 
 #include <sys/types.h>
@@ -24,6 +28,9 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -32,6 +39,7 @@
 
 #include "ingest/limits.h"
 #include "ingest/sink.h"
+#include "ingest/unix_listener.h"
 
 namespace ramflow::ingest {
 
@@ -55,12 +63,15 @@ class SocketServer {
   SocketServer(const SocketServer&) = delete;
   SocketServer& operator=(const SocketServer&) = delete;
 
-  // Checks the parent directory (ingest/socket_directory.h; created 0700 if
-  // missing), replaces a stale socket file (only a socket nobody listens on),
-  // binds, chmods and starts the thread.
+  // Makes the listening socket (ingest/unix_listener.h: the directory
+  // checked, a stale socket replaced) and starts the thread.
   // Returns an error message for the user, or nullopt on success.
   std::optional<std::string> start();
   void stop();
+
+  // Queues `packet` for the latest connection of `pid` (kernel pid); false
+  // when it has none now, or too many commands wait. Any thread.
+  bool send(pid_t pid, std::string packet);
 
   const std::string& path() const { return options_.path; }
   std::size_t connection_count() const { return connection_count_.load(); }
@@ -71,7 +82,6 @@ class SocketServer {
     std::uint64_t next_seq = 0;
   };
 
-  std::optional<std::string> prepare_path();
   void run();
   void accept_all();
   void read_from(int fd);
@@ -79,14 +89,13 @@ class SocketServer {
   void adopt_board(const Connection& connection, std::vector<int>& fds, bool truncated);
   void deliver(Connection& connection, std::string_view packet);
   void close_connection(int fd);
+  void send_queued();
   std::uint64_t refuse(int fd);  // closes a connection past the cap; returns the packets it had sent
 
   Options options_;
   Sink& sink_;
+  UnixListener listener_;
   int listen_fd_ = -1;
-  int dir_fd_ = -1;     // the checked socket directory, O_NOFOLLOW
-  std::string name_;    // the socket's name in it
-  bool bound_ = false;  // we created the socket file and remove it on stop
   int epoll_fd_ = -1;
   int pause_fd_ = -1;  // epoll of wake_fd_ alone: the pause between reads while busy
   int wake_fd_ = -1;
@@ -96,6 +105,10 @@ class SocketServer {
   std::uint64_t next_connection_id_ = 1;
   std::vector<char> buffer_;
   std::uint64_t packets_read_ = 0;
+  int command_fd_ = -1;  // eventfd: commands wait in outgoing_
+  mutable std::mutex outgoing_mu_;
+  std::deque<std::pair<pid_t, std::string>> outgoing_;
+  std::map<pid_t, int> latest_fd_;  // under outgoing_mu_: each connected pid's newest connection
 };
 
 }  // namespace ramflow::ingest

@@ -251,4 +251,17 @@ AgentView AgentRegistry::view() {
   return AgentView{processes_, functions_.rows(), counters_};
 }
 
+void AgentRegistry::capture_report(AllocationCapture report) {
+  std::lock_guard lock(mu_);
+  if (capture_reports_.size() >= kCaptureReportsKept) capture_reports_.erase(capture_reports_.begin());
+  capture_reports_.push_back(std::move(report));
+}
+
+std::vector<AllocationCapture> AgentRegistry::take_capture_reports() {
+  std::lock_guard lock(mu_);
+  std::vector<AllocationCapture> out;
+  out.swap(capture_reports_);
+  return out;
+}
+
 }  // namespace ramflow::model

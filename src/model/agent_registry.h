@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "model/agent_facts.h"
+#include "model/allocation_capture.h"
 #include "model/function_table.h"
 
 namespace ramflow::model {
@@ -72,6 +73,11 @@ class AgentRegistry {
   void rejected(std::string_view reason, std::uint64_t packets = 1);
   void sequence_gap(pid_t pid, std::uint64_t missing);
   void refused();
+  // What an agent said of an allocation-site capture (its window opened, its
+  // result), waiting for the daemon's capture book; at most kCaptureReportsKept.
+  void capture_report(AllocationCapture report);
+  std::vector<AllocationCapture> take_capture_reports();
+  static constexpr std::size_t kCaptureReportsKept = 256;
   // The process is dead (not merely no longer watched) and its OOM
   // attribution done: drop its facts.
   void forget(pid_t pid);
@@ -93,6 +99,7 @@ class AgentRegistry {
   std::map<pid_t, Board> boards_;  // only of processes_ entries
   FunctionTable functions_;
   AgentCounters counters_;
+  std::vector<AllocationCapture> capture_reports_;
 };
 
 }  // namespace ramflow::model

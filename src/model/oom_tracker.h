@@ -33,6 +33,9 @@ struct OomRecord {
   uint64_t rss_at_death = 0;  // bytes
   std::optional<int64_t> last_residual;
   std::string leak_level;  // "unknown" if never evaluated
+  // The allocation-site capture of the victim before its death, if any: set on
+  // each snapshot by the daemon's capture book (which keeps the link), not saved here.
+  std::string capture_id;
 };
 
 // One cgroup's memory.events / memory.oom_control oom_kill reading.

@@ -21,6 +21,7 @@
 #include "analysis/worker_groups.h"
 #include "model/state_file_status.h"
 #include "model/agent_registry.h"
+#include "model/allocation_capture.h"
 #include "model/oom_tracker.h"
 #include "model/cgroup_table.h"
 #include "model/process_table.h"
@@ -75,7 +76,7 @@ struct ExitedProcess {
   // What the report shows of it, bounded: its command line, the last RSS
   // points, and what its agent said (the last task ends, its net-self table).
   std::vector<std::string> cmdline;
-  model::RingBuffer<model::RssSample> timeline;
+  model::RingBuffer<model::RssSample> timeline{1};  // an initializer: aggregates copy-initialize omitted members
   std::optional<model::AgentFacts> agent;
 };
 
@@ -154,6 +155,9 @@ struct Snapshot {
   bool ebpf_active = false;
   std::string ebpf_status;  // why the watcher is off, or "running"
   std::vector<model::OomRecord> oom_kills;  // recent, oldest first (bounded)
+  // Allocation-site captures, the most recent first (bounded); shared by the
+  // snapshots of the cycles in which it did not change. Null: none.
+  std::shared_ptr<const std::vector<AllocationCapture>> captures;
   struct OomCount {
     std::string cgroup, task, source;
     std::uint64_t kills = 0;

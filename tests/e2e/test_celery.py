@@ -12,15 +12,17 @@ is not built unless CI=true. Budget: ~25 s per pool, ~2 min in all (hard stop in
 from __future__ import annotations
 
 import json
+import time
 import os
 import re
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from prom_servers import Servers, free_port, ramflowd_binary, wait_until
+from prom_servers import MemoryCgroup, Servers, free_port, ramflowd_binary, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 AGENT_DIR = REPO / "agent" / "sitecustomize"
@@ -50,10 +52,11 @@ def task_value(samples, metric: str, task: str) -> float | None:
     return None
 
 
-def fetch_report(port: int) -> dict | None:
-    """The report, or None while ramflowd answers 503 (not enough samples yet)."""
+def fetch_report(port: int, cgroup: str = "") -> dict | None:
+    """The report (of `cgroup`, else ramflowd's choice), or None while ramflowd answers 503."""
+    query = "?" + urllib.parse.urlencode({"cgroup": cgroup}) if cgroup else ""
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/report", timeout=5) as response:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/report{query}", timeout=5) as response:
             return json.loads(response.read())
     except urllib.error.HTTPError as error:
         if error.code == 503:
@@ -61,8 +64,8 @@ def fetch_report(port: int) -> dict | None:
         raise
 
 
-def report_rows(port: int, task: str) -> list[dict]:
-    report = wait_until(lambda: fetch_report(port), 15, "a 200 from /api/v1/report")
+def report_rows(port: int, task: str, cgroup: str) -> list[dict]:
+    report = wait_until(lambda: fetch_report(port, cgroup), 15, "a 200 from /api/v1/report")
     found = []
 
     def walk(node):
@@ -93,21 +96,26 @@ def stack(tmp_path):
                                "--process-match", "celery -A tasks worker"])
     wait_until(lambda: scrape(http_port), 20, "ramflowd's /metrics")
     broker = f"redis://127.0.0.1:{redis_port}/0"
-    yield servers, broker, http_port, socket_path, tmp_path
-    servers.stop()
+    # The worker in a cgroup of its own, as in a pod: the report of that cgroup is its own.
+    cgroup = MemoryCgroup(f"ramflow-celery-e2e-{os.getpid()}", 4 << 30)
+    try:
+        yield servers, broker, http_port, socket_path, tmp_path, cgroup
+    finally:
+        servers.stop()
+        cgroup.close()
 
 
-def start_worker(servers: Servers, broker: str, socket_path: Path, home: Path, pool: str) -> None:
+def start_worker(servers: Servers, broker: str, socket_path: Path, home: Path, pool: str, cgroup: MemoryCgroup) -> None:
     env = {
         "PATH": "/usr/bin:/bin", "HOME": str(home),
         "PYTHONPATH": f"{AGENT_DIR}:{TASKS_DIR}",  # the agent: no code change
         "RAMFLOW_SOCKET": str(socket_path),
         "CELERY_BROKER_URL": broker, "CELERY_RESULT_BACKEND": broker,
     }
-    servers.start(f"worker-{pool}", ["/usr/bin/python3", "-m", "celery", "-A", "tasks", "worker",
-                                     f"--pool={pool}", "--concurrency=2", "--loglevel=INFO",
-                                     "-n", f"e2e-{pool}@%h", "--without-gossip", "--without-mingle",
-                                     "--without-heartbeat"], env=env, cwd=home)
+    servers.start(f"worker-{pool}", cgroup.run_inside([
+        "/usr/bin/python3", "-m", "celery", "-A", "tasks", "worker", f"--pool={pool}", "--concurrency=2",
+        "--loglevel=INFO", "-n", f"e2e-{pool}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat"]),
+        env=env, cwd=home)
 
 
 def run_tasks(broker: str) -> None:
@@ -127,8 +135,8 @@ def run_tasks(broker: str) -> None:
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 @pytest.mark.parametrize("pool", ["prefork", "solo", "threads", "gevent", "eventlet"])
 def test_celery_tasks_are_counted_and_attributed(stack, pool):
-    servers, broker, http_port, socket_path, home = stack
-    start_worker(servers, broker, socket_path, home, pool)
+    servers, broker, http_port, socket_path, home, cgroup = stack
+    start_worker(servers, broker, socket_path, home, pool, cgroup)
     wait_until(lambda: servers.check_running(f"worker-{pool}") or "ready" in servers.log_tail(f"worker-{pool}", 200),
                60, f"the {pool} worker to be ready")
     run_tasks(broker)
@@ -154,7 +162,7 @@ def test_celery_tasks_are_counted_and_attributed(stack, pool):
     assert churn is not None and churn < 0.10 * 64 * MIB * RUNS["tasks.churn_64mib"]
 
     try:
-        rows = report_rows(http_port, "tasks.retain_32mib")
+        rows = report_rows(http_port, "tasks.retain_32mib", "/" + cgroup.path.name)
     except urllib.error.HTTPError as error:
         if error.code != 404 or os.environ.get("CI") == "true":
             raise
@@ -190,8 +198,12 @@ def test_under_run_the_final_report_keeps_the_recycled_leaking_children(tmp_path
         from celery import Celery
         client = Celery("e2e-client", broker=broker, backend=broker)
         try:
-            for _ in range(30):  # one at a time: at least one child passes 12 tasks and is recycled
+            # One at a time, paced as a worker's real tasks are: each child lives several
+            # sampling intervals (one that starts and ends between two samples is never
+            # seen; docs/analysis.md), and at least one passes 12 tasks and is recycled.
+            for _ in range(30):
                 client.send_task("tasks.retain_4mib").get(timeout=60)
+                time.sleep(0.25)
         finally:
             client.close()
         run.send_signal(signal.SIGTERM)  # forwarded: Celery's warm shutdown

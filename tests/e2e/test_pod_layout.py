@@ -267,9 +267,12 @@ def test_worker_cgroup_found_through_proc_root_outside_the_sidecar_cgroup_root(p
 
 def test_an_unreadable_worker_cgroup_leaves_a_report_that_says_what_is_missing(pod):
     # A sidecar of another UID, without CAP_SYS_PTRACE: /proc/<worker>/root is closed to it.
-    # It shares the worker's group, as an fsGroup would give it, to write its socket and state.
-    for shared in (pod.socket_dir, pod.state):
-        shared.chmod(0o775)
+    # It shares the worker's group, as an fsGroup would give it. The socket directory is its own
+    # and not writable by the group (ramflowd refuses one another user could write to, unless it is a mount
+    # point as an emptyDir is): the worker needs only to reach the socket.
+    os.chown(pod.socket_dir, OTHER_UID, WORKER_UID)
+    pod.socket_dir.chmod(0o2750)
+    pod.state.chmod(0o775)
     pod.start_sidecar(uid=OTHER_UID)
     wait_socket(pod.socket_path)
     worker = pod.start_worker()

@@ -2,8 +2,8 @@
 // through the bounded JSON parse (which must agree with nlohmann's own parse
 // whenever it takes a document), then analysis::analysis_state_from_json, the
 // Analyzer's restore (leak windows, bucket series) and the OOM tracker's
-// restore. Every input is taken or refused with a message; a taken state
-// saves back to itself.
+// restore, and the capture book's part. Every input is taken or refused with
+// a message; a taken state saves back to itself.
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
@@ -16,6 +16,7 @@
 #include "check.h"
 #include "config/config.h"
 #include "daemon/analyzer.h"
+#include "model/allocation_capture_json.h"
 #include "model/bounded_json.h"
 #include "model/oom_tracker.h"
 
@@ -47,6 +48,21 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::string error;
     if (!tracker.restore(j["oom"].dump(), &error)) RAMFLOW_FUZZ_CHECK(!error.empty());
     RAMFLOW_FUZZ_CHECK(tracker.history().size() <= 100);
+  }
+  if (j.contains("captures")) {
+    std::deque<model::AllocationCapture> book;
+    model::LastAutomatic last;
+    std::string error;
+    if (model::captures_from_json(j["captures"].dump(), 64, book, last, &error)) {
+      RAMFLOW_FUZZ_CHECK(book.size() <= 64);
+      const std::string saved = model::captures_to_json(book, last);
+      std::deque<model::AllocationCapture> again;
+      model::LastAutomatic again_last;
+      RAMFLOW_FUZZ_CHECK(model::captures_from_json(saved, 64, again, again_last, &error));
+      RAMFLOW_FUZZ_CHECK(model::captures_to_json(again, again_last) == saved);
+    } else {
+      RAMFLOW_FUZZ_CHECK(!error.empty());
+    }
   }
   return 0;
 }

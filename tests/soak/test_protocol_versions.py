@@ -7,6 +7,7 @@ protocol-1 or protocol-2 ramflowd) is tests/unit/ingest/protocol_compat_test.cpp
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import tarfile
 import textwrap
@@ -63,9 +64,10 @@ def released_agent(tmp_path: Path, release: str) -> Path:
     return tmp_path / release / "agent"
 
 
-def run_worker(agent_dir: Path, daemon: Ramflowd) -> subprocess.Popen:
+def run_worker(agent_dir: Path, daemon: Ramflowd, tag: str) -> subprocess.Popen:
+    """`tag` in its command line: the word the daemon's --process-match watches."""
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(agent_dir), "RAMFLOW_SOCKET": daemon.socket}
-    return subprocess.Popen(["/usr/bin/python3", "-c", textwrap.dedent(SCRIPT)], env=env, stdin=subprocess.PIPE,
+    return subprocess.Popen(["/usr/bin/python3", "-c", textwrap.dedent(SCRIPT), tag], env=env, stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -88,10 +90,11 @@ def report(daemon: Ramflowd) -> dict | None:
 @pytest.mark.parametrize("agent", ["protocol1", "protocol2", "current"])
 def test_each_agent_is_counted_exactly_and_its_table_adds_up(tmp_path, agent):
     agent_dir = released_agent(tmp_path, agent) if agent in RELEASES else REPO / "agent"
-    # Only the worker (watched because its agent connects): the report must not
-    # describe another Python process of this machine.
-    with Ramflowd(tmp_path, env={"RAMFLOW_PROCESS_MATCH": "^no-process-matches-this$"}) as daemon:
-        worker = run_worker(agent_dir, daemon)
+    # Only the worker (its command line carries the tag; ramflowd gets it through its
+    # environment): the report must not describe another Python process of this machine.
+    tag = f"protocolversions{os.getpid()}"
+    with Ramflowd(tmp_path, env={"RAMFLOW_PROCESS_MATCH": tag}) as daemon:
+        worker = run_worker(agent_dir, daemon, tag)
         try:
             version = worker.stdout.readline().strip()
             assert version == RELEASES.get(agent, (None, "0.3.0"))[1], worker.stderr.read()

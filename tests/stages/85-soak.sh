@@ -6,10 +6,14 @@
 # < 20 ms; 1,000,000 function names folded into K + "other"; 3400 pids coming
 # and going against --max-processes; the connection cap's ledger (a raw client
 # and a real agent refused again and again), a seq jump of 2^53 repeated past
-# 2^64, both protocol versions' agents counted exactly. Budget: ~2.5 min
-# (2 min 16 s measured; hard stop 240 s).
+# 2^64, both protocol versions' agents counted exactly; series churn in a real
+# Prometheus while a real Celery prefork worker recycles 4 children a second
+# (RAMFLOW_CHURN_SECONDS, 60 s in CI, projected to the 240 s budget; 77 s
+# measured). Budget: ~3.5 min (3 min 34 s measured with the churn test, at load
+# average 3; hard stop 330 s).
 set -uo pipefail
 cd "${RAMFLOW_SRC:-$(dirname "$0")/../..}"
 export PYTHONDONTWRITEBYTECODE=1
 export RAMFLOW_SOAK_SECONDS="${RAMFLOW_SOAK_SECONDS:-90}"
-exec timeout --kill-after=20 240 /usr/bin/python3 -m pytest -p no:cacheprovider -q -rs tests/soak/
+export RAMFLOW_CHURN_SECONDS="${RAMFLOW_CHURN_SECONDS:-60}"
+exec timeout --kill-after=20 330 /usr/bin/python3 -m pytest -p no:cacheprovider -q -rs tests/soak/

@@ -78,6 +78,7 @@ function noAgentReport() {
     integrity: 'unknown', leak_level: 'unknown', leak_probability: null }));
   r.execution_flow.timelines = [{ ...r.execution_flow.timelines[0], worker: null, role: 'standalone', tasks: [], spans: [] }];
   r.execution_flow.net_self.rows = [];
+  r.execution_flow.allocation_sites = [];
   r.system_context.expansion = { infrastructure_bytes: null, peak_bytes: r.system_context.expansion.peak_bytes, factor: null };
   r.system_context.ecosystem_share = { ratio: null, threshold_ratio: 0.7, reality_check: false };
   r.system_context.pressure = { scope: 'unavailable', some_avg10_ratio: null, full_avg10_ratio: null, note: 'kernel without CONFIG_PSI' };

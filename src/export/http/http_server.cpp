@@ -138,16 +138,24 @@ struct HttpServer::Impl {
 
   // At the cap: the oldest connection that is lingering, else the oldest that
   // has not sent a whole request, makes room. False when every one is being served.
+  // A lingering close goes first; then the reader silent longest, so a scraper whose request is
+  // still on its way (it was just accepted, or just sent bytes) outlasts clients that trickle or idle.
   bool shed_one() {
-    for (Phase phase : {Phase::kLingering, Phase::kReading}) {
-      for (auto it = connections.begin(); it != connections.end(); ++it) {
-        if (it->second.phase != phase) continue;
-        if (phase == Phase::kReading) ++tally.shed;
+    for (auto it = connections.begin(); it != connections.end(); ++it) {
+      if (it->second.phase == Phase::kLingering) {
         close_connection(it);
         return true;
       }
     }
-    return false;
+    auto quietest = connections.end();
+    for (auto it = connections.begin(); it != connections.end(); ++it) {
+      if (it->second.phase != Phase::kReading) continue;
+      if (quietest == connections.end() || it->second.last_read < quietest->second.last_read) quietest = it;
+    }
+    if (quietest == connections.end()) return false;
+    ++tally.shed;
+    close_connection(quietest);
+    return true;
   }
 
   void accept_all(Clock::time_point now) {

@@ -1,5 +1,6 @@
 #include "export/prometheus/metric_table.h"
 
+#include <algorithm>
 #include <optional>
 
 namespace ramflow::exporter {
@@ -102,6 +103,43 @@ void imports(const MetricSource& s, Samples& out) {
     const bool leads = p.role == analysis::ProcessRole::main || p.role == analysis::ProcessRole::standalone;
     if (!p.facts.status || !leads || !p.agent) continue;
     for (const auto& i : p.agent->imports) out.push_back({{p.worker, i.module}, number(i.bytes)});
+  }
+}
+
+// The sites of each live process's last finished capture, the largest first
+// (docs/allocation-sites.md). Bounded: kSitesPerProcess per live process,
+// `site` cut to its last kSiteLabelBytes; sites sharing a file:line are summed.
+constexpr std::size_t kSitesPerProcess = 5;
+constexpr std::size_t kSiteLabelBytes = 128;
+
+std::string site_label(const model::CaptureFrame& f) {
+  std::string label = f.file + ":" + std::to_string(f.line);
+  if (label.size() <= kSiteLabelBytes) return label;
+  std::size_t cut = label.size() - kSiteLabelBytes;
+  while (cut < label.size() && (static_cast<unsigned char>(label[cut]) & 0xC0) == 0x80) ++cut;  // whole UTF-8
+  return label.substr(cut);
+}
+
+void allocation_sites(const MetricSource& s, Samples& out) {
+  if (!s.snapshot.captures) return;
+  for (const auto& p : s.snapshot.processes) {
+    if (!p.facts.status) continue;
+    for (const auto& c : *s.snapshot.captures) {  // the most recent first
+      if (c.pid != p.facts.pid || (c.start_ticks && c.start_ticks != p.facts.start_ticks) ||
+          c.status != model::CaptureStatus::done) {
+        continue;
+      }
+      std::vector<std::pair<std::string, double>> sites;
+      for (const auto& site : c.sites) {
+        if (site.site >= site.frames.size()) continue;
+        std::string label = site_label(site.frames[site.site]);
+        auto same = std::find_if(sites.begin(), sites.end(), [&](const auto& e) { return e.first == label; });
+        if (same != sites.end()) same->second += number(site.bytes);
+        else if (sites.size() < kSitesPerProcess) sites.emplace_back(std::move(label), number(site.bytes));
+      }
+      for (auto& [label, bytes] : sites) out.push_back({{p.worker, std::move(label)}, bytes});
+      break;
+    }
   }
 }
 
@@ -258,6 +296,9 @@ const std::vector<Spec> kTable = {
      per_function([](const model::FunctionStats& f) { return f.duration_seconds; })},
     {"ramflow_function_peak_bytes", kGauge, "Largest own rise of one call.", {"function", "kind"},
      per_function([](const model::FunctionStats& f) { return f.peak_bytes; })},
+    {"ramflow_allocation_site_bytes", kGauge,
+     "Bytes an allocation site (file:line of the application) grew during the last finished allocation-site capture of the process; its 5 largest.",
+     {"worker", "site"}, allocation_sites},
 
     // --- agent ingest ---------------------------------------------------------
     {"ramflow_agent_events_total", kCounter, "Agent events accepted, per message type.", {"type"},

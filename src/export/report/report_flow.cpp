@@ -4,6 +4,7 @@
 #include <cmath>
 #include <map>
 
+#include "export/report/capture_json.h"
 #include "export/report/report_sections.h"
 
 namespace ramflow::exporter::detail {
@@ -160,7 +161,21 @@ json net_self_json(const WorkerGroup& g) {
 
 }  // namespace
 
-json execution_flow_section(const model::Snapshot& /*snapshot*/, const WorkerGroup& g, const ReportOptions& o) {
+// The group's captures, the most recent first: of its live members, and of
+// those that ended (a killed process's last capture is its post-mortem).
+json allocation_sites_json(const model::Snapshot& s, const WorkerGroup& g) {
+  json out = json::array();
+  if (!s.captures) return out;
+  for (const auto& c : *s.captures) {
+    const bool member = std::any_of(g.members.begin(), g.members.end(), [&](const model::ProcessView* p) {
+      return p->facts.pid == c.pid && (c.start_ticks == 0 || p->facts.start_ticks == c.start_ticks);
+    });
+    if (member) out.push_back(capture_json(c));
+  }
+  return out;
+}
+
+json execution_flow_section(const model::Snapshot& snapshot, const WorkerGroup& g, const ReportOptions& o) {
   json timelines = json::array();
   for (const auto* p : g.members) {
     json t;
@@ -176,6 +191,7 @@ json execution_flow_section(const model::Snapshot& /*snapshot*/, const WorkerGro
   f["bounds"] = {{"points", o.bounds.points}, {"tasks", o.bounds.tasks}, {"spans", o.bounds.spans}};
   f["timelines"] = timelines;
   f["net_self"] = net_self_json(g);
+  f["allocation_sites"] = allocation_sites_json(snapshot, g);
   return f;
 }
 

@@ -105,6 +105,7 @@ json oom_kills_json(const model::Snapshot& s, const model::CgroupView& c) {
     k["last_residual_bytes"] = it->last_residual ? json(*it->last_residual) : json(nullptr);
     k["leak_level"] = it->leak_level.empty() ? json("unknown") : json(it->leak_level);
     k["source"] = it->source;
+    k["allocation_capture"] = text_or_null(it->capture_id);
     recent.push_back(k);
   }
   return {{"total", total}, {"recent", recent}};

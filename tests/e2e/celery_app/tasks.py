@@ -33,3 +33,12 @@ def noop() -> None:
 def retain_4mib() -> int:
     _kept.append(b"\x03" * (4 * MIB))  # a steady leak: 4 MiB kept per task
     return len(_kept)
+
+
+_search_cache = {}  # what tasks.cache_search keeps: a cache keyed by query, never evicted
+
+
+@app.task(name="tasks.cache_search")
+def cache_search(query: str) -> int:
+    _search_cache[query] = [query * 64 for _ in range(100)]  # LEAK: cache_search
+    return len(_search_cache)

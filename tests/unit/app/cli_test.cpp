@@ -77,9 +77,19 @@ TEST(CommandLine, HelpAndVersionAreFlags) {
 
 TEST(CommandLine, UsageListsEveryCommandAndTheOptions) {
   const std::string text = usage();
-  for (const char* word : {"ramflowd run", "ramflowd recommend", "ramflowd report", "--config", "--interval"}) {
+  for (const char* word : {"ramflowd run", "ramflowd recommend", "ramflowd report", "ramflowd capture", "--config",
+                           "--interval", "--capture-auto", "--control-socket"}) {
     EXPECT_NE(text.find(word), std::string::npos) << word;
   }
+}
+
+TEST(CommandLine, CaptureFlagsAreNotDaemonOptions) {
+  const auto cl = parse({"capture", "--pid", "4101", "--tasks=50", "--seconds", "30", "--url", "unix:/run/ramflow/control.sock"});
+  EXPECT_EQ(cl.command, "capture");
+  EXPECT_EQ(cl.pid, "4101");
+  EXPECT_EQ(cl.tasks, "50");
+  EXPECT_EQ(cl.seconds, "30");
+  EXPECT_TRUE(cl.options.empty());
 }
 
 }  // namespace

@@ -87,6 +87,24 @@ TEST_F(OomForensicsTest, AVanishedWorkerAndACounterRiseAreOneKillNamingItsTask) 
   EXPECT_EQ(s.oom_counts[0].kills, 1u);
 }
 
+// The last sample caught the victim while the kernel tore it down: its status
+// had no VmRSS (0). The memory at death is the newest reading that saw memory.
+TEST_F(OomForensicsTest, AReadingTakenDuringTheVictimsTeardownIsNotItsMemoryAtDeath) {
+  start();
+  model::ProcessFacts victim = worker(kVictim, 0);
+  victim.timeline.push({t_ - 2, 280u << 20});
+  victim.timeline.push({t_ - 1, 300u << 20});
+  victim.timeline.push({t_, 0});
+  model::Snapshot s = next(++kills_);
+  forensics_.update(s, {victim}, running(kVictim, "tasks.resize"));
+  for (int i = 0; i < 4 && s.oom_kills.empty(); ++i) {
+    s = next(kills_);
+    forensics_.update(s, {}, {});
+  }
+  ASSERT_EQ(s.oom_kills.size(), 1u);
+  EXPECT_EQ(s.oom_kills[0].rss_at_death, 300u << 20);
+}
+
 TEST_F(OomForensicsTest, AWorkerThatExitsWithoutACounterRiseIsNoKill) {
   start();
   model::Snapshot s = next(0);

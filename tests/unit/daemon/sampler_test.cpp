@@ -252,6 +252,39 @@ TEST_F(SamplerOnCopy, CollectHandsBackTheProcessesThatExited) {
   EXPECT_EQ(gone[0].cgroup, kCgroup);
 }
 
+// A shell that moves itself into a cgroup and then execs the worker: the cgroup
+// read before the exec is stale at once, not kCgroupRecheckSeconds later.
+void move_to(const std::string& tree, pid_t pid, const std::string& cgroup, const std::string& name) {
+  const std::string dir = tree + "/proc/" + std::to_string(pid);
+  std::ifstream in(dir + "/cgroup");
+  std::string line, cgroups;
+  while (std::getline(in, line)) {
+    cgroups += (line.find(":memory:") != std::string::npos ? line.substr(0, line.find(":memory:")) + ":memory:" + cgroup : line) + "\n";
+  }
+  in.close();
+  std::ofstream(dir + "/cgroup") << cgroups;
+  std::ifstream st(dir + "/status");
+  std::string status((std::istreambuf_iterator<char>(st)), std::istreambuf_iterator<char>());
+  st.close();
+  status.replace(status.find("Name:\t") + 6, status.find('\n') - (status.find("Name:\t") + 6), name);
+  std::ofstream(dir + "/status") << status;
+}
+
+TEST_F(SamplerOnCopy, AnExecRereadsTheCgroupAtOnce) {
+  Sampler sampler(config_for(tree_));
+  model::Snapshot first, moved, execed;
+  sampler.collect(first, agents_.view());
+  ASSERT_EQ(find_process(first, kChild1)->facts.cgroup, kCgroup);
+  fs::copy(tree_ + "/sys/fs/cgroup/memory/ramflow-fixture", tree_ + "/sys/fs/cgroup/memory/moved");
+  move_to(tree_, kChild1, "/moved", "python3");  // moved, same program: kept until the recheck
+  sampler.collect(moved, agents_.view());
+  EXPECT_EQ(find_process(moved, kChild1)->facts.cgroup, kCgroup);
+  move_to(tree_, kChild1, "/moved", "celery");  // exec'd: read again now
+  sampler.collect(execed, agents_.view());
+  EXPECT_EQ(find_process(execed, kChild1)->facts.cgroup, "/moved");
+  EXPECT_EQ(find_process(execed, kChild1)->facts.comm, "celery");
+}
+
 TEST_F(SamplerOnCopy, AVanishedCgroupKeepsItsLastCounters) {
   cycle();
   fs::remove_all(tree_ + "/sys/fs/cgroup/memory/ramflow-fixture");

@@ -10,12 +10,14 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <iterator>
 #include <string>
 
+#include "ingest/commands.h"
 #include "ingest/socket_server.h"
 
 namespace ramflow::ingest {
@@ -34,16 +36,25 @@ struct TallySink : Sink {
   std::vector<NetSelfTable> tables;
   std::shared_ptr<const TaskBoard> board;  // the last one passed
   std::vector<std::string> board_problems;
+  std::vector<AllocationSites> captures;
 
-  void on_connect(const Peer& p) override { std::lock_guard l(mutex); pid = p.pid; }
+  void on_connect(const Peer& p) override {
+    { std::lock_guard l(mutex); pid = p.pid; }
+    changed.notify_all();
+  }
   void on_message(const Peer&, const Envelope& e) override {
     std::lock_guard l(mutex);
-    static const char* names[] = {"hello", "phase", "task_start", "calls", "heartbeat", "functions", "net_self"};
+    static const char* names[] = {"hello", "phase", "task_start", "calls", "heartbeat", "functions", "net_self",
+                                  "allocation_sites"};
     static_assert(std::variant_size_v<Message> == std::size(names));
     ++by_type[names[e.message.index()]];
     EXPECT_EQ(e.version, kProtocolVersion);
     if (auto* r = std::get_if<CallRecord>(&e.message)) records.push_back(*r);
     if (auto* t = std::get_if<NetSelfTable>(&e.message)) tables.push_back(*t);
+    if (auto* a = std::get_if<AllocationSites>(&e.message)) {
+      captures.push_back(*a);
+      changed.notify_all();
+    }
     if (auto* d = std::get_if<FunctionDeltas>(&e.message)) {
       for (const auto& row : d->rows) {
         auto& f = functions[row.label];
@@ -86,31 +97,57 @@ int run_agent(const std::string& path, const char* script) {
   return status;
 }
 
-// The real SocketServer on a socket in a fresh directory, its sink tallying.
+// The worker's stdin closes when the test is done with it.
+struct Worker {
+  pid_t pid = -1;
+  int stdin_fd = -1;
+  // The script runs from a file beside the socket: the sites name its lines.
+  Worker(const std::string& socket, const std::string& script) {
+    const std::string file = std::filesystem::path(socket).parent_path() / "worker.py";
+    std::ofstream(file) << script;
+    int fds[2];
+    if (::pipe(fds) != 0) return;
+    pid = ::fork();
+    if (pid == 0) {
+      ::dup2(fds[0], 0);
+      ::close(fds[1]);
+      std::string agent = std::string(RAMFLOW_SOURCE_DIR) + "/agent";
+      ::setenv("PYTHONPATH", agent.c_str(), 1);
+      ::setenv("RAMFLOW_SOCKET", socket.c_str(), 1);
+      ::execl("/usr/bin/python3", "python3", file.c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::close(fds[0]);
+    stdin_fd = fds[1];
+  }
+  int finish() {
+    ::close(stdin_fd);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+};
+
+// The real socket server in a private directory, with a sink that tallies.
 class AgentContract : public ::testing::Test {
  protected:
   void SetUp() override {
     if (::access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "needs /usr/bin/python3";
-    char dir[] = "/tmp/ramflow-contract-XXXXXX";
     ASSERT_NE(::mkdtemp(dir), nullptr);
-    dir_ = dir;
-    path = dir_ + "/ramflow.sock";
+    path = std::string(dir) + "/ramflow.sock";
     SocketServer::Options options;
     options.path = path;
-    server_ = std::make_unique<SocketServer>(options, sink);
-    ASSERT_EQ(server_->start(), std::nullopt);
+    server = std::make_unique<SocketServer>(options, sink);
+    ASSERT_EQ(server->start(), std::nullopt);
   }
   void TearDown() override {
-    if (server_) server_->stop();
-    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+    if (server) server->stop();
+    std::filesystem::remove_all(dir);
   }
-
+  char dir[32] = "/tmp/ramflow-contract-XXXXXX";
   std::string path;
   TallySink sink;
-
- private:
-  std::string dir_;
-  std::unique_ptr<SocketServer> server_;
+  std::unique_ptr<SocketServer> server;
 };
 
 TEST_F(AgentContract, EverythingTheRealAgentSendsIsAccepted) {
@@ -201,6 +238,49 @@ TEST_F(AgentContract, AProcessKilledInATaskLeavesItOnItsBoard) {
     EXPECT_TRUE(state->running);
     EXPECT_EQ(state->task, "tasks.eat_memory");
   }
+}
+
+// The other way: a command from the real server reaches the real agent, which
+// runs its window and answers with sites the decoder accepts.
+TEST_F(AgentContract, ACaptureCommandIsAnsweredWithTheLeakingLine) {
+  EXPECT_FALSE(server->send(::getpid(), "{}")) << "no connection of that pid";
+
+  const char* script =
+      "import sys, threading, time, ramflow\n"
+      "KEPT = []\n"
+      "@ramflow.task('leak')\n"
+      "def leak():\n"
+      "    KEPT.append(bytearray(65536))  # the leaking line\n"
+      "done = threading.Event()\n"
+      "threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()\n"
+      "while not done.is_set():\n"
+      "    leak(); time.sleep(0.005)\n";
+  Worker worker(path, script);
+  ASSERT_GT(worker.pid, 0);
+  {
+    std::unique_lock l(sink.mutex);
+    ASSERT_TRUE(sink.changed.wait_for(l, std::chrono::seconds(20), [&] { return sink.pid == worker.pid; }));
+  }
+  ASSERT_TRUE(server->send(worker.pid, encode({"c-1", "on_demand", 10, 60, 4, 5})));
+  {
+    std::unique_lock l(sink.mutex);
+    ASSERT_TRUE(sink.changed.wait_for(l, std::chrono::seconds(20), [&] {
+      return !sink.captures.empty() && sink.captures.back().status != CaptureStatus::running;
+    }));
+  }
+  EXPECT_EQ(worker.finish(), 0);
+  std::lock_guard l(sink.mutex);
+  EXPECT_TRUE(sink.rejected.empty());
+  const AllocationSites& result = sink.captures.back();
+  EXPECT_EQ(result.id, "c-1");
+  EXPECT_EQ(result.status, CaptureStatus::done) << result.error;
+  EXPECT_EQ(result.tasks, 10u);
+  ASSERT_FALSE(result.sites.empty());
+  const AllocationSite& top = result.sites[0];
+  EXPECT_EQ(top.frames[top.site].line, 5u);
+  EXPECT_EQ(top.frames[top.site].function, "leak");
+  EXPECT_NE(top.code.find("the leaking line"), std::string::npos);
+  EXPECT_GE(top.bytes, 9 * 65536);
 }
 
 }  // namespace

@@ -266,3 +266,49 @@ TEST(Decoder, EscapesAreDecodedToUtf8) {
 
 }  // namespace
 }  // namespace ramflow::ingest
+
+namespace ramflow::ingest {
+namespace {
+
+TEST(Decoder, AllocationSitesCarryTheWindowTheGrowthAndEachSite) {
+  auto result = decode(read_file(fs::path(RAMFLOW_INGEST_CORPUS) / "valid/allocation_sites_done.json"));
+  ASSERT_TRUE(std::holds_alternative<std::vector<Envelope>>(result)) << to_string(std::get<RejectReason>(result));
+  const auto& a = std::get<AllocationSites>(envelopes(result).at(0).message);
+  EXPECT_EQ(a.id, "4242-1796447123-1");
+  EXPECT_EQ(a.why, "leak_high");
+  EXPECT_EQ(a.status, CaptureStatus::done);
+  EXPECT_EQ(a.tasks_wanted, 20u);
+  EXPECT_EQ(a.frames, 8u);
+  EXPECT_EQ(a.tracing, "agent");
+  ASSERT_TRUE(a.ended.has_value());
+  EXPECT_DOUBLE_EQ(*a.ended, 1796447124.55);
+  EXPECT_EQ(a.ended_by, "tasks");
+  EXPECT_EQ(a.anon_growth, 1318912);
+  EXPECT_EQ(a.traced_growth, 1315756);
+  EXPECT_EQ(a.tracemalloc_growth, 9952);
+  ASSERT_EQ(a.sites.size(), 2u);
+  const auto& top = a.sites[0];
+  EXPECT_EQ(top.bytes, 998188);
+  EXPECT_EQ(top.blocks, 12137);
+  ASSERT_EQ(top.frames.size(), 4u);
+  EXPECT_EQ(top.site, 3u);
+  EXPECT_EQ(top.frames[3].file, "app/tasks.py");
+  EXPECT_EQ(top.frames[3].line, 83u);
+  EXPECT_EQ(top.frames[3].function, "caf\xC3\xA9_cache");
+  EXPECT_EQ(top.frames[0].function, "JSONDecoder.raw_decode");
+  EXPECT_EQ(a.sites[1].blocks, -1);  // frees may outnumber allocations at a site that still grew
+  EXPECT_EQ(a.sites[1].frames[0].function, "");
+}
+
+TEST(Decoder, ARunningWindowHasNoEndAndNoGrowth) {
+  auto result = decode(read_file(fs::path(RAMFLOW_INGEST_CORPUS) / "valid/allocation_sites_running.json"));
+  const auto& a = std::get<AllocationSites>(envelopes(result).at(0).message);
+  EXPECT_EQ(a.status, CaptureStatus::running);
+  EXPECT_FALSE(a.ended.has_value());
+  EXPECT_FALSE(a.anon_growth.has_value());
+  EXPECT_TRUE(a.sites.empty());
+  EXPECT_EQ(a.tracing, "application");
+}
+
+}  // namespace
+}  // namespace ramflow::ingest

@@ -369,6 +369,49 @@
     if (b) b.focus();
   }
 
+  // Allocation-site captures (docs/allocation-sites.md): the lines that grew in a
+  // bounded tracemalloc window, with their tracebacks.
+  function frameText(f) {
+    return `${f.file}:${f.line}${f.function ? ` ${f.function}` : ''}`;
+  }
+  function captureSites(c) {
+    const rows = c.sites.map((site) => el('tr', null,
+      el('td', { class: 'num' }, fmtBytes(site.bytes)),
+      el('td', { class: 'num' }, fmtCount(site.blocks)),
+      el('td', null, el('code', null, `${site.file}:${site.line}`)),
+      el('td', null, site.function || UNKNOWN),
+      el('td', null, el('details', null, el('summary', null, el('code', null, site.code)),
+        el('ol', { class: 'traceback' }, site.traceback.map((f) => el('li', null, el('code', null, frameText(f)))))))));
+    return el('div', { class: 'table-wrap' },
+      el('table', { class: 'sites' }, el('caption', { class: 'sr-only' }, 'Allocation sites that grew, largest first'),
+        el('thead', null, el('tr', null, el('th', { scope: 'col', class: 'num' }, 'Grew'),
+          el('th', { scope: 'col', class: 'num' }, 'Blocks'), el('th', { scope: 'col' }, 'Line'),
+          el('th', { scope: 'col' }, 'Function'), el('th', { scope: 'col' }, 'Code and traceback'))),
+        el('tbody', null, rows)));
+  }
+  function renderCapture(c) {
+    const w = c.window;
+    const g = c.growth;
+    const head = el('p', { title: `reason: ${c.reason}` }, el('strong', null, `${c.worker || 'pid ' + c.pid}`),
+      ` · pid ${c.pid} · ${c.why} · `, chip(c.status),
+      isNum(w.seconds) ? ` · ${fmtCount(w.tasks)} tasks in ${fmtDuration(w.seconds)}, ended by ${w.ended_by}` : '',
+      ` · ${w.frames} frames · asked ${fmtDateTime(c.requested_at)}`);
+    const notes = [];
+    if (c.error) notes.push(el('p', { class: 'note' }, c.error));
+    if (w.concurrent) notes.push(el('p', { class: 'note' }, 'Tasks ran concurrently in this process: the sites are those of every task in the window.'));
+    if (isNum(c.oom_killed_at)) notes.push(el('p', { class: 'note' }, `The process was OOM-killed at ${fmtDateTime(c.oom_killed_at)}: this is what grew before it.`));
+    if (g) {
+      notes.push(el('p', { class: 'growth' }, `Growth: RssAnon ${fmtBytes(g.process_bytes)} · Python objects ${fmtBytes(g.python_bytes)} · native ${fmtBytes(g.native_bytes)}`,
+        isNum(g.native_share) ? ` (${fmtPct(g.native_share)})` : ''));
+      if (g.verdict === 'native') {
+        notes.push(el('p', { class: 'note' }, 'Most of the growth is native (C extensions, drivers, ctypes): the lines below hold only its Python part.'));
+      }
+    }
+    const body = c.sites.length ? captureSites(c)
+      : c.status === 'done' ? el('p', { class: 'muted' }, 'No allocation grew during the window.') : null;
+    return el('article', { class: 'capture', 'data-capture': c.id }, head, notes, body);
+  }
+
   function renderFlow(r) {
     const fl = r.execution_flow;
     const legend = el('p', { class: 'legend' },
@@ -387,6 +430,9 @@
       section(`Net self: what each tracked function keeps for itself, ${fl.net_self.since === 'start' ? 'since the agent started' : 'since ready'}`, note,
         fl.net_self.rows.length ? netSelfTable(fl.net_self)
           : el('p', { class: 'muted' }, 'No tracked calls yet: decorate functions with @ramflow.track.')),
+      section('Allocation sites: the lines that grew',
+        (fl.allocation_sites || []).length ? el('div', { id: 'allocation-sites' }, fl.allocation_sites.map(renderCapture))
+          : el('p', { class: 'muted' }, 'No capture yet: ramflowd captures a process when its leak turns high or its pod nears an OOM kill; ramflowd capture --pid N asks for one.')),
     ];
   }
 

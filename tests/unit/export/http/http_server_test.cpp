@@ -1,6 +1,7 @@
 // The server on real loopback sockets: binding (a port in use is an error,
 // never shared), a POST route with a body, the response budget against
-// clients that never read, and stop() with clients still connected.
+// clients that never read, which connection goes at the cap, and stop() with
+// clients still connected.
 // Attacks against the whole binary: tests/e2e/test_hostile_http.py.
 #include "export/http/http_server.h"
 
@@ -9,7 +10,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace ramflow::exporter {
@@ -99,6 +103,37 @@ TEST(HttpServer, ASlowReaderIsDisconnectedWhenResponsesOutgrowTheBudget) {
   const std::string rest = read_all(slow);
   EXPECT_LT(rest.size(), big.size()) << "the slow reader was cut off";
   ::close(slow);
+  s.stop();
+}
+
+bool still_open(int fd) {
+  char byte;
+  return ::recv(fd, &byte, 1, MSG_DONTWAIT) < 0 && errno == EAGAIN;
+}
+
+TEST(HttpServer, AtTheCapTheReaderSilentLongestIsClosedNotTheOldest) {
+  HttpLimits limits;
+  limits.max_connections = 3;
+  HttpServer s(limits);
+  s.route("/metrics", [](const auto&) { return Response{200, "text/plain", "up 1\n"}; });
+  ASSERT_EQ(s.bind("127.0.0.1:0"), "");
+  s.start();
+  // The sleeps only let the server's loop take each step before the next one (no time is measured).
+  const auto settle = [] { std::this_thread::sleep_for(std::chrono::milliseconds(200)); };
+  const int trickling = connect_to(s.port());
+  settle();
+  const int idle = connect_to(s.port());
+  settle();
+  const int newer_idle = connect_to(s.port());
+  settle();
+  send_all(trickling, "GET /metrics HTTP/1.1\r\n");  // the oldest connection, but it just sent a byte
+  settle();
+  const std::string scrape = exchange(s.port(), "GET /metrics HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(scrape.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << scrape;
+  EXPECT_EQ(read_all(idle), "") << "the connection silent longest was closed";
+  EXPECT_TRUE(still_open(trickling)) << "the oldest connection had sent a byte since";
+  EXPECT_TRUE(still_open(newer_idle));
+  for (int fd : {trickling, idle, newer_idle}) ::close(fd);
   s.stop();
 }
 

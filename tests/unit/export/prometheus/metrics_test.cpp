@@ -93,6 +93,22 @@ model::Snapshot celery_pod() {
   s.probe_errors = {{"smaps_rollup", 3}};
   s.probe_durations = {{"status", 0.0004}};
   s.self_usage = probe::SelfUsage{};
+  // The child's captures, the most recent first: one still running, one done
+  // with 7 sites of which two share a line (different callers).
+  model::AllocationCapture done;
+  done.id = "4101-1-1";
+  done.pid = 4101;
+  done.status = model::CaptureStatus::done;
+  for (int i = 0; i < 7; ++i) {
+    const std::uint32_t line = i == 1 ? 10 : 10 + 10 * static_cast<std::uint32_t>(i);  // sites 0 and 1: one line
+    done.sites.push_back({(7 - i) * 100000, 1, "x", {{"json/decoder.py", 353, "raw_decode"}, {"app/tasks.py", line, "f"}}, 1});
+  }
+  model::AllocationCapture running = done;
+  running.id = "4101-2-2";
+  running.status = model::CaptureStatus::running;
+  running.sites.clear();
+  s.captures = std::make_shared<const std::vector<model::AllocationCapture>>(
+      std::vector<model::AllocationCapture>{running, done});
   return s;
 }
 
@@ -218,6 +234,16 @@ TEST(Metrics, ImportsAreServedOnceAWorkerGroupByItsMain) {
   const auto imports = lines_of(render(s), "ramflow_import_bytes{");
   ASSERT_EQ(imports.size(), 1u);
   EXPECT_EQ(imports[0], R"(ramflow_import_bytes{worker="celery@host",module="django"} 31457280)");
+}
+
+TEST(Metrics, AllocationSitesAreTheLastFinishedCapturesLargestLinesOfALiveProcess) {
+  auto s = celery_pod();
+  const auto sites = lines_of(render(s), "ramflow_allocation_site_bytes{");
+  ASSERT_EQ(sites.size(), 5u);
+  EXPECT_EQ(sites[0], R"(ramflow_allocation_site_bytes{worker="celery@host/1",site="app/tasks.py:10"} 1300000)");
+  EXPECT_EQ(sites[1], R"(ramflow_allocation_site_bytes{worker="celery@host/1",site="app/tasks.py:30"} 500000)");
+  s.processes.pop_back();  // the child ended: its sites go with its other series
+  EXPECT_TRUE(lines_of(render(s), "ramflow_allocation_site_bytes{").empty());
 }
 
 TEST(Metrics, EveryFamilyOfTheTableIsListedEvenWithoutSamples) {

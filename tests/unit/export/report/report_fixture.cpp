@@ -238,7 +238,36 @@ model::Snapshot celery_snapshot() {
   kill.task = "tasks.search";
   kill.source = "ebpf";
   kill.rss_at_death = mib(300);
+  kill.capture_id = "4099-1777882400-1";
   s.oom_kills = {kill};
+  // The leaking child's capture after its leak turned high.
+  model::AllocationCapture c;
+  c.id = "4101-1777885900-2";
+  c.pid = 4101;
+  c.start_ticks = s.processes[1].facts.start_ticks;
+  c.worker = "celery@demo/1";
+  c.reason = analysis::CaptureReason::leak_high;
+  c.reason_text = "leak level high: +1.5 MiB per task over 40 tasks";
+  c.requested_at = kNow - 100;
+  c.status = model::CaptureStatus::done;
+  c.tasks_wanted = 20;
+  c.seconds_wanted = 60;
+  c.frames = 8;
+  c.tracing = "agent";
+  c.started = kNow - 99.5;
+  c.ended = kNow - 70;
+  c.ended_by = "tasks";
+  c.tasks = 20;
+  c.rss_growth = mib(31);
+  c.anon_growth = mib(31);
+  c.traced_growth = mib(30);
+  c.tracemalloc_growth = mib(0.5);
+  c.sites.push_back({static_cast<std::int64_t>(mib(30)), 40, "CACHE[query] = json.loads(body)",
+                     {{"json/decoder.py", 353, "JSONDecoder.raw_decode"}, {"app/search.py", 42, "cached_search"},
+                      {"app/tasks.py", 17, "search"}},
+                     1});
+  c.oom_killed_at = kNow - 10;
+  s.captures = std::make_shared<const std::vector<model::AllocationCapture>>(1, c);
   s.oom_counts = {{kCgroup, "tasks.search", "ebpf", 1}};
   model::Configuration configuration{config::describe(config::Config{}), {}};
   for (auto& [key, value] : configuration.settings) {

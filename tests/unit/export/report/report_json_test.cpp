@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "export/report/capture_json.h"
 #include "report_fixture.h"
 #include "report_schema.h"
 
@@ -362,6 +363,46 @@ TEST_F(ReportJsonTest, WithoutAgentsUnknownsAreNullNeverZero) {
   EXPECT_EQ(r["executive"]["imports"], json::array());
 }
 
+TEST_F(ReportJsonTest, AllocationSitesNameTheApplicationsLineAndWhatTheGrowthWasMadeOf) {
+  std::vector<model::AllocationCapture> captures = *snapshot.captures;
+  captures.push_back(captures[0]);
+  captures.back().id = "9999-1-1";
+  captures.back().pid = 9999;  // not in the group
+  snapshot.captures = std::make_shared<const std::vector<model::AllocationCapture>>(captures);
+  json sites = report()["execution_flow"]["allocation_sites"];
+  ASSERT_EQ(sites.size(), 1u);
+  const json& c = sites[0];
+  EXPECT_EQ(c["id"], "4101-1777885900-2");
+  EXPECT_EQ(c["reason"], "leak_high");
+  EXPECT_EQ(c["status"], "done");
+  EXPECT_EQ(c["window"]["ended_by"], "tasks");
+  EXPECT_DOUBLE_EQ(c["window"]["seconds"].get<double>(), 29.5);
+  EXPECT_EQ(c["growth"]["verdict"], "python");
+  EXPECT_EQ(c["growth"]["process_bytes"], mib(30.5));
+  EXPECT_EQ(c["growth"]["native_bytes"], mib(0.5));
+  const json& top = c["sites"][0];
+  EXPECT_EQ(top["file"], "app/search.py");  // the application's frame, not json's
+  EXPECT_EQ(top["line"], 42);
+  EXPECT_EQ(top["function"], "cached_search");
+  EXPECT_EQ(top["traceback"].size(), 3u);
+  EXPECT_EQ(top["traceback"][0]["file"], "json/decoder.py");
+  EXPECT_EQ(c["oom_killed_at"], kNow - 10);
+  EXPECT_EQ(report()["system_context"]["oom_kills"]["recent"][0]["allocation_capture"], "4099-1777882400-1");
+}
+
+TEST_F(ReportJsonTest, AStillRunningCaptureHasNoGrowthYet) {
+  model::AllocationCapture c = snapshot.captures->at(0);
+  c.status = model::CaptureStatus::running;
+  c.ended = 0;
+  c.anon_growth.reset();
+  c.sites.clear();
+  snapshot.captures = std::make_shared<const std::vector<model::AllocationCapture>>(1, c);
+  json j = report()["execution_flow"]["allocation_sites"][0];
+  EXPECT_TRUE(j["growth"].is_null());
+  EXPECT_TRUE(j["window"]["ended"].is_null());
+  EXPECT_TRUE(j["window"]["seconds"].is_null());
+}
+
 TEST_F(ReportJsonTest, DefaultCgroupIsTheOneWithTheLowestMargin) {
   model::CgroupView roomy = snapshot.cgroups[0];
   roomy.facts.path = "/roomy";
@@ -431,3 +472,29 @@ TEST(ReportEnv, RamflowEnvThenAppEnvThenLocal) {
 
 }  // namespace
 }  // namespace ramflow::exporter::testing
+
+namespace ramflow::exporter {
+namespace {
+
+TEST(CaptureText, SaysTheWindowTheSplitAndEachSiteWithItsTraceback) {
+  model::AllocationCapture c = testing::celery_snapshot().captures->at(0);
+  const std::string text = format_capture_text(capture_json(c));
+  EXPECT_NE(text.find("allocation sites of pid 4101 (leak_high"), std::string::npos) << text;
+  EXPECT_NE(text.find("window: 29.5 s, 20 tasks, ended by tasks"), std::string::npos) << text;
+  EXPECT_NE(text.find("30.0 MiB in 40 blocks  app/search.py:42 cached_search"), std::string::npos) << text;
+  EXPECT_NE(text.find("CACHE[query] = json.loads(body)"), std::string::npos) << text;
+  EXPECT_NE(text.find("json/decoder.py:353 JSONDecoder.raw_decode"), std::string::npos) << text;
+  EXPECT_EQ(text.find("most of the growth is native"), std::string::npos) << text;
+  c.traced_growth = 0;
+  c.sites.clear();
+  const std::string native = format_capture_text(capture_json(c));
+  EXPECT_NE(native.find("native 30.5 MiB (100 %)"), std::string::npos) << native;
+  EXPECT_NE(native.find("most of the growth is native"), std::string::npos) << native;
+  EXPECT_NE(native.find("no allocation grew during the window"), std::string::npos) << native;
+  c.status = model::CaptureStatus::lost;
+  c.error = "the process ended before its window did";
+  EXPECT_NE(format_capture_text(capture_json(c)).find("lost — the process ended"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ramflow::exporter

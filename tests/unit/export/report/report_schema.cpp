@@ -38,6 +38,7 @@ const std::vector<FieldSpec> kProseFields = {
     {"system_context.oom_kills.recent[].last_residual_bytes", "int \\| null"},
     {"system_context.oom_kills.recent[].leak_level", "`low` \\| `medium` \\| `high` \\| `unknown`"},
     {"system_context.oom_kills.recent[].source", "`ebpf` \\| `inferred`"},
+    {"system_context.oom_kills.recent[].allocation_capture", "string \\| null"},
     {"system_context.configuration[].key", "string"},
     {"system_context.configuration[].value", "string"},
     // null: the Snapshot does not keep where a non-default value came from (docs/report.md, "How ramflowd builds it").

@@ -1,0 +1,25 @@
+#include "model/allocation_capture.h"
+
+namespace ramflow::model {
+
+std::string_view to_string(CaptureStatus status) {
+  switch (status) {
+    case CaptureStatus::requested: return "requested";
+    case CaptureStatus::running: return "running";
+    case CaptureStatus::done: return "done";
+    case CaptureStatus::refused: return "refused";
+    case CaptureStatus::failed: return "failed";
+    case CaptureStatus::lost: return "lost";
+  }
+  return "lost";
+}
+
+std::optional<CaptureStatus> capture_status_from_string(std::string_view text) {
+  for (auto s : {CaptureStatus::requested, CaptureStatus::running, CaptureStatus::done, CaptureStatus::refused,
+                 CaptureStatus::failed, CaptureStatus::lost}) {
+    if (text == to_string(s)) return s;
+  }
+  return std::nullopt;
+}
+
+}  // namespace ramflow::model

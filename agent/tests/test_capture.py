@@ -274,3 +274,44 @@ def test_a_child_forked_mid_window_does_not_inherit_our_tracing(sidecar):
     assert worker.readline() == "child 0 parent tracing True"
     worker.tell()
     worker.finish()
+
+
+# --- concurrent pools: one process-wide window, every task counted -----------
+
+CONCURRENT = """
+    %s
+    import threading, time
+    import capture_leaks, ramflow, scenario_helpers
+    scenario_helpers.wait_connected()
+    task = ramflow.task("dict_cache")(capture_leaks.TASKS["dict_cache"])
+    def loop(k):
+        for i in range(k * 1000000, k * 1000000 + 600):
+            task(i)
+            time.sleep(0.005)
+    print("running", flush=True)
+    workers = [threading.Thread(target=loop, args=(k,)) for k in range(4)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+"""
+
+
+@pytest.mark.parametrize("pool", ["threads", "gevent", "eventlet"])
+def test_a_window_in_a_concurrent_pool_counts_every_task_and_names_the_line(sidecar, pool):
+    patch = {"threads": "",
+             "gevent": "from gevent import monkey; monkey.patch_all()",
+             "eventlet": "import eventlet; eventlet.monkey_patch()"}[pool]
+    # sitecustomize: the agent starts before the pool patches threading, as in a Celery worker.
+    worker = Worker(CONCURRENT % patch, sidecar.path, sitecustomize=True)
+    assert worker.readline() == "running"
+    conn = sidecar.connection_of(worker.pid)
+    capture(conn, tasks=40)
+    result = result_of(sidecar, conn)
+    worker.finish()
+    size, count, code, frames = top_site(result)
+    assert frames[0][1] == capture_leaks.line_of("LEAK: dict_cache") and "LEAK: dict_cache" in code
+    assert result["ended_by"] == "tasks" and result["tasks"] == 40
+    # Tasks of four threads (greenlets) overlap in one window: each of them counted, none lost.
+    assert 38 * capture_leaks.BLOCK <= size <= 44 * capture_leaks.BLOCK + 64 * KIB
+    assert result["tracing"] == "agent"

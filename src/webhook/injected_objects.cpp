@@ -64,7 +64,8 @@ json sidecar_container(const InjectionSettings& settings, const std::string& wor
                "--socket",       socket_path(settings), "--interval", settings.interval,
                "--state-dir",    kStateDir,        "--max-processes", settings.max_processes,
                "--log-format",   settings.sidecar_log_format, "--log-level", settings.sidecar_log_level,
-               "--ebpf",         "off"};
+               "--ebpf",         "off",
+               "--capture-auto", settings.capture_auto, "--capture-every", settings.capture_every};
   if (!settings.process_match.empty()) {
     args.push_back("--process-match");
     args.push_back(settings.process_match);

@@ -31,6 +31,8 @@ struct InjectionSettings {
   std::string sidecar_log_level = "info";
   std::string leak_medium_mib = "5";
   std::string leak_high_mib = "20";
+  std::string capture_auto = "true";
+  std::string capture_every = "1h";
   Resources sidecar_resources{"20m", "48Mi", "", "128Mi"};
   Resources agent_resources{"10m", "16Mi", "", "32Mi"};
   std::string socket_dir = "/run/ramflow";

@@ -128,6 +128,8 @@ const std::vector<Option>& options() {
       {"sidecar-log-level", "LEVEL", "the injected sidecar's log level (default info)", sidecar_option("log-level", &S::sidecar_log_level)},
       {"leak-medium", "MIB", "the injected sidecar's RAMFLOW_LEAK_MEDIUM (default 5)", sidecar_option("leak-medium", &S::leak_medium_mib)},
       {"leak-high", "MIB", "the injected sidecar's RAMFLOW_LEAK_HIGH (default 20)", sidecar_option("leak-high", &S::leak_high_mib)},
+      {"capture-auto", "true|false", "the injected sidecar's --capture-auto (default true)", sidecar_option("capture-auto", &S::capture_auto)},
+      {"capture-every", "DURATION", "the injected sidecar's --capture-every (default 1h)", sidecar_option("capture-every", &S::capture_every)},
       {"sidecar-cpu-request", "QUANTITY", "CPU request of the sidecar (default 20m)",
        quantity_option(&S::sidecar_resources, &Resources::cpu_request)},
       {"sidecar-memory-request", "QUANTITY", "memory request of the sidecar (default 48Mi)",

@@ -162,6 +162,10 @@ seccompProfile:
     - {{ .Values.sidecar.logLevel | quote }}
     - --ebpf
     - {{ ternary "on" "off" .Values.sidecar.ebpf.enabled | quote }}
+    - --capture-auto
+    - {{ .Values.sidecar.capture.auto | toString | quote }}
+    - --capture-every
+    - {{ .Values.sidecar.capture.every | quote }}
     {{- $uids := .Values.sidecar.allowedUids }}
     {{- if and (include "ramflow.sidecarCapabilities" . | fromJsonArray) (include "ramflow.workerUid" .) }}
     {{- $uids = append $uids (include "ramflow.workerUid" . | int) }}

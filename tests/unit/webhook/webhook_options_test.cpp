@@ -41,6 +41,8 @@ TEST(WebhookOptions, DefaultsAreTheCharts) {
   EXPECT_EQ(s.sidecar_port, 9977);
   EXPECT_EQ(s.interval, "1s");
   EXPECT_EQ(s.max_processes, "64");
+  EXPECT_EQ(s.capture_auto, "true");
+  EXPECT_EQ(s.capture_every, "1h");
   EXPECT_EQ(s.sidecar_resources.memory_limit, "128Mi");
   EXPECT_EQ(s.agent_resources.cpu_request, "10m");
   EXPECT_EQ(s.socket_dir, "/run/ramflow");
@@ -75,6 +77,8 @@ TEST(WebhookOptions, BadValuesNameTheOptionAndWhatIsAllowed) {
       {with({{"process-match", "("}}), "ECMAScript"},
       {with({{"sidecar-log-level", "loud"}}), "--sidecar-log-level"},
       {with({{"leak-medium", "30"}}), "must not exceed --leak-high"},
+      {with({{"capture-auto", "sometimes"}}), "--capture-auto"},
+      {with({{"capture-every", "10s"}}), "--capture-every"},
       {with({{"sidecar-memory-limit", "lots"}}), "a Kubernetes quantity"},
       {with({{"agent-cpu-request", "1.5 cores"}}), "a Kubernetes quantity"},
       {with({{"image-pull-policy", "Sometimes"}}), "one of Always, IfNotPresent, Never"},

@@ -38,7 +38,7 @@ constexpr std::size_t kReadChunk = 4096;
 // connection that has sent its request is read before newer ones can push it
 // out at the cap.
 constexpr std::size_t kAcceptBatch = 16;
-constexpr int kBacklog = 512;
+constexpr int kBacklog = 4096;  // the kernel caps it at net.core.somaxconn
 // After the response, the rest of what the client sent is read and dropped for
 // this long (closing with unread bytes would reset the connection and could
 // destroy the response in flight).
@@ -110,6 +110,8 @@ struct HttpServer::Impl {
   std::uint64_t next_id = 2;
   std::size_t buffered = 0;  // bytes of responses not yet sent
   std::optional<Clock::time_point> listen_paused_until;
+  int parked_fd = -1;  // accepted at the cap while every reader was in its grace
+  bool listen_waits_for_a_slot = false;
   Tally tally;
   Tally reported;
   Clock::time_point last_warn{};
@@ -136,11 +138,10 @@ struct HttpServer::Impl {
     if (it != connections.end()) close_connection(it);
   }
 
-  // At the cap: the oldest connection that is lingering, else the oldest that
-  // has not sent a whole request, makes room. False when every one is being served.
-  // A lingering close goes first; then the reader silent longest, so a scraper whose request is
-  // still on its way (it was just accepted, or just sent bytes) outlasts clients that trickle or idle.
-  bool shed_one() {
+  // At the cap, room is made by a lingering close, else by the reader past its
+  // grace that has been silent longest (a client that idles or trickles, not one
+  // whose request is on its way). False when none can go.
+  bool shed_one(Clock::time_point now) {
     for (auto it = connections.begin(); it != connections.end(); ++it) {
       if (it->second.phase == Phase::kLingering) {
         close_connection(it);
@@ -149,8 +150,9 @@ struct HttpServer::Impl {
     }
     auto quietest = connections.end();
     for (auto it = connections.begin(); it != connections.end(); ++it) {
-      if (it->second.phase != Phase::kReading) continue;
-      if (quietest == connections.end() || it->second.last_read < quietest->second.last_read) quietest = it;
+      const Connection& c = it->second;
+      if (c.phase != Phase::kReading || now - c.accepted < limits.shed_grace) continue;
+      if (quietest == connections.end() || c.last_read < quietest->second.last_read) quietest = it;
     }
     if (quietest == connections.end()) return false;
     ++tally.shed;
@@ -158,18 +160,47 @@ struct HttpServer::Impl {
     return true;
   }
 
+  // When the first reader still in its grace leaves it, if any.
+  std::optional<Clock::time_point> grace_ends() const {
+    std::optional<Clock::time_point> first;
+    for (const auto& [id, c] : connections) {
+      if (c.phase == Phase::kReading && (!first || c.accepted + limits.shed_grace < *first)) {
+        first = c.accepted + limits.shed_grace;
+      }
+    }
+    return first;
+  }
+
+  void pause_listening(Clock::time_point until, bool for_a_slot) {
+    watch(kListenId, listen_fd, 0, EPOLL_CTL_MOD);
+    listen_paused_until = until;
+    listen_waits_for_a_slot = for_a_slot;
+  }
+
+  void resume_listening() {
+    listen_paused_until.reset();
+    watch(kListenId, listen_fd, EPOLLIN, EPOLL_CTL_MOD);
+  }
+
   void accept_all(Clock::time_point now) {
     for (std::size_t i = 0; i < kAcceptBatch; ++i) {
-      const int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      int fd = std::exchange(parked_fd, -1);
+      if (fd < 0) fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
         if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
           // Out of descriptors: stop accepting for a moment instead of spinning on the ready listener.
-          watch(kListenId, listen_fd, 0, EPOLL_CTL_MOD);
-          listen_paused_until = now + milliseconds(100);
+          pause_listening(now + milliseconds(100), false);
         }
         return;  // EAGAIN, or a connection that went away before it was taken
       }
-      if (connections.size() >= limits.max_connections && !shed_one()) {
+      if (connections.size() >= limits.max_connections && !shed_one(now)) {
+        if (auto until = grace_ends()) {
+          // Every reader is in its grace: this one waits, unread, and the next ones in the backlog.
+          parked_fd = fd;
+          pause_listening(*until, true);
+          return;
+        }
+        // Every connection is being answered.
         ++tally.refused;
         const std::string busy = detail::error_response_bytes(503, "too many connections: try again");
         [[maybe_unused]] auto n = ::send(fd, busy.data(), busy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -345,9 +376,10 @@ struct HttpServer::Impl {
       ++tally.timed_out;
       start_write(id, it->second, detail::error_response_bytes(408, "the request did not arrive in time"), now);
     }
-    if (listen_paused_until && now >= *listen_paused_until) {
-      listen_paused_until.reset();
-      watch(kListenId, listen_fd, EPOLLIN, EPOLL_CTL_MOD);
+    // Listening again when the pause is over, or as soon as a slot is free if that is what it waits for.
+    if (listen_paused_until && (now >= *listen_paused_until ||
+                                (listen_waits_for_a_slot && connections.size() < limits.max_connections))) {
+      resume_listening();
     }
   }
 
@@ -393,9 +425,11 @@ struct HttpServer::Impl {
       }
       if (accept_ready) accept_all(now);
       expire(now);
+      if (parked_fd >= 0 && !listen_paused_until) accept_all(now);
       maybe_warn(now);
     }
     while (!connections.empty()) close_connection(connections.begin());
+    if (parked_fd >= 0) ::close(std::exchange(parked_fd, -1));
   }
 
   void work() {

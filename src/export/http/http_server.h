@@ -35,6 +35,11 @@ namespace ramflow::exporter {
 
 struct HttpLimits {
   std::size_t max_connections = 64;
+  // At the cap a connection younger than this keeps its slot: newcomers wait
+  // meanwhile (one accepted and unread, the rest in the kernel's backlog), so a
+  // scraper's request arrives before it is read instead of racing a flood of
+  // clients that reconnect the moment they are shed.
+  std::chrono::milliseconds shed_grace{20};
   std::size_t max_request_line_bytes = 4096;  // longer: 414
   std::size_t max_head_bytes = 8192;          // request line + headers; more: 431
   std::size_t max_header_lines = 64;          // more: 431

@@ -137,6 +137,31 @@ TEST(HttpServer, AtTheCapTheReaderSilentLongestIsClosedNotTheOldest) {
   s.stop();
 }
 
+TEST(HttpServer, AtTheCapConnectionsInTheirGraceKeepTheirSlotAndANewcomerWaitsForOne) {
+  HttpLimits limits;
+  limits.max_connections = 2;
+  limits.shed_grace = std::chrono::seconds(30);  // longer than the test: nobody is shed
+  HttpServer s(limits);
+  s.route("/metrics", [](const auto&) { return Response{200, "text/plain", "up 1\n"}; });
+  ASSERT_EQ(s.bind("127.0.0.1:0"), "");
+  s.start();
+  const auto settle = [] { std::this_thread::sleep_for(std::chrono::milliseconds(200)); };
+  const int first = connect_to(s.port());
+  const int second = connect_to(s.port());
+  settle();
+  const int scraper = connect_to(s.port());  // completed by the kernel, waiting in the backlog
+  send_all(scraper, "GET /metrics HTTP/1.1\r\n\r\n");
+  settle();
+  EXPECT_TRUE(still_open(first)) << "in its grace: not shed";
+  EXPECT_TRUE(still_open(second)) << "in its grace: not shed";
+  EXPECT_TRUE(still_open(scraper)) << "not refused: it waits to be accepted";
+  ::close(first);  // a slot frees: the waiting request is taken and answered
+  const std::string scrape = read_all(scraper);
+  EXPECT_EQ(scrape.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << scrape;
+  for (int fd : {second, scraper}) ::close(fd);
+  s.stop();
+}
+
 TEST(HttpServer, StopReturnsWithClientsStillConnectedMidRequest) {
   HttpServer s;
   s.route("/healthz", [](const auto&) { return Response{200, "text/plain", "ok\n"}; });

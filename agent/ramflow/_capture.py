@@ -88,6 +88,7 @@ class Capture:
     def _reset(self) -> None:
         self.lock = _allocate_lock()
         self.window: Optional[Window] = None
+        self.starting = False  # our tracemalloc started, its window not yet set
         # An ended window waiting for the flusher: (window, ended_by, end readings, traces, error).
         self.ended: Optional[tuple] = None
 
@@ -107,16 +108,19 @@ class Capture:
             if tracemalloc.is_tracing():
                 baseline = _sites.group(_get_traces(), self.own_files)
             else:
+                self.starting = True  # a fork from now on must not leave the child tracing
                 tracemalloc.start(request["frames"])
                 owned = True
             window = Window(request, owned, tracemalloc.get_traceback_limit(), baseline)
         except Exception as error:  # never leave a tracemalloc of ours running
             if owned and tracemalloc.is_tracing():
                 tracemalloc.stop()
+            self.starting = False
             self._post_outcome(request, "failed", "cannot start tracemalloc: %s" % error)
             return
         with self.lock:
             self.window = window
+            self.starting = False
         _tasks.set_window_hook(self.task_ended)
         self.post(self._body(window, "running"), STICKY_KEY)
 
@@ -224,7 +228,8 @@ class Capture:
     def after_fork_in_child(self) -> None:
         """The child inherits its parent's tracing, not its window."""
         window = self.window
-        if window is not None and window.owned and tracemalloc.is_tracing():
+        ours = self.starting or (window is not None and window.owned)
+        if ours and tracemalloc.is_tracing():
             tracemalloc.stop()
         _tasks.set_window_hook(None)
         self._reset()

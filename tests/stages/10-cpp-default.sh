@@ -6,7 +6,8 @@
 # (AUTO|ON|OFF, CI sets ON).
 set -euo pipefail
 cd "${RAMFLOW_SRC:-$(dirname "$0")/../..}"
-cmake --preset default -DRAMFLOW_WITH_BPF="${RAMFLOW_WITH_BPF:-AUTO}" >/dev/null
+cmake --preset default -DRAMFLOW_WITH_BPF="${RAMFLOW_WITH_BPF:-AUTO}" \
+  -DRAMFLOW_LINE_TABLES_ONLY="${RAMFLOW_LINE_TABLES_ONLY:-OFF}" >/dev/null
 cmake --build --preset default -j2
 cd build/default
 timeout 900 ctest --output-on-failure -j2 --timeout 300

@@ -111,7 +111,6 @@ struct HttpServer::Impl {
   std::size_t buffered = 0;  // bytes of responses not yet sent
   std::optional<Clock::time_point> listen_paused_until;
   int parked_fd = -1;  // accepted at the cap while every reader was in its grace
-  bool listen_waits_for_a_slot = false;
   Tally tally;
   Tally reported;
   Clock::time_point last_warn{};
@@ -171,10 +170,9 @@ struct HttpServer::Impl {
     return first;
   }
 
-  void pause_listening(Clock::time_point until, bool for_a_slot) {
+  void pause_listening(Clock::time_point until) {
     watch(kListenId, listen_fd, 0, EPOLL_CTL_MOD);
     listen_paused_until = until;
-    listen_waits_for_a_slot = for_a_slot;
   }
 
   void resume_listening() {
@@ -189,7 +187,7 @@ struct HttpServer::Impl {
       if (fd < 0) {
         if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
           // Out of descriptors: stop accepting for a moment instead of spinning on the ready listener.
-          pause_listening(now + milliseconds(100), false);
+          pause_listening(now + milliseconds(100));
         }
         return;  // EAGAIN, or a connection that went away before it was taken
       }
@@ -197,7 +195,7 @@ struct HttpServer::Impl {
         if (auto until = grace_ends()) {
           // Every reader is in its grace: this one waits, unread, and the next ones in the backlog.
           parked_fd = fd;
-          pause_listening(*until, true);
+          pause_listening(*until);
           return;
         }
         // Every connection is being answered.
@@ -376,9 +374,9 @@ struct HttpServer::Impl {
       ++tally.timed_out;
       start_write(id, it->second, detail::error_response_bytes(408, "the request did not arrive in time"), now);
     }
-    // Listening again when the pause is over, or as soon as a slot is free if that is what it waits for.
+    // Listening again when the pause is over, or as soon as a slot is free for the connection parked at the cap.
     if (listen_paused_until && (now >= *listen_paused_until ||
-                                (listen_waits_for_a_slot && connections.size() < limits.max_connections))) {
+                                (parked_fd >= 0 && connections.size() < limits.max_connections))) {
       resume_listening();
     }
   }

@@ -290,8 +290,9 @@ def check_oom(c: Checks, pods: Pods, client) -> None:
 
 def restart_sidecar(c: Checks, pods: Pods, what: str, kept) -> None:
     """SIGKILL of ramflowd's process, as a crash or the OOM killer would do it: podman
-    restarts the container (restartPolicy Always) and the state comes back from the
-    chart's emptyDir. `kept()` is what must read the same after the restart."""
+    restarts the container (restartPolicy OnFailure as played, Always in the chart) and
+    the state comes back from the chart's emptyDir. `kept()` is what must read the same
+    after the restart."""
     before_pid, before = container_pid(SIDECAR), kept()
     restores = logs(SIDECAR).count("restored the state")
     os.kill(before_pid, signal.SIGKILL)

@@ -19,13 +19,18 @@ def logs(container: str) -> str:
 
 
 def adapt_pod_for_podman(metadata: dict, spec: dict, port: int) -> None:
-    """In place: init containers re-run on every start (podman's default "once" fails to
-    bring the pod up; the annotation goes on the played object's own metadata); the host
-    network, so the test reaches the sidecar on 127.0.0.1 only; hence no `ports` (podman
-    turns each containerPort into a port mapping, refused on the host network) and the
-    sidecar's probes given the port number instead of its name, and its --listen on
-    127.0.0.1."""
+    """In place: restartPolicy OnFailure (podman 4.3 applies a pod's restart policy to its
+    init containers: under Always it re-runs a finished init container in a loop, ~40 times
+    a second here, while the pod's containers run; the agent's `cp` then rewrote the files
+    a starting worker was importing. Kubernetes never re-runs a finished init container;
+    a SIGKILLed sidecar, exit 137, is still restarted); init containers re-run on every
+    start of the pod (podman's default "once" fails to bring the pod up; the annotation
+    goes on the played object's own metadata); the host network, so the test reaches the
+    sidecar on 127.0.0.1 only; hence no `ports` (podman turns each containerPort into a
+    port mapping, refused on the host network) and the sidecar's probes given the port
+    number instead of its name, and its --listen on 127.0.0.1."""
     metadata.setdefault("annotations", {})["io.podman.annotations.init.container.type"] = "always"
+    spec["restartPolicy"] = "OnFailure"
     spec["hostNetwork"] = True
     for c in spec.get("initContainers", []) + spec["containers"]:
         c.pop("ports", None)

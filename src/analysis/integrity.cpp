@@ -74,4 +74,20 @@ BloatAttribution what_holds_bloat(std::span<const TaskDelta> tasks, double bytes
   return a;
 }
 
+BloatAttribution measured_bloat(const GrowthSplit& split, const std::string& capture_id, const BloatAttribution& estimate) {
+  if (split.verdict == GrowthVerdict::no_growth) return estimate;
+  BloatAttribution a;
+  a.capture_id = capture_id;
+  a.retained_bytes = std::max(0.0, split.process_bytes);
+  a.native_bytes = std::min(split.native_bytes, a.retained_bytes);
+  a.python_object_bytes = a.retained_bytes - a.native_bytes;
+  a.holder = split.verdict == GrowthVerdict::native ? BloatHolder::native_buffers : BloatHolder::python_objects;
+  char buf[240];
+  std::snprintf(buf, sizeof buf, "allocation-site capture %s: %.0f %% of the %.1f MiB its window grew is traced Python allocations%s",
+                capture_id.c_str(), 100 * (1 - split.native_share.value_or(0)), split.process_bytes / kMiB,
+                a.holder == BloatHolder::python_objects ? ": its sites name the lines" : ": look at C extensions and drivers (buffers, arenas)");
+  a.reason = buf;
+  return a;
+}
+
 }  // namespace ramflow::analysis

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "analysis/allocation_capture.h"
 #include "analysis/leak_detector.h"
 #include "thresholds/thresholds.h"
 #include "analysis/units.h"
@@ -53,6 +54,7 @@ struct BloatAttribution {
   double native_bytes = 0;          // retained - Python objects
   BloatHolder holder = BloatHolder::none;
   std::string reason;
+  std::string capture_id;  // measured by this allocation-site capture; empty: estimated from the blocks
 };
 
 // Python-object bytes are estimated as the block delta x a typical pymalloc
@@ -61,5 +63,11 @@ struct BloatAttribution {
 // bytes -> python_objects, <= 40 % -> native_buffers, else mixed.
 inline constexpr double kBytesPerPythonBlock = 64;
 BloatAttribution what_holds_bloat(std::span<const TaskDelta> tasks, double bytes_per_block = kBytesPerPythonBlock);
+
+// A finished allocation-site capture measured the split over its window:
+// tracemalloc traces every Python allocation, pymalloc or not, so its verdict
+// replaces the block estimate (which counts a large object, a dict's table or a
+// str over 512 B, as native). A window without growth leaves the estimate.
+BloatAttribution measured_bloat(const GrowthSplit& split, const std::string& capture_id, const BloatAttribution& estimate);
 
 }  // namespace ramflow::analysis

@@ -53,8 +53,9 @@ std::string executive_summary(const nlohmann::json& r) {
       << " | business " << mib(layers["business_bytes"]) << " | peak " << mib(layers["peak_bytes"]) << "\n";
   const auto& integrity = get(ex, {"integrity"});
   out << "Integrity   " << upper(text(integrity["status"])) << " (residual " << mib(integrity["residual_bytes"])
-      << ", held by " << text(integrity["held_by"]) << "; python-ram-flow rule: " << text(get(integrity, {"seed_rule", "level"}))
-      << ")\n";
+      << ", held by " << text(integrity["held_by"])
+      << (integrity["held_by_capture"].is_string() ? " as measured by capture " + text(integrity["held_by_capture"]) : "")
+      << "; python-ram-flow rule: " << text(get(integrity, {"seed_rule", "level"})) << ")\n";
   out << "Safety margin      " << percent(get(kpis, {"safety_margin", "ratio"})) << " of "
       << mib(get(kpis, {"safety_margin", "limit_bytes"})) << " (" << text(get(kpis, {"safety_margin", "limit_source"}))
       << " limit), non-reclaimable margin " << percent(get(kpis, {"safety_margin", "nonreclaimable_ratio"})) << "\n";

@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "analysis/integrity.h"
 #include "analysis/units.h"
 #include "ingest/commands.h"
 #include "ingest/limits.h"
@@ -274,6 +275,24 @@ void CaptureBook::link_oom_kills(model::Snapshot& snap) {
   }
 }
 
+// A process's newest capture that measured growth says what holds its memory
+// better than the block estimate (analysis::measured_bloat).
+void CaptureBook::attribute_bloat(model::Snapshot& snap) const {
+  auto measure = [this](pid_t pid, std::uint64_t start_ticks, analysis::BloatAttribution& bloat) {
+    for (auto c = book_.rbegin(); c != book_.rend(); ++c) {
+      if (c->pid != pid || c->start_ticks != start_ticks) continue;
+      if (auto split = model::growth_split(*c)) {
+        bloat = analysis::measured_bloat(*split, c->id, bloat);
+        return;
+      }
+    }
+  };
+  for (auto& p : snap.processes) measure(p.facts.pid, p.facts.start_ticks, p.analysis.bloat);
+  for (auto& cg : snap.cgroups) {
+    for (auto& e : cg.analysis.exited) measure(e.pid, e.start_ticks, e.analysis.bloat);
+  }
+}
+
 // The oldest finished captures go first; running ones only past twice the bound.
 void CaptureBook::bound() {
   while (book_.size() > kKept) {
@@ -291,6 +310,7 @@ void CaptureBook::update(model::Snapshot& snap, std::vector<model::AllocationCap
   trigger(snap);
   link_oom_kills(snap);
   bound();
+  attribute_bloat(snap);
   if (published_generation_ != generation_ || !published_) {
     published_ = std::make_shared<const std::vector<model::AllocationCapture>>(book_.rbegin(), book_.rend());
     published_generation_ = generation_;

@@ -65,7 +65,9 @@ class CaptureBook {
 
   // The sampling cycle, after the analysis and the OOM forensics: the agents'
   // reports merged, unanswered captures lost, automatic ones started, OOM
-  // kills linked (snap.oom_kills[].capture_id); fills snap.captures.
+  // kills linked (snap.oom_kills[].capture_id), each process's (and ended
+  // process's) newest measured growth made its bloat attribution; fills
+  // snap.captures.
   void update(model::Snapshot& snap, std::vector<model::AllocationCapture> reports);
 
   // The state file's "captures" part (cached between changes), and back.
@@ -79,6 +81,7 @@ class CaptureBook {
   void expire(const model::Snapshot& snap);
   void trigger(const model::Snapshot& snap);
   void link_oom_kills(model::Snapshot& snap);
+  void attribute_bloat(model::Snapshot& snap) const;
   void bound();
   std::string next_id(pid_t pid, double now);
 

@@ -22,4 +22,10 @@ std::optional<CaptureStatus> capture_status_from_string(std::string_view text) {
   return std::nullopt;
 }
 
+std::optional<analysis::GrowthSplit> growth_split(const AllocationCapture& c) {
+  if (c.status != CaptureStatus::done || !c.anon_growth || !c.traced_growth) return std::nullopt;
+  return analysis::split_growth(static_cast<double>(*c.anon_growth), static_cast<double>(c.tracemalloc_growth.value_or(0)),
+                                static_cast<double>(*c.traced_growth));
+}
+
 }  // namespace ramflow::model

@@ -66,4 +66,8 @@ struct AllocationCapture {
   std::optional<double> oom_killed_at;  // the process was OOM-killed after it
 };
 
+// What a done capture's window grew, split into Python and native; empty
+// until the agent reported the growth.
+std::optional<analysis::GrowthSplit> growth_split(const AllocationCapture& c);
+
 }  // namespace ramflow::model

@@ -65,7 +65,7 @@ function noAgentReport() {
   Object.assign(ex.layers, { bootstrap_bytes: null, bootstrap_source: 'unknown', ecosystem_bytes: null, ready_marker: null,
     business_bytes: null, peak_source: 'sampled' });
   Object.assign(ex.integrity, { status: 'unknown', residual_bytes: null, leak_level: 'unknown', held_by: 'unknown',
-    allocated_blocks_delta: null, rss_anon_delta_bytes: null });
+    held_by_reason: null, held_by_capture: null, allocated_blocks_delta: null, rss_anon_delta_bytes: null });
   Object.assign(ex.integrity.seed_rule, { level: 'unknown', residual_bytes: null });
   Object.assign(ex.kpis.allocation_speed, { bytes_per_second: null, pid: null, function: null, verdict: 'unknown' });
   Object.assign(ex.kpis.leak_probability, { probability: null, level: 'unknown', rate_bytes_per_task: null,

@@ -17,17 +17,15 @@ json frame_json(const model::CaptureFrame& f) {
 }
 
 json growth_json(const model::AllocationCapture& c) {
-  if (c.status != model::CaptureStatus::done || !c.anon_growth || !c.traced_growth) return nullptr;
-  const auto split = analysis::split_growth(static_cast<double>(*c.anon_growth),
-                                            static_cast<double>(c.tracemalloc_growth.value_or(0)),
-                                            static_cast<double>(*c.traced_growth));
+  const auto split = model::growth_split(c);
+  if (!split) return nullptr;
   return {{"rss_bytes", detail::or_null(c.rss_growth)},
-          {"process_bytes", detail::whole(split.process_bytes)},
-          {"python_bytes", detail::whole(split.python_bytes)},
-          {"native_bytes", detail::whole(split.native_bytes)},
-          {"native_share", detail::or_null(split.native_share)},
+          {"process_bytes", detail::whole(split->process_bytes)},
+          {"python_bytes", detail::whole(split->python_bytes)},
+          {"native_bytes", detail::whole(split->native_bytes)},
+          {"native_share", detail::or_null(split->native_share)},
           {"tracemalloc_bytes", detail::or_null(c.tracemalloc_growth)},
-          {"verdict", analysis::to_string(split.verdict)}};
+          {"verdict", analysis::to_string(split->verdict)}};
 }
 
 std::string size_text(double bytes) {

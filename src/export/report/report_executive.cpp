@@ -160,6 +160,8 @@ json integrity_json(const WorkerGroup& g, const ReportOptions& o) {
   j["leak_level"] = w ? leak_level(*w) : "unknown";
   j["thresholds"] = {{"medium_bytes", whole(o.thresholds.medium_bytes)}, {"high_bytes", whole(o.thresholds.high_bytes)}};
   j["held_by"] = w ? held_by(w->analysis.bloat) : "unknown";
+  j["held_by_reason"] = w && !w->analysis.bloat.reason.empty() ? json(w->analysis.bloat.reason) : json(nullptr);
+  j["held_by_capture"] = w && !w->analysis.bloat.capture_id.empty() ? json(w->analysis.bloat.capture_id) : json(nullptr);
   auto [blocks, anon] = w ? deltas_since_ready(*w) : std::pair<json, json>(nullptr, nullptr);
   j["allocated_blocks_delta"] = blocks;
   j["rss_anon_delta_bytes"] = anon;

@@ -18,6 +18,7 @@ bool says(const std::string& text, std::string_view part) { return text.find(par
 
 TEST(Summary, StatesTheIntegrityVerdictInCapitals) {
   EXPECT_TRUE(says(executive_summary(fixture_report()), "Integrity   BLOATED"));
+  EXPECT_TRUE(says(executive_summary(fixture_report()), "held by python_objects as measured by capture 4101-1777889600-2;"));
 }
 
 TEST(Summary, GivesTheRecommendedLimitAndRequestAsQuantitiesWithTheirReasons) {

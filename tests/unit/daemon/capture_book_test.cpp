@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "analysis/integrity.h"
+
 namespace ramflow::daemon {
 namespace {
 
@@ -175,6 +177,44 @@ TEST_F(CaptureBookTest, TheAgentsReportsCarryItToItsResult) {
   // Another process cannot change it.
   book_.update(snap, {report(c.id, 77, CaptureStatus::failed)});
   EXPECT_EQ(book_.find(c.id)->status, CaptureStatus::done);
+}
+
+// The block estimate read a dict cache as native (objects over 512 B and
+// dict tables miss pymalloc's count); the capture measured Python growth.
+TEST_F(CaptureBookTest, AProcesssMeasuredGrowthReplacesItsBlockEstimateAndOnlyItsOwn) {
+  auto snap = snapshot(kT0, {process(10, agent(10)), process(11, agent(11))});
+  for (auto& p : snap.processes) {
+    p.analysis.bloat = analysis::what_holds_bloat(std::vector<analysis::TaskDelta>{{1000, 8e6}});
+    ASSERT_EQ(p.analysis.bloat.holder, analysis::BloatHolder::native_buffers);
+  }
+  auto c = std::get<model::AllocationCapture>(book_.request({10, {}, {}}, &snap, kT0));
+  book_.update(snap, {report(c.id, 10, CaptureStatus::running)});
+  EXPECT_EQ(snap.processes[0].analysis.bloat.holder, analysis::BloatHolder::native_buffers);  // no result yet
+  snap.time = kT0 + 3;
+  book_.update(snap, {report(c.id, 10, CaptureStatus::done)});
+  EXPECT_EQ(snap.processes[0].analysis.bloat.holder, analysis::BloatHolder::python_objects);
+  EXPECT_EQ(snap.processes[0].analysis.bloat.capture_id, c.id);
+  EXPECT_EQ(snap.processes[1].analysis.bloat.holder, analysis::BloatHolder::native_buffers);
+  EXPECT_TRUE(snap.processes[1].analysis.bloat.capture_id.empty());
+  // The next cycle's analysis starts from the estimate again; the book measures it again.
+  auto next = snapshot(kT0 + 4, {process(10, agent(10))});
+  next.processes[0].analysis.bloat = analysis::what_holds_bloat(std::vector<analysis::TaskDelta>{{1000, 8e6}});
+  book_.update(next, {});
+  EXPECT_EQ(next.processes[0].analysis.bloat.capture_id, c.id);
+  // Once it ended, its post-mortem says the same (ramflowd run's final summary reads it).
+  auto ended = snapshot(kT0 + 5, {});
+  model::ExitedProcess gone;
+  gone.pid = 10;
+  gone.start_ticks = 1010;
+  gone.analysis.bloat = analysis::what_holds_bloat(std::vector<analysis::TaskDelta>{{1000, 8e6}});
+  ended.cgroups[0].analysis.exited.push_back(gone);
+  book_.update(ended, {});
+  EXPECT_EQ(ended.cgroups[0].analysis.exited[0].analysis.bloat.holder, analysis::BloatHolder::python_objects);
+  // The same pid in another process (reused) is not measured by it.
+  auto reused = snapshot(kT0 + 5, {process(10, agent(10))});
+  reused.processes[0].facts.start_ticks += 1;
+  book_.update(reused, {});
+  EXPECT_TRUE(reused.processes[0].analysis.bloat.capture_id.empty());
 }
 
 TEST_F(CaptureBookTest, AResultOfAWindowAskedBeforeARestartIsKept) {

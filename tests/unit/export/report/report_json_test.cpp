@@ -120,9 +120,21 @@ TEST_F(ReportJsonTest, IntegrityIsTheWorstProcesses) {
   EXPECT_EQ(i["thresholds"]["medium_bytes"], mib(5));
   EXPECT_EQ(i["thresholds"]["high_bytes"], mib(20));
   EXPECT_EQ(i["held_by"], "python_objects");
+  EXPECT_EQ(i["held_by_capture"], nullptr);
   EXPECT_EQ(i["allocated_blocks_delta"], 6000);
   EXPECT_EQ(i["rss_anon_delta_bytes"], mib(30));
   EXPECT_EQ(i["seed_rule"], (json{{"level", "high"}, {"residual_bytes", mib(30)}, {"peak_bytes", mib(430)}}));
+}
+
+TEST_F(ReportJsonTest, WhatHoldsTheBloatSaysWhichCaptureMeasuredIt) {
+  for (auto& p : snapshot.processes) {
+    p.analysis.bloat = analysis::measured_bloat(analysis::split_growth(9.4e6, 0, 5.8e6), "4100-1-1", p.analysis.bloat);
+  }
+  json i = report()["executive"]["integrity"];
+  EXPECT_EQ(i["held_by"], "python_objects");
+  EXPECT_EQ(i["held_by_capture"], "4100-1-1");
+  EXPECT_NE(i["held_by_reason"].get<std::string>().find("62 % of the 9.0 MiB its window grew"), std::string::npos)
+      << i["held_by_reason"];
 }
 
 TEST_F(ReportJsonTest, KpisCarryMarginsFootprintSpeedAndLeak) {

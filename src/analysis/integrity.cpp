@@ -5,6 +5,11 @@
 #include <cstdio>
 
 namespace ramflow::analysis {
+namespace {
+
+constexpr const char* kNativeAdvice = ": look at C extensions and drivers (buffers, arenas)";
+
+}  // namespace
 
 std::string validate(const ResidualThresholds& t) {
   if (!(t.medium_bytes > 0) || !(t.high_bytes > 0) || !std::isfinite(t.medium_bytes) || !std::isfinite(t.high_bytes)) {
@@ -68,7 +73,7 @@ BloatAttribution what_holds_bloat(std::span<const TaskDelta> tasks, double bytes
   std::snprintf(buf, sizeof buf, "%.0f %% of the %.1f MiB retained is Python objects (%.0f blocks x %.0f B)%s",
                 100 * share, a.retained_bytes / kMiB, blocks, bytes_per_block,
                 a.holder == BloatHolder::python_objects   ? ": look for globals, caches, unclosed cursors"
-                : a.holder == BloatHolder::native_buffers ? ": look at C extensions and drivers (buffers, arenas)"
+                : a.holder == BloatHolder::native_buffers ? kNativeAdvice
                                                           : "");
   a.reason = buf;
   return a;
@@ -85,7 +90,7 @@ BloatAttribution measured_bloat(const GrowthSplit& split, const std::string& cap
   char buf[240];
   std::snprintf(buf, sizeof buf, "allocation-site capture %s: %.0f %% of the %.1f MiB its window grew is traced Python allocations%s",
                 capture_id.c_str(), 100 * (1 - split.native_share.value_or(0)), split.process_bytes / kMiB,
-                a.holder == BloatHolder::python_objects ? ": its sites name the lines" : ": look at C extensions and drivers (buffers, arenas)");
+                a.holder == BloatHolder::python_objects ? ": its sites name the lines" : kNativeAdvice);
   a.reason = buf;
   return a;
 }

@@ -56,8 +56,9 @@ wait
 passed=0
 failed=0
 for name in "${names[@]}"; do
-  if [ -f "$build/logs/$name.result" ]; then cat "$build/logs/$name.result"; else echo "FAIL $name (no result)"; fi
-  if grep -q '^PASS' "$build/logs/$name.result" 2>/dev/null; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+  result=$(cat "$build/logs/$name.result" 2>/dev/null) || result="FAIL $name (no result)"
+  echo "$result"
+  if [[ $result == PASS* ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 done
 
 echo "$passed passed, $failed failed"

@@ -80,7 +80,7 @@ BloatAttribution what_holds_bloat(std::span<const TaskDelta> tasks, double bytes
 }
 
 BloatAttribution measured_bloat(const GrowthSplit& split, const std::string& capture_id, const BloatAttribution& estimate) {
-  if (split.verdict == GrowthVerdict::no_growth) return estimate;
+  if (split.verdict == GrowthVerdict::no_growth || split.process_bytes < kMeasuredGrowthMinBytes) return estimate;
   BloatAttribution a;
   a.capture_id = capture_id;
   a.retained_bytes = std::max(0.0, split.process_bytes);

@@ -67,7 +67,11 @@ BloatAttribution what_holds_bloat(std::span<const TaskDelta> tasks, double bytes
 // A finished allocation-site capture measured the split over its window:
 // tracemalloc traces every Python allocation, pymalloc or not, so its verdict
 // replaces the block estimate (which counts a large object, a dict's table or a
-// str over 512 B, as native). A window without growth leaves the estimate.
+// str over 512 B, as native). A window that grew less than
+// kMeasuredGrowthMinBytes leaves the estimate: allocator warm-up, or a window
+// no task ran in (a Celery child idle after its burst, ended by its exit, grew
+// 10 KB), says nothing about what holds the bloat.
+inline constexpr double kMeasuredGrowthMinBytes = kNativeMinBytes;
 BloatAttribution measured_bloat(const GrowthSplit& split, const std::string& capture_id, const BloatAttribution& estimate);
 
 }  // namespace ramflow::analysis
